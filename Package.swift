@@ -1,0 +1,65 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
+
+let package = Package(
+    name: "latchkey",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "latchkey", targets: ["latchkey"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        // Bottom layers: no dependencies on each other except where the arrows in DESIGN.md point.
+        .target(name: "AWSConfig", swiftSettings: strict),
+        .target(
+            name: "AWSSigV4",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict),
+        .target(
+            name: "AWSClient",
+            dependencies: ["AWSSigV4"],
+            swiftSettings: strict),
+        .target(name: "CLatchkeySys"),
+        .target(
+            name: "Keyring",
+            dependencies: [
+                "CLatchkeySys",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: strict),
+        .target(
+            name: "LatchkeyCore",
+            dependencies: ["AWSConfig", "AWSSigV4", "AWSClient", "Keyring", "CLatchkeySys"],
+            swiftSettings: strict),
+        .target(
+            name: "LatchkeyCLI",
+            dependencies: [
+                "LatchkeyCore", "CLatchkeySys",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict),
+        .executableTarget(name: "latchkey", dependencies: ["LatchkeyCLI"], swiftSettings: strict),
+        .target(
+            name: "LatchkeyTestSupport",
+            dependencies: ["LatchkeyCore", "Keyring", "AWSClient", "AWSConfig"],
+            swiftSettings: strict),
+
+        .testTarget(name: "AWSConfigTests", dependencies: ["AWSConfig"], swiftSettings: strict),
+        .testTarget(name: "AWSSigV4Tests", dependencies: ["AWSSigV4"], swiftSettings: strict),
+        .testTarget(
+            name: "AWSClientTests", dependencies: ["AWSClient", "LatchkeyTestSupport"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "KeyringTests", dependencies: ["Keyring", "LatchkeyTestSupport"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "LatchkeyCoreTests", dependencies: ["LatchkeyCore", "LatchkeyTestSupport"],
+            swiftSettings: strict),
+    ]
+)
