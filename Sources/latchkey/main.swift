@@ -1,1 +1,3 @@
 import LatchkeyCLI
+
+await runLatchkey()

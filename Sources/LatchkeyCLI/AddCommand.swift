@@ -1,0 +1,60 @@
+import AWSConfig
+import ArgumentParser
+import Foundation
+import LatchkeyCore
+
+struct AddCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "add",
+        abstract: "Store a profile's long-lived access key in the keyring.",
+        discussion: """
+            Asks for the access key id and (hidden) the secret access key, checks their shape, \
+            stores them encrypted, and adds an empty [profile NAME] section to ~/.aws/config if \
+            there is none. Cached sessions of the profile are removed.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The profile name.")
+    var profile: String
+
+    @Flag(name: .long, help: "Read AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY from the environment.")
+    var env = false
+
+    @Flag(name: .long, help: "Do not add a [profile NAME] section to the config file.")
+    var noConfig = false
+
+    func run() async throws {
+        let runtime = try Runtime(options: global)
+        let id: String
+        let secret: String
+        if env {
+            guard let envId = nonEmpty(runtime.environment["AWS_ACCESS_KEY_ID"]),
+                let envSecret = nonEmpty(runtime.environment["AWS_SECRET_ACCESS_KEY"])
+            else { throw LatchkeyError.missingEnvironmentCredentials }
+            (id, secret) = (envId, envSecret)
+        } else {
+            id = try Terminal.readLine(prompt: "Enter Access Key ID: ", hidden: false)
+            secret = try Terminal.readLine(prompt: "Enter Secret Access Key: ", hidden: true)
+        }
+        let credentials = try validateKeyPair(accessKeyId: id, secretAccessKey: secret)
+        let store = CredentialStore(keyring: try runtime.openKeyring())
+        try await store.storeLongLivedKey(credentials, profile: profile, now: Date())
+        try await store.removeSessions(profile: profile)
+        var added = false
+        if !noConfig {
+            added = try ConfigFileEditor.ensureProfile(profile, inConfigAt: runtime.locations.configFile)
+        }
+        print("Added credentials to profile \"\(profile)\" in the \(store.keyring.backendName) backend.")
+        if added { print("Added [\(sectionName(profile))] to \(runtime.locations.configFile).") }
+    }
+}
+
+func sectionName(_ profile: String) -> String {
+    profile == "default" ? "default" : "profile \(profile)"
+}
+
+func nonEmpty(_ value: String?) -> String? {
+    guard let value, !value.isEmpty else { return nil }
+    return value
+}

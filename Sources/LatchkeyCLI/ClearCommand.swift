@@ -1,0 +1,21 @@
+import ArgumentParser
+import Foundation
+import LatchkeyCore
+
+struct ClearCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "clear",
+        abstract: "Remove cached sessions (all, or one profile's); stored keys stay.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "Only this profile's sessions.")
+    var profile: String?
+
+    func run() async throws {
+        let runtime = try Runtime(options: global)
+        let store = CredentialStore(keyring: try runtime.openKeyring())
+        let count = try await store.removeSessions(profile: profile)
+        print("Cleared \(count) session\(count == 1 ? "" : "s").")
+    }
+}

@@ -1,0 +1,44 @@
+import ArgumentParser
+import Foundation
+import LatchkeyCore
+
+/// The options `exec` and `export` share: how the session is obtained.
+struct CredentialOptions: ParsableArguments {
+    @Option(name: .long, help: "Session length: seconds or 15m, 1h, 12h. (Default: duration_seconds, else 1h.)")
+    var duration: String?
+
+    @Option(name: .long, help: "Region for STS and the AWS_REGION handed out.")
+    var region: String?
+
+    @Option(name: .customLong("mfa-token"), help: "The current MFA code, instead of asking.")
+    var mfaToken: String?
+
+    @Flag(name: .customLong("no-session"), help: "Hand out the stored long-lived key, without STS.")
+    var noSession = false
+
+    func request(profile: String) throws -> CredentialRequest {
+        CredentialRequest(
+            profile: profile, durationSeconds: try duration.map(parseDuration), mfaToken: mfaToken,
+            noSession: noSession, region: region)
+    }
+}
+
+extension Runtime {
+    /// Resolves the profile and runs the plan: the one path `exec` and `export` share.
+    func credentials(profile: String, options: CredentialOptions) async throws -> ResolvedCredentials {
+        let keyring = try openKeyring()
+        let resolver = try resolver()
+        let request = try options.request(profile: profile)
+        let plan: CredentialPlan
+        do {
+            plan = try resolver.plan(for: request)
+        } catch LatchkeyError.unknownProfile {
+            // A profile added with --no-config lives only in the keyring.
+            let stored = Set(try await CredentialStore(keyring: keyring).inventory().credentials.map(\.profile))
+            plan = try resolver.plan(for: request, storedProfiles: stored)
+        }
+        debug("plan for \(profile): \(plan.operationName) with the key of '\(plan.keyProfile)'")
+        let service = CredentialService(context: coreContext(keyring: keyring))
+        return try await service.credentials(for: plan, mfaToken: options.mfaToken)
+    }
+}

@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import LatchkeyCore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+struct ExecCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "exec",
+        abstract: "Run a command (or your shell) with a profile's session in its environment.",
+        discussion: """
+            latchkey replaces itself with the command, so signals and the exit status are the \
+            command's own. Example: latchkey exec doug -- aws sts get-caller-identity
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var credentialOptions: CredentialOptions
+
+    @Argument(help: "The profile name.")
+    var profile: String
+
+    @Argument(parsing: .captureForPassthrough, help: "The command and its arguments (default: $SHELL).")
+    var command: [String] = []
+
+    func run() async throws {
+        let runtime = try Runtime(options: global)
+        if let active = nonEmpty(runtime.environment["AWS_VAULT"]) {
+            throw LatchkeyError.nestedExec(profile: active)
+        }
+        let resolved = try await runtime.credentials(profile: profile, options: credentialOptions)
+        let environment = execEnvironment(
+            base: runtime.environment, credentials: resolved.credentials, profile: profile,
+            region: resolved.plan.region)
+        var arguments = command.first == "--" ? Array(command.dropFirst()) : command
+        if arguments.isEmpty {
+            arguments = [nonEmpty(runtime.environment["SHELL"]) ?? "/bin/sh"]
+            if let expiration = resolved.credentials.expiration {
+                let left = formatDuration(Int(expiration.timeIntervalSinceNow))
+                Terminal.say("latchkey: starting a shell for \(profile), session valid for \(left); exit to leave.\n")
+            }
+        }
+        let path = try resolveExecutable(arguments[0], environment: environment)
+        runtime.debug("exec \(path) with the session of \(profile)")
+        try replaceProcess(path: path, arguments: arguments, environment: environment)
+    }
+}
+
+/// `execve`: the command takes over this process (pid, signals, exit status).
+func replaceProcess(path: String, arguments: [String], environment: [String: String]) throws -> Never {
+    fflush(stdout)
+    let argv = arguments.map { strdup($0) } + [nil]
+    let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    execve(path, argv, envp)
+    let reason = String(cString: strerror(errno))
+    throw ValidationError("could not run \(path): \(reason)")
+}

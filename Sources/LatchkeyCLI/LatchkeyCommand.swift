@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import LatchkeyCore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+public struct LatchkeyCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "latchkey",
+        abstract: "Keeps AWS access keys in an encrypted keyring and makes MFA sessions painless.",
+        version: latchkeyVersion,
+        subcommands: [
+            AddCommand.self, RemoveCommand.self, ListCommand.self, ClearCommand.self, ExecCommand.self,
+            ExportCommand.self,
+        ])
+
+    public init() {}
+}
+
+public let latchkeyVersion = "0.1.0"
+
+/// The entry point `main.swift` calls: parse errors keep ArgumentParser's usage output; every
+/// failure while running prints as one `latchkey: ...` line and exits 1.
+public func runLatchkey() async -> Never {
+    var command: any ParsableCommand
+    do {
+        command = try LatchkeyCommand.parseAsRoot()
+    } catch {
+        LatchkeyCommand.exit(withError: error)
+    }
+    do {
+        if var asyncCommand = command as? any AsyncParsableCommand {
+            try await asyncCommand.run()
+        } else {
+            try command.run()
+        }
+        exit(0)
+    } catch let error as ExitCode {
+        LatchkeyCommand.exit(withError: error)
+    } catch let error as CleanExit {
+        LatchkeyCommand.exit(withError: error)
+    } catch {
+        fail(error)
+    }
+}
+
+func fail(_ error: any Error) -> Never {
+    FileHandle.standardError.write(Data("latchkey: \(error)\n".utf8))
+    exit(1)
+}

@@ -1,0 +1,39 @@
+import ArgumentParser
+import Foundation
+import LatchkeyCore
+
+struct RemoveCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "remove",
+        abstract: "Delete a profile's stored key and its cached sessions.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The profile name.")
+    var profile: String
+
+    @Flag(name: [.short, .long], help: "Do not ask for confirmation.")
+    var force = false
+
+    func run() async throws {
+        let runtime = try Runtime(options: global)
+        let store = CredentialStore(keyring: try runtime.openKeyring())
+        if !force {
+            guard Terminal.isAvailable else {
+                throw ValidationError("no terminal to confirm on; pass -f to remove without asking.")
+            }
+            guard try Terminal.confirm("Delete credentials for profile \"\(profile)\"?") else {
+                print("Nothing removed.")
+                return
+            }
+        }
+        let sessions = try await store.removeSessions(profile: profile)
+        let removed = try await store.removeLongLivedKey(profile: profile)
+        guard removed || sessions > 0 else {
+            throw ValidationError("nothing is stored for profile \"\(profile)\"; `latchkey list` shows what is.")
+        }
+        print(
+            "Removed \(removed ? "credentials" : "no credentials") and \(sessions) cached session(s) of profile \"\(profile)\"."
+        )
+    }
+}

@@ -1,0 +1,102 @@
+import ArgumentParser
+import AWSClient
+import AWSConfig
+import Foundation
+import Keyring
+import LatchkeyCore
+
+/// Options every command that touches the keyring takes.
+struct GlobalOptions: ParsableArguments {
+    @Flag(name: .long, help: "Print what latchkey does to stderr (secrets masked).")
+    var debug = false
+
+    @Option(name: .long, help: "Keyring backend: file. (Default: $LATCHKEY_BACKEND, else file.)")
+    var backend: String?
+}
+
+/// The real world, assembled once per run for the core: environment, config, keyring,
+/// HTTP transport, terminal prompts.
+struct Runtime {
+    let environment: [String: String]
+    let settings: LatchkeySettings
+    let locations: ConfigLocations
+    let debug: @Sendable (String) -> Void
+
+    init(options: GlobalOptions) throws {
+        environment = ProcessInfo.processInfo.environment
+        settings = try LatchkeySettings(environment: environment)
+        locations = ConfigLocations.resolve(environment: environment)
+        let enabled = options.debug || environment["LATCHKEY_DEBUG"] == "1"
+        debug = { message in
+            guard enabled else { return }
+            FileHandle.standardError.write(Data("latchkey: \(message)\n".utf8))
+        }
+        backendName = options.backend ?? settings.backend ?? "file"
+    }
+
+    let backendName: String
+
+    func loadConfig() throws -> AWSSharedConfig {
+        try AWSSharedConfig.load(locations)
+    }
+
+    func openKeyring() throws -> any Keyring {
+        switch backendName {
+        case "file":
+            let cache: any UnlockCache =
+                settings.unlockTTL > 0 ? KernelKeyringUnlockCache() : NoUnlockCache()
+            return FileKeyring(
+                directory: URL(fileURLWithPath: settings.fileDirectory),
+                passphrase: filePassphrase(environment: environment),
+                unlockCache: cache,
+                unlockCacheTTL: settings.unlockTTL)
+        default:
+            throw ValidationError(
+                "unknown backend '\(backendName)'; the available backend is: file.")
+        }
+    }
+
+    func coreContext(keyring: any Keyring) -> CoreContext {
+        CoreContext(
+            environment: environment, settings: settings, store: CredentialStore(keyring: keyring),
+            transport: URLSessionTransport(),
+            mfa: MFACodeSource(
+                prompt: Terminal.isAvailable ? TerminalMFAPrompt() : nil,
+                processRunner: SystemProcessRunner(), environment: environment),
+            debug: debug)
+    }
+
+    func resolver() throws -> ProfileResolver {
+        ProfileResolver(config: try loadConfig(), environment: environment, configFile: locations.configFile)
+    }
+}
+
+/// The file vault's passphrase: `LATCHKEY_FILE_PASSPHRASE`, else a hidden prompt on the terminal.
+func filePassphrase(environment: [String: String]) -> PassphraseProvider {
+    let fromEnvironment = environment["LATCHKEY_FILE_PASSPHRASE"]
+    return { purpose in
+        if let fromEnvironment, !fromEnvironment.isEmpty { return fromEnvironment }
+        guard Terminal.isAvailable else { throw PassphraseUnavailable() }
+        switch purpose {
+        case .create(let vault):
+            Terminal.say("Creating a new encrypted vault at \(vault).\n")
+            let first = try Terminal.readLine(prompt: "Choose a passphrase for it: ", hidden: true)
+            let second = try Terminal.readLine(prompt: "Type it again: ", hidden: true)
+            guard first == second else { throw PassphraseMismatch() }
+            guard !first.isEmpty else { throw PassphraseUnavailable() }
+            return first
+        case .unlock(let vault):
+            return try Terminal.readLine(prompt: "Passphrase for \(vault): ", hidden: true)
+        }
+    }
+}
+
+struct PassphraseUnavailable: Error, CustomStringConvertible {
+    var description: String {
+        "the file vault needs a passphrase: run from a terminal, or set LATCHKEY_FILE_PASSPHRASE."
+    }
+}
+
+struct PassphraseMismatch: Error, CustomStringConvertible {
+    var description: String { "the two passphrases differ; nothing was created. Run the command again." }
+}

@@ -1,0 +1,141 @@
+import AWSSigV4
+import Foundation
+import Keyring
+
+/// latchkey's items in a keyring: long-lived keys under `credentials:PROFILE` and cached sessions
+/// under `session:PROFILE:TYPE:FINGERPRINT`, with what `list` needs in the (non-secret) metadata
+/// so listing and expiry never decrypt anything.
+public struct CredentialStore: Sendable {
+    public let keyring: any Keyring
+
+    public init(keyring: any Keyring) {
+        self.keyring = keyring
+    }
+
+    static func credentialsKey(_ profile: String) -> String { "credentials:\(profile)" }
+
+    // MARK: Long-lived keys
+
+    public func storeLongLivedKey(_ credentials: AWSCredentials, profile: String, now: Date) async throws {
+        let record = StoredSecret(
+            accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey)
+        try await keyring.set(
+            KeyringItem(
+                key: Self.credentialsKey(profile),
+                label: "latchkey: \(profile)",
+                metadata: [
+                    "kind": "credentials", "profile": profile,
+                    "access_key_id": credentials.accessKeyId, "added": iso8601(now),
+                ],
+                secret: try JSONEncoder().encode(record)))
+    }
+
+    public func longLivedKey(profile: String) async throws -> AWSCredentials? {
+        let key = Self.credentialsKey(profile)
+        guard let item = try await keyring.get(key) else { return nil }
+        guard let record = try? JSONDecoder().decode(StoredSecret.self, from: item.secret) else {
+            throw LatchkeyError.corruptStoredItem(key: key)
+        }
+        return AWSCredentials(accessKeyId: record.accessKeyId, secretAccessKey: record.secretAccessKey)
+    }
+
+    @discardableResult
+    public func removeLongLivedKey(profile: String) async throws -> Bool {
+        try await keyring.remove(Self.credentialsKey(profile))
+    }
+
+    // MARK: Sessions
+
+    public func storeSession(
+        _ credentials: AWSCredentials, key: String, profile: String, type: String, mfaSerial: String?
+    ) async throws {
+        guard let token = credentials.sessionToken, let expiration = credentials.expiration else { return }
+        let record = StoredSecret(
+            accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey,
+            sessionToken: token, expiration: Int64(expiration.timeIntervalSince1970))
+        var metadata = [
+            "kind": "session", "profile": profile, "type": type, "expiration": iso8601(expiration),
+        ]
+        metadata["mfa_serial"] = mfaSerial
+        try await keyring.set(
+            KeyringItem(
+                key: key, label: "latchkey session: \(profile) (\(type))", metadata: metadata,
+                secret: try JSONEncoder().encode(record)))
+    }
+
+    /// A cached session, or nil when absent or unreadable (a damaged cache entry is not worth
+    /// failing for: a new session replaces it).
+    public func session(key: String) async throws -> AWSCredentials? {
+        guard let item = try await keyring.get(key),
+            let record = try? JSONDecoder().decode(StoredSecret.self, from: item.secret),
+            let token = record.sessionToken, let expiration = record.expiration
+        else { return nil }
+        return AWSCredentials(
+            accessKeyId: record.accessKeyId, secretAccessKey: record.secretAccessKey, sessionToken: token,
+            expiration: Date(timeIntervalSince1970: TimeInterval(expiration)))
+    }
+
+    /// Everything stored, described from metadata alone.
+    public func inventory() async throws -> Inventory {
+        var inventory = Inventory()
+        for info in try await keyring.list() {
+            guard let profile = info.metadata["profile"] else { continue }
+            switch info.metadata["kind"] {
+            case "credentials":
+                inventory.credentials.append(
+                    .init(
+                        profile: profile, accessKeyId: info.metadata["access_key_id"],
+                        added: info.metadata["added"].flatMap(parseISO8601)))
+            case "session":
+                inventory.sessions.append(
+                    .init(
+                        key: info.key, profile: profile, type: info.metadata["type"] ?? "?",
+                        mfaSerial: info.metadata["mfa_serial"],
+                        expiration: info.metadata["expiration"].flatMap(parseISO8601)))
+            default: continue
+            }
+        }
+        inventory.credentials.sort { $0.profile < $1.profile }
+        inventory.sessions.sort { ($0.profile, $0.key) < ($1.profile, $1.key) }
+        return inventory
+    }
+
+    /// Removes cached sessions: those of one profile (or all), or only the expired ones.
+    @discardableResult
+    public func removeSessions(profile: String? = nil, expiredBefore cutoff: Date? = nil) async throws -> Int {
+        var removed = 0
+        for session in try await inventory().sessions {
+            if let profile, session.profile != profile { continue }
+            if let cutoff, let expiration = session.expiration, expiration > cutoff { continue }
+            if try await keyring.remove(session.key) { removed += 1 }
+        }
+        return removed
+    }
+
+    public struct Inventory: Sendable {
+        public var credentials: [StoredKey] = []
+        public var sessions: [CachedSession] = []
+    }
+
+    public struct StoredKey: Sendable, Equatable {
+        public var profile: String
+        public var accessKeyId: String?
+        public var added: Date?
+    }
+
+    public struct CachedSession: Sendable, Equatable {
+        public var key: String
+        public var profile: String
+        public var type: String
+        public var mfaSerial: String?
+        public var expiration: Date?
+    }
+}
+
+/// The JSON inside a keyring item's secret.
+struct StoredSecret: Codable {
+    var accessKeyId: String
+    var secretAccessKey: String
+    var sessionToken: String?
+    var expiration: Int64?
+}

@@ -1,0 +1,119 @@
+import AWSSigV4
+import Foundation
+
+/// Variables removed from a child's environment because they would make an SDK look elsewhere
+/// for credentials (or loop back into latchkey through `credential_process`).
+let conflictingVariables = [
+    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
+    "AWS_CREDENTIAL_EXPIRATION", "AWS_CREDENTIAL_FILE", "AWS_DEFAULT_PROFILE", "AWS_PROFILE",
+    "AWS_SDK_LOAD_CONFIG",
+]
+
+/// The environment `exec` hands to the command: the caller's, minus conflicting variables, plus
+/// the session and `AWS_VAULT` (read by prompt tools such as starship).
+public func execEnvironment(
+    base: [String: String], credentials: AWSCredentials, profile: String, region: String?
+) -> [String: String] {
+    var environment = base
+    for name in conflictingVariables { environment[name] = nil }
+    environment["AWS_VAULT"] = profile
+    environment["AWS_ACCESS_KEY_ID"] = credentials.accessKeyId
+    environment["AWS_SECRET_ACCESS_KEY"] = credentials.secretAccessKey
+    if let token = credentials.sessionToken {
+        environment["AWS_SESSION_TOKEN"] = token
+    }
+    if let expiration = credentials.expiration {
+        environment["AWS_CREDENTIAL_EXPIRATION"] = iso8601(expiration)
+    }
+    if let region {
+        environment["AWS_REGION"] = region
+        environment["AWS_DEFAULT_REGION"] = region
+    }
+    return environment
+}
+
+public enum ExportFormat: String, CaseIterable, Sendable {
+    case env
+    case exportEnv = "export-env"
+    case json
+    case ini
+}
+
+/// Renders credentials for `latchkey export`.
+public func renderCredentials(
+    _ credentials: AWSCredentials, format: ExportFormat, profile: String, region: String?
+) -> String {
+    var pairs: [(String, String)] = [
+        ("AWS_ACCESS_KEY_ID", credentials.accessKeyId), ("AWS_SECRET_ACCESS_KEY", credentials.secretAccessKey),
+    ]
+    if let token = credentials.sessionToken { pairs.append(("AWS_SESSION_TOKEN", token)) }
+    if let expiration = credentials.expiration {
+        pairs.append(("AWS_CREDENTIAL_EXPIRATION", iso8601(expiration)))
+    }
+    if let region { pairs += [("AWS_REGION", region), ("AWS_DEFAULT_REGION", region)] }
+
+    switch format {
+    case .env:
+        return pairs.map { "\($0.0)=\($0.1)\n" }.joined()
+    case .exportEnv:
+        return pairs.map { "export \($0.0)=\(shellQuoted($0.1))\n" }.joined()
+    case .json:
+        // The `credential_process` format: Version 1, Expiration in UTC.
+        var fields = [
+            "\"Version\":1", "\"AccessKeyId\":\(jsonString(credentials.accessKeyId))",
+            "\"SecretAccessKey\":\(jsonString(credentials.secretAccessKey))",
+        ]
+        if let token = credentials.sessionToken { fields.append("\"SessionToken\":\(jsonString(token))") }
+        if let expiration = credentials.expiration {
+            fields.append("\"Expiration\":\(jsonString(iso8601(expiration)))")
+        }
+        return "{" + fields.joined(separator: ",") + "}\n"
+    case .ini:
+        var text = "[\(profile)]\n"
+        text += "aws_access_key_id = \(credentials.accessKeyId)\n"
+        text += "aws_secret_access_key = \(credentials.secretAccessKey)\n"
+        if let token = credentials.sessionToken { text += "aws_session_token = \(token)\n" }
+        if let region { text += "region = \(region)\n" }
+        return text
+    }
+}
+
+/// Single-quotes a value for POSIX shells unless it is plainly safe.
+public func shellQuoted(_ value: String) -> String {
+    let safe = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=+,@%")
+    if !value.isEmpty, value.allSatisfy({ safe.contains($0) }) { return value }
+    return "'" + value.replacingOccurrences(of: "'", with: "'\\''") + "'"
+}
+
+/// A JSON string literal, escaping what JSON requires.
+public func jsonString(_ value: String) -> String {
+    var out = "\""
+    for scalar in value.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+        default: out.unicodeScalars.append(scalar)
+        }
+    }
+    return out + "\""
+}
+
+/// Checks a key pair's shape before anything is stored.
+public func validateKeyPair(accessKeyId: String, secretAccessKey: String) throws -> AWSCredentials {
+    let id = accessKeyId.trimmingCharacters(in: .whitespacesAndNewlines)
+    let secret = secretAccessKey.trimmingCharacters(in: .whitespacesAndNewlines)
+    let upperAlnum = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+    if id.hasPrefix("ASIA") { throw LatchkeyError.temporaryKeyNotAllowed }
+    guard id.count == 20, id.hasPrefix("AKIA"), id.allSatisfy({ upperAlnum.contains($0) }) else {
+        throw LatchkeyError.invalidAccessKeyId(String(id.prefix(24)))
+    }
+    let secretAlphabet = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+    guard secret.count == 40, secret.allSatisfy({ secretAlphabet.contains($0) }) else {
+        throw LatchkeyError.invalidSecretAccessKey
+    }
+    return AWSCredentials(accessKeyId: id, secretAccessKey: secret)
+}

@@ -1,0 +1,74 @@
+import Foundation
+
+/// latchkey's own settings, read from the environment once per run.
+public struct LatchkeySettings: Sendable, Equatable {
+    /// A cached session is reused only while at least this much of it remains.
+    public var minimumTTL: Int = 300
+    /// How long an unlocked file vault stays unlocked (0 turns remembering off).
+    public var unlockTTL: Int = 900
+    public var backend: String?
+    public var fileDirectory: String
+    public var region: String?
+
+    public init(environment: [String: String]) throws {
+        let home = environment["HOME"] ?? NSHomeDirectory()
+        if let text = environment["LATCHKEY_MIN_TTL"], !text.isEmpty {
+            minimumTTL = try parseDuration(text)
+        }
+        if let text = environment["LATCHKEY_UNLOCK_TTL"], !text.isEmpty {
+            unlockTTL = try parseDuration(text)
+        }
+        backend = environment["LATCHKEY_BACKEND"].flatMap { $0.isEmpty ? nil : $0 }
+        if let dir = environment["LATCHKEY_FILE_DIR"], !dir.isEmpty {
+            fileDirectory = expandTilde(dir, home: home)
+        } else if let data = environment["XDG_DATA_HOME"], data.hasPrefix("/") {
+            fileDirectory = data + "/latchkey/keyring"
+        } else {
+            fileDirectory = home + "/.local/share/latchkey/keyring"
+        }
+        region = environment["AWS_REGION"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? environment["AWS_DEFAULT_REGION"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+}
+
+func expandTilde(_ path: String, home: String) -> String {
+    if path == "~" { return home }
+    if path.hasPrefix("~/") { return home + path.dropFirst() }
+    return path
+}
+
+/// Parses `3600`, `3600s`, `15m`, `1h`, `1h30m`, `2d` into seconds.
+public func parseDuration(_ text: String) throws -> Int {
+    let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
+    if let seconds = Int(trimmed), seconds >= 0 { return seconds }
+    var total = 0
+    var number = ""
+    var sawUnit = false
+    for character in trimmed {
+        if character.isASCII, character.isNumber {
+            number.append(character)
+            continue
+        }
+        guard let value = Int(number) else { throw LatchkeyError.invalidDuration(text) }
+        switch character {
+        case "d": total += value * 86400
+        case "h": total += value * 3600
+        case "m": total += value * 60
+        case "s": total += value
+        default: throw LatchkeyError.invalidDuration(text)
+        }
+        number = ""
+        sawUnit = true
+    }
+    guard number.isEmpty, sawUnit else { throw LatchkeyError.invalidDuration(text) }
+    return total
+}
+
+/// Formats seconds for people: `59m`, `1h05m`, `45s`.
+public func formatDuration(_ seconds: Int) -> String {
+    if seconds < 60 { return "\(max(seconds, 0))s" }
+    let hours = seconds / 3600
+    let minutes = (seconds % 3600) / 60
+    if hours == 0 { return "\(minutes)m" }
+    return minutes == 0 ? "\(hours)h" : "\(hours)h\(minutes < 10 ? "0" : "")\(minutes)m"
+}

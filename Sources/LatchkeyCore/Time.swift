@@ -1,0 +1,31 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// `2026-11-29T06:37:43Z`: the UTC form every AWS tool reads.
+public func iso8601(_ date: Date) -> String {
+    var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+    var parts = tm()
+    gmtime_r(&seconds, &parts)
+    return String(
+        format: "%04d-%02d-%02dT%02d:%02d:%02dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
+        Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
+}
+
+/// Reads the UTC form `iso8601` writes (fractional seconds allowed and dropped).
+public func parseISO8601(_ text: String) -> Date? {
+    let fields = text.split(whereSeparator: { "-T:Z.".contains($0) }).prefix(6).compactMap { Int($0) }
+    guard fields.count == 6, text.hasSuffix("Z") else { return nil }
+    var parts = tm()
+    parts.tm_year = Int32(fields[0] - 1900)
+    parts.tm_mon = Int32(fields[1] - 1)
+    parts.tm_mday = Int32(fields[2])
+    parts.tm_hour = Int32(fields[3])
+    parts.tm_min = Int32(fields[4])
+    parts.tm_sec = Int32(fields[5])
+    return Date(timeIntervalSince1970: TimeInterval(timegm(&parts)))
+}
