@@ -151,6 +151,12 @@ def totp(seed: str, at: float | None = None) -> str:
     return pyotp.TOTP(seed).at(time.time() if at is None else at)
 
 
+def wrong_code(seed: str, at: float) -> str:
+    """A well-formed code that no step in the accepted window (at-30 .. at+30) produces."""
+    valid = {totp(seed, at + offset) for offset in (-30, 0, 30)}
+    return next(f"{n:06d}" for n in range(1_000_000) if f"{n:06d}" not in valid)
+
+
 def next_unused_code(endpoint: str, serial: str, advance: bool = True) -> str:
     """A code the double accepts now; moves the double's clock 30 s on if all are used."""
     try:
@@ -172,8 +178,9 @@ def client(
     secret_access_key: str = SETUP_SECRET,
     session_token: str | None = None,
     validate: bool = True,
+    read_timeout: float = 60,
 ) -> Any:
-    """A boto3 client for the double; validate=False lets malformed parameters reach it."""
+    """A boto3 client for the double (no retries); validate=False lets malformed parameters reach it."""
     return boto3.client(
         service,
         endpoint_url=endpoint,
@@ -181,7 +188,11 @@ def client(
         aws_access_key_id=access_key_id,
         aws_secret_access_key=secret_access_key,
         aws_session_token=session_token,
-        config=Config(parameter_validation=validate, retries={"max_attempts": 1, "mode": "standard"}),
+        config=Config(
+            parameter_validation=validate,
+            read_timeout=read_timeout,
+            retries={"total_max_attempts": 1, "mode": "standard"},
+        ),
     )
 
 
@@ -221,11 +232,9 @@ def create_mfa_user(endpoint: str, name: str, enable_auth: bool = True) -> dict[
     }
 
 
-def create_role(endpoint: str, name: str, trusted_arn: str, require_mfa: bool = False) -> str:
+def create_role(endpoint: str, name: str, trusted_arn: str) -> str:
     """A role trusting `trusted_arn`, with an allow-all policy; returns its ARN. Needs auth off."""
-    statement: dict[str, Any] = {"Effect": "Allow", "Principal": {"AWS": trusted_arn}, "Action": "sts:AssumeRole"}
-    if require_mfa:
-        statement["Condition"] = {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
+    statement = {"Effect": "Allow", "Principal": {"AWS": trusted_arn}, "Action": "sts:AssumeRole"}
     trust = {"Version": "2012-10-17", "Statement": [statement]}
     iam = client(endpoint, "iam")
     role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]
