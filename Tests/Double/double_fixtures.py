@@ -49,8 +49,10 @@ class DoubleServer:
 
     def _read_ready_line(self) -> str:
         assert self.process is not None and self.process.stdout is not None
+        stdout = self.process.stdout
         lines: list[str] = []
-        reader = threading.Thread(target=lambda: lines.append(self.process.stdout.readline()), daemon=True)  # type: ignore[union-attr]
+        # A thread, so a double that never answers cannot hang the test run.
+        reader = threading.Thread(target=lambda: lines.append(stdout.readline()), daemon=True)
         reader.start()
         reader.join(self.start_timeout)
         if not lines or not lines[0].startswith("ready "):

@@ -221,14 +221,18 @@ class DoubleState:
                     return True
         return False
 
-    def unused_code(self, serial: str, seed: str) -> dict[str, Any] | None:
+    def unused_code(self, serial: str, seed: str, min_validity: float = 5.0) -> dict[str, Any] | None:
+        """An unused code that stays accepted for at least `min_validity` seconds, if any."""
         totp = pyotp.TOTP(seed)
-        current = int(self.now_epoch() // TOTP_STEP)
+        now = self.now_epoch()
+        current = int(now // TOTP_STEP)
         with self.lock:
             used = self.used_steps.get(serial, set())
-            for step in (current, current + 1, current - 1):
-                if step not in used:
-                    return {"code": totp.generate_otp(step), "step": step}
+            for step in (current + 1, current, current - 1):
+                # A step is accepted until the window (current-1..current+1) moves past it.
+                still_valid = (step + 2) * TOTP_STEP - now
+                if step not in used and still_valid >= min_validity:
+                    return {"code": totp.generate_otp(step), "step": step, "valid_for": still_valid}
         return None
 
     def count_and_take_fault(self, service_action: str) -> Fault | None:
@@ -672,7 +676,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.quiet:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
     install_patches()
-    set_auth(args.auth)
+    if args.auth or "INITIAL_NO_AUTH_ACTION_COUNT" not in os.environ:
+        set_auth(args.auth)  # otherwise moto's own INITIAL_NO_AUTH_ACTION_COUNT applies
     server = make_server(args.host, args.port, DoubleApp(), threaded=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     os.environ.setdefault("MOTO_PORT", str(server.server_port))  # moto builds some URLs from it

@@ -148,9 +148,36 @@ def test_enable_mfa_device_checks_both_codes(double: str) -> None:
         assert error[0] == "InvalidAuthenticationCode" and error[2] == 403
     assert iam.list_mfa_devices(UserName="doug")["MFADevices"] == []
     iam.enable_mfa_device(
-        UserName="doug", SerialNumber=serial, AuthenticationCode1=totp(seed, now), AuthenticationCode2=totp(seed, now + 30)
+        UserName="doug",
+        SerialNumber=serial,
+        AuthenticationCode1=totp(seed, now),
+        AuthenticationCode2=totp(seed, now + 30),
     )
     assert [d["SerialNumber"] for d in iam.list_mfa_devices(UserName="doug")["MFADevices"]] == [serial]
+
+
+def test_enable_mfa_device_rejects_malformed_codes(double: str) -> None:
+    set_auth(double, False)
+    iam = client(double, "iam", validate=False)
+    iam.create_user(UserName="doug")
+    serial = iam.create_virtual_mfa_device(VirtualMFADeviceName="doug")["VirtualMFADevice"]["SerialNumber"]
+    error = error_of(
+        lambda: iam.enable_mfa_device(
+            UserName="doug", SerialNumber=serial, AuthenticationCode1="12a456", AuthenticationCode2="123456"
+        )
+    )
+    assert error[0] == "ValidationError" and "authenticationCode1" in error[1] and error[2] == 400
+
+
+def test_next_unused_code_moves_the_clock_when_every_code_is_spent(double: str) -> None:
+    user = create_mfa_user(double, "doug")
+    sts = user_sts(double, user)
+    before = double_now(double)
+    for _ in range(3):  # the enrolment spent two steps; at most one step is left in the window
+        code = next_unused_code(double, user["mfa_serial"])
+        sts.get_session_token(SerialNumber=user["mfa_serial"], TokenCode=code)
+    assert double_now(double) - before >= 30
+    assert len(sessions(double)) == 3
 
 
 # --- session credentials -----------------------------------------------------------------------
@@ -272,21 +299,20 @@ def test_assume_role_with_mfa(double: str) -> None:
     role_arn = create_role(double, "admin", user["arn"])
     set_auth(double, True)
     sts = user_sts(double, user)
-    wrong = wrong_code(user["mfa_seed"], double_now(double))
-    bad = error_of(
-        lambda: sts.assume_role(RoleArn=role_arn, RoleSessionName="sess", SerialNumber=user["mfa_serial"], TokenCode=wrong)
-    )
+
+    def assume(code: str) -> Any:
+        serial = user["mfa_serial"]
+        return sts.assume_role(RoleArn=role_arn, RoleSessionName="sess", SerialNumber=serial, TokenCode=code)
+
+    bad = error_of(lambda: assume(wrong_code(user["mfa_seed"], double_now(double))))
     assert bad == ("AccessDenied", MFA_INVALID, 403)
     code = next_unused_code(double, user["mfa_serial"])
-    role = sts.assume_role(RoleArn=role_arn, RoleSessionName="sess", SerialNumber=user["mfa_serial"], TokenCode=code)
+    role = assume(code)
     identity = session_client(double, "sts", role["Credentials"]).get_caller_identity()
     assert identity["Arn"] == f"arn:aws:sts::{user['account_id']}:assumed-role/admin/sess"
     [record] = [s for s in sessions(double) if s["kind"] == "role"]
     assert record["mfa_authenticated"] is True and record["caller_arn"] == user["arn"]
-    reuse = error_of(
-        lambda: sts.assume_role(RoleArn=role_arn, RoleSessionName="sess", SerialNumber=user["mfa_serial"], TokenCode=code)
-    )
-    assert reuse[0] == "AccessDenied"
+    assert error_of(lambda: assume(code))[0] == "AccessDenied"
 
 
 def test_role_chaining_from_session_credentials(double: str) -> None:
@@ -294,7 +320,9 @@ def test_role_chaining_from_session_credentials(double: str) -> None:
     role_arn = create_role(double, "admin", user["arn"])
     set_auth(double, True)
     session_sts = session_client(double, "sts", mfa_session(double, user))
-    too_long = error_of(lambda: session_sts.assume_role(RoleArn=role_arn, RoleSessionName="chain", DurationSeconds=3601))
+    too_long = error_of(
+        lambda: session_sts.assume_role(RoleArn=role_arn, RoleSessionName="chain", DurationSeconds=3601)
+    )
     assert too_long[0] == "ValidationError" and "role chaining" in too_long[1]
     role = session_sts.assume_role(RoleArn=role_arn, RoleSessionName="chain", DurationSeconds=900)["Credentials"]
     role_sts = session_client(double, "sts", role)
