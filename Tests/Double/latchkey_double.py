@@ -1,0 +1,694 @@
+"""A strict AWS double for latchkey's tests: moto's server, patched to behave like real STS/IAM.
+
+What it adds to stock moto (every patch is applied by `install_patches()` and commented there):
+real TOTP checks (with one-time use) in GetSessionToken / AssumeRole / EnableMFADevice, real
+temporary credentials from GetSessionToken tied to the calling IAM user (with an MFA flag kept
+for later policy evaluation), expiry of temporary credentials against an adjustable clock,
+per-action call counters, and fault injection (error XML, raw bodies, delays).
+
+Run: python3 Tests/Double/latchkey_double.py --port PORT [-H 127.0.0.1] [--auth]
+It prints `ready http://HOST:PORT` once it accepts connections. Admin API: /latchkey-double/...
+(see README.md next to this file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import hmac
+import json
+import logging
+import os
+import re
+import signal
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import pyotp
+from moto import settings
+from moto.core import serialize as moto_serialize
+from moto.core.authorization import ActionAuthenticatorMixin
+from moto.core.errors import ErrorShape
+from moto.core.responses import ActionResult, BaseResponse
+from moto.iam import access_control
+from moto.iam.exceptions import IAMException, NotFoundException
+from moto.iam.models import User, iam_backends
+from moto.iam.responses import IamResponse
+from moto.moto_api._internal.models import moto_api_backend
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from moto.sts import models as sts_models
+from moto.sts.exceptions import STSClientError
+from moto.sts.models import STSBackend, sts_backends
+from moto.sts.responses import TokenResponse
+from moto.utilities.utils import get_partition
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+ADMIN_PREFIX = "/latchkey-double/"
+TOTP_STEP = 30
+SESSION_DURATION_DEFAULT = 43200
+SESSION_DURATION_MIN = 900
+SESSION_DURATION_MAX = 129600
+ROLE_CHAINING_MAX = 3600
+MFA_CODE_INVALID = "MultiFactorAuthentication failed with invalid MFA one time pass code."
+XML_NAMESPACES = {
+    "sts": "https://sts.amazonaws.com/doc/2011-06-15/",
+    "iam": "https://iam.amazonaws.com/doc/2010-05-08/",
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors: subclasses of moto's client errors, so moto serialises them as AWS error XML.
+# `http_status` is honoured by the get_error_model patch (moto's STS model lacks these codes).
+
+
+class STSAccessDenied(STSClientError):
+    code = "AccessDenied"
+    http_status = 403
+
+
+class STSInvalidClientTokenId(STSClientError):
+    code = "InvalidClientTokenId"
+    http_status = 403
+    message = "The security token included in the request is invalid."
+
+
+class STSValidation(STSClientError):
+    code = "ValidationError"
+    http_status = 400
+
+
+class IAMInvalidAuthenticationCode(IAMException):
+    code = "InvalidAuthenticationCode"
+    http_status = 403
+    message = "Authentication code for device is not valid."
+
+
+class IAMValidation(IAMException):
+    code = "ValidationError"
+    http_status = 400
+
+
+# ---------------------------------------------------------------------------------------------
+# State
+
+
+@dataclass
+class SessionCredential:
+    """Temporary credentials issued by GetSessionToken, tied to one IAM user."""
+
+    access_key_id: str
+    secret_access_key: str
+    session_token: str
+    account_id: str
+    partition: str
+    user_name: str
+    user_id: str
+    user_arn: str
+    issued_at: datetime.datetime
+    expiration: datetime.datetime
+    mfa_authenticated: bool  # feeds aws:MultiFactorAuthPresent once policies are evaluated
+    mfa_serial: str | None
+
+    def public(self) -> dict[str, Any]:
+        """Metadata without the secret or the token, for the admin API."""
+        return {
+            "kind": "session",
+            "access_key_id": self.access_key_id,
+            "user_arn": self.user_arn,
+            "issued_at": iso(self.issued_at),
+            "expiration": iso(self.expiration),
+            "mfa_authenticated": self.mfa_authenticated,
+            "mfa_serial": self.mfa_serial,
+        }
+
+
+@dataclass
+class RoleSessionInfo:
+    """What the double knows beyond moto about an AssumeRole session."""
+
+    access_key_id: str
+    role_arn: str
+    caller_arn: str | None
+    mfa_authenticated: bool  # MFA given in this AssumeRole call
+    caller_mfa_authenticated: bool  # the caller's own session had MFA (role chaining)
+
+    def public(self) -> dict[str, Any]:
+        return {"kind": "role", **self.__dict__}
+
+
+@dataclass
+class Fault:
+    action: str
+    count: int
+    status: int | None = None
+    code: str | None = None
+    message: str | None = None
+    body: str | None = None
+    delay: float = 0.0
+
+    def matches(self, service_action: str) -> bool:
+        if self.action == "*":
+            return True
+        if ":" in self.action:
+            return self.action.lower() == service_action.lower()
+        return self.action.lower() == service_action.split(":", 1)[1].lower()
+
+
+@dataclass
+class Caller:
+    """Who signed a request, as far as the double can tell."""
+
+    kind: str  # "user", "session", "role" or "unknown"
+    user: User | None = None
+    session: SessionCredential | None = None
+    arn: str | None = None
+    mfa_authenticated: bool = False
+
+
+class DoubleState:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.clock_offset = 0.0
+            self.sessions: dict[str, SessionCredential] = {}
+            self.role_sessions: dict[str, RoleSessionInfo] = {}
+            self.used_steps: dict[str, set[int]] = {}
+            self.calls: Counter[str] = Counter()
+            self.faults: list[Fault] = []
+
+    # Clock: real time plus an offset that tests move forward instead of sleeping.
+    def now_epoch(self) -> float:
+        return time.time() + self.clock_offset
+
+    def now(self) -> datetime.datetime:
+        """Naive UTC datetime, as moto's own models use."""
+        aware = datetime.datetime.fromtimestamp(self.now_epoch(), datetime.timezone.utc)
+        return aware.replace(tzinfo=None)
+
+    # TOTP with one-time use per device and time step.
+    def accept_code(self, serial: str, seed: str, code: str, window: int = 1) -> bool:
+        totp = pyotp.TOTP(seed)
+        current = int(self.now_epoch() // TOTP_STEP)
+        with self.lock:
+            used = self.used_steps.setdefault(serial, set())
+            for step in range(current - window, current + window + 1):
+                if step not in used and hmac.compare_digest(totp.generate_otp(step), code):
+                    used.add(step)
+                    return True
+        return False
+
+    def accept_consecutive_codes(self, serial: str, seed: str, code1: str, code2: str) -> bool:
+        totp = pyotp.TOTP(seed)
+        current = int(self.now_epoch() // TOTP_STEP)
+        with self.lock:
+            used = self.used_steps.setdefault(serial, set())
+            for step in range(current - 2, current + 1):
+                if step in used or step + 1 in used:
+                    continue
+                first_ok = hmac.compare_digest(totp.generate_otp(step), code1)
+                second_ok = hmac.compare_digest(totp.generate_otp(step + 1), code2)
+                if first_ok and second_ok:
+                    used.update({step, step + 1})
+                    return True
+        return False
+
+    def unused_code(self, serial: str, seed: str, min_validity: float = 5.0) -> dict[str, Any] | None:
+        """An unused code that stays accepted for at least `min_validity` seconds, if any."""
+        totp = pyotp.TOTP(seed)
+        now = self.now_epoch()
+        current = int(now // TOTP_STEP)
+        with self.lock:
+            used = self.used_steps.get(serial, set())
+            for step in (current + 1, current, current - 1):
+                # A step is accepted until the window (current-1..current+1) moves past it.
+                still_valid = (step + 2) * TOTP_STEP - now
+                if step not in used and still_valid >= min_validity:
+                    return {"code": totp.generate_otp(step), "step": step, "valid_for": still_valid}
+        return None
+
+    def count_and_take_fault(self, service_action: str) -> Fault | None:
+        with self.lock:
+            self.calls[service_action] += 1
+            for fault in self.faults:
+                if fault.matches(service_action):
+                    fault.count -= 1
+                    if fault.count <= 0:
+                        self.faults.remove(fault)
+                    return fault
+        return None
+
+
+STATE = DoubleState()
+
+
+def iso(value: datetime.datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def error_xml(service: str, code: str, message: str, status: int) -> str:
+    namespace = XML_NAMESPACES.get(service, XML_NAMESPACES["sts"])
+    fault_type = "Receiver" if status >= 500 else "Sender"
+    return (
+        f'<ErrorResponse xmlns="{namespace}"><Error><Type>{fault_type}</Type>'
+        f"<Code>{xml_escape(code)}</Code><Message>{xml_escape(message)}</Message></Error>"
+        f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
+    )
+
+
+def xml_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def error_response(service: str, code: str, message: str, status: int) -> tuple[int, dict[str, str], str]:
+    headers = {"Content-Type": "text/xml", "x-amzn-RequestId": str(uuid.uuid4())}
+    return status, headers, error_xml(service, code, message, status)
+
+
+# ---------------------------------------------------------------------------------------------
+# Who is calling
+
+
+def find_user(response: BaseResponse, access_key_id: str) -> User | None:
+    backend = iam_backends[response.current_account][response.partition]
+    user = backend.get_user_from_access_key_id(access_key_id)
+    if user is None:
+        return None
+    key = next((k for k in user.access_keys if k.access_key_id == access_key_id), None)
+    return user if key is not None and key.status == "Active" else None
+
+
+def resolve_caller(response: BaseResponse) -> Caller:
+    access_key_id = response.get_access_key()
+    session = STATE.sessions.get(access_key_id)
+    if session is not None:
+        backend = iam_backends[session.account_id][session.partition]
+        user = backend.users.get(session.user_name)
+        return Caller("session", user, session, session.user_arn, session.mfa_authenticated)
+    sts_backend = sts_backends[response.current_account][response.partition]
+    role = sts_backend.get_assumed_role_from_access_key(access_key_id)
+    if role is not None:
+        info = STATE.role_sessions.get(access_key_id)
+        mfa = info is not None and (info.mfa_authenticated or info.caller_mfa_authenticated)
+        return Caller("role", arn=role.arn, mfa_authenticated=mfa)
+    user = find_user(response, access_key_id)
+    if user is not None:
+        return Caller("user", user, arn=user.arn)
+    return Caller("unknown")
+
+
+def validate_token_code(code: str) -> None:
+    if len(code) != 6:
+        bound = "greater" if len(code) < 6 else "less"
+        raise STSValidation(
+            f"1 validation error detected: Value '{code}' at 'tokenCode' failed to satisfy "
+            f"constraint: Member must have length {bound} than or equal to 6"
+        )
+    if not re.fullmatch(r"[0-9]{6}", code):
+        raise STSValidation(
+            f"1 validation error detected: Value '{code}' at 'tokenCode' failed to satisfy "
+            "constraint: Member must satisfy regular expression pattern: [\\d]*"
+        )
+
+
+def check_mfa(response: BaseResponse, user: User | None, operation: str) -> str | None:
+    """Verify SerialNumber + TokenCode when given; returns the serial that passed, or None."""
+    serial = response._get_param("SerialNumber")
+    code = response._get_param("TokenCode")
+    if serial is None and code is None:
+        return None
+    if code is not None:
+        validate_token_code(str(code))
+    not_associated = (
+        f"{operation} call failed, unable to validate MFA code.  Please verify your MFA "
+        "serial number is valid and associated with this user."
+    )
+    if serial is None or user is None or serial not in user.mfa_devices:
+        raise STSAccessDenied(not_associated)
+    if code is None:
+        raise STSAccessDenied(MFA_CODE_INVALID)
+    backend = iam_backends[user.account_id][get_partition(response.region)]
+    device = backend.virtual_mfa_devices.get(serial)
+    if device is None or not STATE.accept_code(serial, device.base32_string_seed, str(code)):
+        raise STSAccessDenied(MFA_CODE_INVALID)
+    return serial
+
+
+# ---------------------------------------------------------------------------------------------
+# Replacement handlers
+
+
+def get_session_token(self: TokenResponse) -> ActionResult:
+    duration = int(self._get_int_param("DurationSeconds", SESSION_DURATION_DEFAULT))
+    if duration < SESSION_DURATION_MIN or duration > SESSION_DURATION_MAX:
+        bound = (
+            f"greater than or equal to {SESSION_DURATION_MIN}"
+            if duration < SESSION_DURATION_MIN
+            else f"less than or equal to {SESSION_DURATION_MAX}"
+        )
+        raise STSValidation(
+            f"1 validation error detected: Value '{duration}' at 'durationSeconds' failed to "
+            f"satisfy constraint: Member must have value {bound}"
+        )
+    caller = resolve_caller(self)
+    if caller.kind in ("session", "role"):
+        raise STSAccessDenied("Cannot call GetSessionToken with session credentials")
+    if caller.user is None:
+        raise STSInvalidClientTokenId()
+    user = caller.user
+    serial = check_mfa(self, user, "GetSessionToken")
+    backend = iam_backends[user.account_id][self.partition]
+    temp_key = backend.create_temp_access_key()  # registers the key id with moto's account lookup
+    now = STATE.now().replace(microsecond=0)  # real AWS sends whole seconds
+    session = SessionCredential(
+        access_key_id=temp_key.access_key_id,
+        secret_access_key=temp_key.secret_access_key,
+        session_token=sts_models.random_session_token(),
+        account_id=user.account_id,
+        partition=self.partition,
+        user_name=user.name,
+        user_id=user.id,
+        user_arn=user.arn,
+        issued_at=now,
+        expiration=now + datetime.timedelta(seconds=duration),
+        mfa_authenticated=serial is not None,
+        mfa_serial=serial,
+    )
+    with STATE.lock:
+        STATE.sessions[session.access_key_id] = session
+    return ActionResult(
+        {
+            "Credentials": {
+                "AccessKeyId": session.access_key_id,
+                "SecretAccessKey": session.secret_access_key,
+                "SessionToken": session.session_token,
+                "Expiration": session.expiration,
+            }
+        }
+    )
+
+
+_moto_assume_role = TokenResponse.assume_role
+
+
+def assume_role(self: TokenResponse) -> ActionResult:
+    caller = resolve_caller(self)
+    duration = int(self._get_int_param("DurationSeconds", 3600))
+    if caller.kind in ("session", "role") and duration > ROLE_CHAINING_MAX:
+        raise STSValidation(
+            "The requested DurationSeconds exceeds the 1 hour session limit for roles "
+            "assumed by role chaining."
+        )
+    serial = check_mfa(self, caller.user if caller.kind in ("user", "session") else None, "AssumeRole")
+    result = _moto_assume_role(self)
+    role = result.result["Credentials"]  # type: ignore[index]
+    info = RoleSessionInfo(
+        access_key_id=role.access_key_id,
+        role_arn=role.role_arn,
+        caller_arn=caller.arn,
+        mfa_authenticated=serial is not None,
+        caller_mfa_authenticated=caller.mfa_authenticated,
+    )
+    with STATE.lock:
+        STATE.role_sessions[role.access_key_id] = info
+    return result
+
+
+_moto_get_caller_identity = STSBackend.get_caller_identity
+
+
+def get_caller_identity(self: STSBackend, access_key_id: str, region: str) -> tuple[str, str, str]:
+    session = STATE.sessions.get(access_key_id)
+    if session is not None:
+        return session.user_id, session.user_arn, session.account_id
+    return _moto_get_caller_identity(self, access_key_id, region)
+
+
+_moto_enable_mfa_device = IamResponse.enable_mfa_device
+
+
+def enable_mfa_device(self: IamResponse) -> ActionResult:
+    serial = self._get_param("SerialNumber")
+    codes = [str(self._get_param(name) or "") for name in ("AuthenticationCode1", "AuthenticationCode2")]
+    for index, code in enumerate(codes, start=1):
+        if not re.fullmatch(r"[0-9]{6}", code):
+            raise IAMValidation(
+                f"1 validation error detected: Value '{code}' at 'authenticationCode{index}' "
+                "failed to satisfy constraint: Member must satisfy regular expression pattern: [\\d]+"
+            )
+    device = self.backend.virtual_mfa_devices.get(serial)
+    if device is None:
+        raise NotFoundException(f"VirtualMFADevice with serial number {serial} doesn't exist.")
+    if not STATE.accept_consecutive_codes(serial, device.base32_string_seed, codes[0], codes[1]):
+        raise IAMInvalidAuthenticationCode()
+    return _moto_enable_mfa_device(self)
+
+
+class SessionAccessKey(access_control.IAMUserAccessKey):
+    """Signature check and policy source for GetSessionToken credentials (the user's policies)."""
+
+    def __init__(self, session: SessionCredential, headers: Any) -> None:
+        self.account_id = session.account_id
+        self.partition = session.partition
+        self._owner_user_name = session.user_name
+        self._access_key_id = session.access_key_id
+        self._secret_access_key = session.secret_access_key
+        self._session_token = session.session_token
+        self.mfa_authenticated = session.mfa_authenticated
+        if headers.get("X-Amz-Security-Token") != session.session_token:
+            raise access_control.CreateAccessKeyFailure(reason="InvalidToken")
+        scope = headers.get("Authorization", "").partition("Credential=")[2].split("/")
+        service = scope[3] if len(scope) > 3 else ""
+        # AWS: GetSessionToken credentials without MFA cannot call IAM at all.
+        if service == "iam" and not session.mfa_authenticated:
+            raise access_control.CreateAccessKeyFailure(reason="InvalidId")
+
+    def create_credentials(self) -> Any:
+        return access_control.Credentials(self._access_key_id, self._secret_access_key, self._session_token)
+
+
+_moto_create_access_key = access_control.create_access_key
+
+
+def create_access_key(account_id: str, partition: str, access_key_id: str, headers: Any) -> Any:
+    session = STATE.sessions.get(access_key_id)
+    if session is not None:
+        return SessionAccessKey(session, headers)
+    return _moto_create_access_key(account_id, partition, access_key_id, headers)
+
+
+def expired_credential(response: BaseResponse) -> bool:
+    access_key_id = response.get_access_key()
+    now = STATE.now()
+    session = STATE.sessions.get(access_key_id)
+    if session is not None:
+        return now >= session.expiration
+    if not access_key_id.startswith("ASIA"):
+        return False
+    role = sts_backends[response.current_account][response.partition].get_assumed_role_from_access_key(
+        access_key_id
+    )
+    return role is not None and now >= role.expiration
+
+
+_moto_call_action = BaseResponse.call_action
+
+
+def call_action(self: BaseResponse) -> Any:
+    service = self.service_name or ""
+    service_action = f"{service}:{self._get_action()}"
+    fault = STATE.count_and_take_fault(service_action)
+    if fault is not None:
+        if fault.delay > 0:
+            time.sleep(fault.delay)  # simulates a slow AWS; the client is the one timing out
+        if fault.status is not None:
+            headers = {"Content-Type": "text/xml", "x-amzn-RequestId": str(uuid.uuid4())}
+            if fault.body is not None:
+                return fault.status, headers, fault.body
+            code = fault.code or "InternalFailure"
+            message = fault.message or "Injected fault."
+            return error_response(service, code, message, fault.status)
+    if expired_credential(self):
+        return error_response(service, "ExpiredToken", "The security token included in the request is expired", 403)
+    return _moto_call_action(self)
+
+
+_moto_get_error_model = moto_serialize.get_error_model
+
+
+def get_error_model(exception: Exception, default_service_model: Any) -> ErrorShape:
+    status = getattr(exception, "http_status", None)
+    if status is None:
+        return _moto_get_error_model(exception, default_service_model)
+    code = str(getattr(exception, "code", type(exception).__name__))
+    shape_model = {
+        "exception": True,
+        "type": "structure",
+        "members": {},
+        "error": {"code": code, "httpStatusCode": status, "senderFault": True},
+    }
+    return ErrorShape(shape_name=code, shape_model=shape_model)
+
+
+def install_patches() -> None:
+    # STS: real credentials for GetSessionToken, tied to the user and checked against MFA.
+    TokenResponse.get_session_token = get_session_token  # type: ignore[method-assign]
+    # STS: MFA check, role-chaining duration cap and MFA bookkeeping around moto's AssumeRole.
+    TokenResponse.assume_role = assume_role  # type: ignore[method-assign]
+    # STS: GetCallerIdentity with session credentials answers as the IAM user.
+    STSBackend.get_caller_identity = get_caller_identity  # type: ignore[method-assign]
+    # STS: role expirations follow the double's adjustable clock.
+    sts_models.utcnow = STATE.now  # type: ignore[attr-defined]
+    # IAM: EnableMFADevice needs two consecutive valid codes.
+    IamResponse.enable_mfa_device = enable_mfa_device  # type: ignore[method-assign]
+    # Signature checking: session credentials verify with their own secret + token.
+    access_control.create_access_key = create_access_key
+    # Every action: call counters, injected faults, expired temporary credentials.
+    BaseResponse.call_action = call_action  # type: ignore[method-assign]
+    # Error serialisation: our errors carry their HTTP status (403 AccessDenied etc.).
+    moto_serialize.get_error_model = get_error_model
+
+
+# ---------------------------------------------------------------------------------------------
+# Admin API
+
+
+def set_auth(enabled: bool) -> None:
+    settings.INITIAL_NO_AUTH_ACTION_COUNT = 0 if enabled else float("inf")  # type: ignore[assignment]
+    ActionAuthenticatorMixin.request_count = 0
+
+
+def auth_enabled() -> bool:
+    return ActionAuthenticatorMixin.request_count >= settings.INITIAL_NO_AUTH_ACTION_COUNT
+
+
+def find_device_seed(serial: str) -> str | None:
+    for account in list(iam_backends.values()):
+        for partition in ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b"):
+            try:
+                device = account[partition].virtual_mfa_devices.get(serial)
+            except KeyError:
+                continue
+            if device is not None:
+                return str(device.base32_string_seed)
+    return None
+
+
+def json_response(payload: Any, status: int = 200) -> Response:
+    return Response(json.dumps(payload), status=status, content_type="application/json")
+
+
+def admin(request: Request) -> Response:
+    route = request.path[len(ADMIN_PREFIX) :].strip("/")
+    method = request.method
+    body = request.get_json(silent=True) or {}
+    if route == "health":
+        return json_response({"ok": True})
+    if route == "reset" and method == "POST":
+        moto_api_backend.reset()
+        STATE.reset()
+        set_auth(bool(body.get("auth", False)))
+        return json_response({"ok": True})
+    if route == "auth":
+        if method == "POST":
+            set_auth(bool(body.get("enabled", True)))
+        return json_response({"enabled": auth_enabled()})
+    if route == "calls" and method == "GET":
+        with STATE.lock:
+            return json_response(dict(STATE.calls))
+    if route == "calls/reset" and method == "POST":
+        with STATE.lock:
+            STATE.calls.clear()
+        return json_response({"ok": True})
+    if route == "faults":
+        if method == "POST":
+            try:
+                fault = Fault(
+                    action=str(body["action"]),
+                    count=int(body.get("count", 1)),
+                    status=int(body["status"]) if "status" in body else None,
+                    code=body.get("code"),
+                    message=body.get("message"),
+                    body=body.get("body"),
+                    delay=float(body.get("delay", 0.0)),
+                )
+            except (KeyError, TypeError, ValueError) as error:
+                return json_response({"error": f"bad fault: {error!r}"}, 400)
+            with STATE.lock:
+                STATE.faults.append(fault)
+        with STATE.lock:
+            return json_response([fault.__dict__ for fault in STATE.faults])
+    if route == "faults/reset" and method == "POST":
+        with STATE.lock:
+            STATE.faults.clear()
+        return json_response({"ok": True})
+    if route == "clock":
+        if method == "POST":
+            with STATE.lock:
+                if "offset" in body:
+                    STATE.clock_offset = float(body["offset"])
+                STATE.clock_offset += float(body.get("advance", 0.0))
+        return json_response({"now": STATE.now_epoch(), "offset": STATE.clock_offset})
+    if route == "sessions" and method == "GET":
+        with STATE.lock:
+            sessions = [s.public() for s in STATE.sessions.values()]
+            roles = [r.public() for r in STATE.role_sessions.values()]
+        return json_response(sessions + roles)
+    if route == "mfa/code" and method == "POST":
+        serial = str(body.get("serial", ""))
+        seed = find_device_seed(serial)
+        if seed is None:
+            return json_response({"error": f"no virtual MFA device {serial}"}, 404)
+        code = STATE.unused_code(serial, seed)
+        if code is None:
+            return json_response({"error": "every code valid now was used; advance the clock 30 s"}, 409)
+        return json_response(code)
+    return json_response({"error": f"unknown admin route {method} {request.path}"}, 404)
+
+
+class DoubleApp:
+    """WSGI app: the admin API under /latchkey-double/, moto for everything else."""
+
+    def __init__(self) -> None:
+        self.moto = DomainDispatcherApplication(create_backend_app)
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("PATH_INFO", "").startswith(ADMIN_PREFIX):
+            return admin(Request(environ))(environ, start_response)
+        return self.moto(environ, start_response)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Strict AWS double for latchkey tests.")
+    parser.add_argument("-H", "--host", default="127.0.0.1")
+    parser.add_argument("-p", "--port", type=int, required=True)
+    parser.add_argument("--auth", action="store_true", help="start with signature checking on")
+    parser.add_argument("--quiet", action="store_true", help="no per-request log lines on stderr")
+    args = parser.parse_args(argv)
+    if args.quiet:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    install_patches()
+    if args.auth or "INITIAL_NO_AUTH_ACTION_COUNT" not in os.environ:
+        set_auth(args.auth)  # otherwise moto's own INITIAL_NO_AUTH_ACTION_COUNT applies
+    server = make_server(args.host, args.port, DoubleApp(), threaded=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    os.environ.setdefault("MOTO_PORT", str(server.server_port))  # moto builds some URLs from it
+    print(f"ready http://{args.host}:{server.server_port}", flush=True)
+    try:
+        server.serve_forever()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()
