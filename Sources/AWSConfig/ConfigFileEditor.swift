@@ -52,7 +52,7 @@ public enum ConfigFileEditor {
     /// Rejects values that would not read back the same (the value itself is never echoed).
     private static func validateValue(_ value: String, key: String, path: String) throws {
         let problem: String?
-        if value.contains(where: { $0 == "\n" || $0 == "\r" }) {
+        if value.unicodeScalars.contains(where: { $0 == "\n" || $0 == "\r" }) {
             problem = "must be on one line"
         } else if value.first == " " || value.first == "\t" || value.last == " " || value.last == "\t" {
             problem = "must not start or end with whitespace"
@@ -97,23 +97,15 @@ private struct EditableConfig {
         }
         let hasByteOrderMark = text.hasPrefix("\u{FEFF}")
         if hasByteOrderMark { text.removeFirst() }
-        var lines: [Line] = []
-        var rest = Substring(text)
-        while !rest.isEmpty {
-            guard let end = rest.firstIndex(of: "\n") else {
-                lines.append(Line(text: rest, terminator: ""))
-                break
-            }
-            // "\r\n" is one Character in Swift; unicode scalars keep the two apart.
-            var line = rest[..<end]
-            var terminator = "\n"
-            if line.unicodeScalars.last == "\r" {
-                line = Substring(line.unicodeScalars.dropLast())
-                terminator = "\r\n"
-            }
-            lines.append(Line(text: line, terminator: terminator))
-            rest = rest[rest.index(after: end)...]
+        // Split on scalars: "\r\n" is a single Character, so Character-based splitting misses it.
+        var pieces = Substring(text).unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false)
+        let unterminated = pieces.removeLast()  // empty when the text ends with a newline
+        var lines: [Line] = pieces.map { piece in
+            piece.last == "\r"
+                ? Line(text: Substring(piece.dropLast()), terminator: "\r\n")
+                : Line(text: Substring(piece), terminator: "\n")
         }
+        if !unterminated.isEmpty { lines.append(Line(text: Substring(unterminated), terminator: "")) }
         let newline = lines.first(where: { !$0.terminator.isEmpty })?.terminator ?? "\n"
         return EditableConfig(
             path: path, original: bytes, attributes: try FileIO.attributes(of: path),
