@@ -123,7 +123,9 @@ private struct Builder {
 
     func result() -> AWSSharedConfig {
         AWSSharedConfig(
-            profiles: profiles.reduce(into: [:]) { $0[$1.key] = ProfileSection(name: $1.key, properties: $1.value) },
+            profiles: profiles.reduce(into: [:]) {
+                $0[$1.key] = ProfileSection(name: $1.key, properties: $1.value)
+            },
             ssoSessions: ssoSessions.reduce(into: [:]) {
                 $0[$1.key] = ProfileSection(name: $1.key, properties: $1.value)
             },

@@ -32,7 +32,9 @@ public enum ConfigFileEditor {
         guard ProfileName.isValid(key) else {
             throw ConfigError(
                 path: path,
-                message: "the key `\(key)` may only contain \(ProfileName.allowedDescription); check its spelling.")
+                message:
+                    "the key `\(key)` may only contain \(ProfileName.allowedDescription); check its spelling."
+            )
         }
         try validateValue(value, key: key, path: path)
         var document = try EditableConfig.load(path)
@@ -64,7 +66,8 @@ public enum ConfigFileEditor {
             problem = nil
         }
         if let problem {
-            throw ConfigError(path: path, message: "the value for `\(key)` \(problem); correct it and try again.")
+            throw ConfigError(
+                path: path, message: "the value for `\(key)` \(problem); correct it and try again.")
         }
     }
 }
@@ -89,7 +92,8 @@ private struct EditableConfig {
         var text = ""
         if let bytes {
             guard let decoded = String(validating: bytes, as: UTF8.self) else {
-                throw ConfigError(path: path, message: "the file is not UTF-8 text; save it as UTF-8 and try again.")
+                throw ConfigError(
+                    path: path, message: "the file is not UTF-8 text; save it as UTF-8 and try again.")
             }
             text = decoded
             // A file the SDKs cannot read must be fixed by the user, not rewritten by us.

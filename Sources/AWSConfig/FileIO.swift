@@ -25,7 +25,8 @@ enum FileIO {
         if descriptor < 0 {
             let code = errno
             if code == ENOENT || code == ENOTDIR { return nil }
-            throw ConfigError(path: path, message: "the file cannot be opened (\(describe(code))); check its permissions.")
+            throw ConfigError(
+                path: path, message: "the file cannot be opened (\(describe(code))); check its permissions.")
         }
         defer { close(descriptor) }
         var result: [UInt8] = []
@@ -36,7 +37,9 @@ enum FileIO {
             if count < 0 {
                 let code = errno
                 if code == EINTR { continue }
-                throw ConfigError(path: path, message: "the file cannot be read (\(describe(code))); check that it is a regular file.")
+                throw ConfigError(
+                    path: path,
+                    message: "the file cannot be read (\(describe(code))); check that it is a regular file.")
             }
             result.append(contentsOf: buffer[0..<count])
         }
@@ -49,7 +52,9 @@ enum FileIO {
         if stat(path, &info) != 0 {
             let code = errno
             if code == ENOENT { return nil }
-            throw ConfigError(path: path, message: "the file cannot be examined (\(describe(code))); check the folder's permissions.")
+            throw ConfigError(
+                path: path,
+                message: "the file cannot be examined (\(describe(code))); check the folder's permissions.")
         }
         return (info.st_mode & 0o7777, info.st_uid, info.st_gid)
     }
@@ -61,12 +66,18 @@ enum FileIO {
         if parent != path { try makeDirectories(parent) }
         if mkdir(path, 0o700) != 0 && errno != EEXIST {
             let code = errno
-            throw ConfigError(path: path, message: "the folder cannot be created (\(describe(code))); create it yourself or check permissions.")
+            throw ConfigError(
+                path: path,
+                message:
+                    "the folder cannot be created (\(describe(code))); create it yourself or check permissions."
+            )
         }
     }
 
     /// Writes `bytes` to a temporary file beside `path`, flushes it, then renames it over `path`.
-    static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t, owner: (uid_t, gid_t)? = nil) throws {
+    static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t, owner: (uid_t, gid_t)? = nil)
+        throws
+    {
         let folder = (path as NSString).deletingLastPathComponent
         let name = (path as NSString).lastPathComponent
         var template = Array(((folder.isEmpty ? "." : folder) + "/." + name + ".latchkey-XXXXXX").utf8CString)
@@ -75,7 +86,11 @@ enum FileIO {
         }
         guard descriptor >= 0 else {
             let code = errno
-            throw ConfigError(path: path, message: "a temporary file cannot be created beside it (\(describe(code))); check the folder's permissions.")
+            throw ConfigError(
+                path: path,
+                message:
+                    "a temporary file cannot be created beside it (\(describe(code))); check the folder's permissions."
+            )
         }
         let temporary = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
         var succeeded = false
@@ -90,19 +105,26 @@ enum FileIO {
                 if written < 0 {
                     let code = errno
                     if code == EINTR { continue }
-                    throw ConfigError(path: path, message: "the new content cannot be written (\(describe(code))); check free disk space.")
+                    throw ConfigError(
+                        path: path,
+                        message:
+                            "the new content cannot be written (\(describe(code))); check free disk space.")
                 }
                 offset += written
             }
             if let (user, group) = owner { _ = fchown(descriptor, user, group) }
             guard fchmod(descriptor, mode) == 0, fsync(descriptor) == 0 else {
                 let code = errno
-                throw ConfigError(path: path, message: "the new content cannot be saved (\(describe(code))); check free disk space.")
+                throw ConfigError(
+                    path: path,
+                    message: "the new content cannot be saved (\(describe(code))); check free disk space.")
             }
         }
         guard rename(temporary, path) == 0 else {
             let code = errno
-            throw ConfigError(path: path, message: "the file cannot be replaced (\(describe(code))); check the folder's permissions.")
+            throw ConfigError(
+                path: path,
+                message: "the file cannot be replaced (\(describe(code))); check the folder's permissions.")
         }
         succeeded = true
         // Make the rename itself durable.

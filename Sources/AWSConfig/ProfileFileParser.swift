@@ -104,7 +104,7 @@ struct ProfileFileParser {
         var inSubProperties = false
         var lineNumber = 0
         var lineStart = 0
-        while lineStart < bytes.count || (lineStart == bytes.count && lineNumber == 0) {
+        while lineStart <= bytes.count {  // the empty text after a final newline is a blank line
             lineNumber += 1
             var lineEnd = bytes[lineStart...].firstIndex(of: Self.newline) ?? bytes.count
             let nextStart = lineEnd + 1

@@ -22,7 +22,8 @@ import Testing
             after: "[profile dev]\nRegion=eu-west-1   # home\nmfa_serial = x\n"),
         Edit(
             name: "insert after the last property, before the next section's comment",
-            before: "# top\n[profile dev]\n; dev account\nregion = x\n\n# work account\n[profile work]\nregion = y\n",
+            before:
+                "# top\n[profile dev]\n; dev account\nregion = x\n\n# work account\n[profile work]\nregion = y\n",
             profile: "dev", key: "mfa_serial", value: "arn:aws:iam::1:mfa/d",
             after:
                 "# top\n[profile dev]\n; dev account\nregion = x\nmfa_serial = arn:aws:iam::1:mfa/d\n\n"
@@ -34,7 +35,8 @@ import Testing
             after: "[profile dev]\r\nregion = x\r\noutput = json\r\n\r\n[profile b]\r\n"),
         Edit(
             name: "insertion goes after a sub-property block",
-            before: "[profile dev]\ns3 =\n  max_concurrent_requests = 20\n\n  addressing_style = path\n# end\n",
+            before:
+                "[profile dev]\ns3 =\n  max_concurrent_requests = 20\n\n  addressing_style = path\n# end\n",
             profile: "dev", key: "region", value: "x",
             after:
                 "[profile dev]\ns3 =\n  max_concurrent_requests = 20\n\n  addressing_style = path\n"
@@ -97,7 +99,8 @@ import Testing
         try folder.write(edit.before, to: "config")
         let beforeParsed = try AWSSharedConfig.parse(configText: edit.before, credentialsText: nil)
 
-        try ConfigFileEditor.setProperty(edit.key, to: edit.value, profile: edit.profile, inConfigAt: folder.url("config"))
+        try ConfigFileEditor.setProperty(
+            edit.key, to: edit.value, profile: edit.profile, inConfigAt: folder.url("config"))
 
         let written = try folder.read("config")
         #expect(written == edit.after)
@@ -131,9 +134,11 @@ import Testing
         #expect(try ConfigFileEditor.ensureProfile("dev", inConfigAt: path) == false)
         #expect(try ConfigFileEditor.ensureProfile("default", inConfigAt: path) == false)
         #expect(try folder.read("config") == "[default]\n\n[profile dev]\n")
-        #expect(try AWSSharedConfig.parse(configText: folder.read("config"), credentialsText: nil).profileNames == [
-            "default", "dev",
-        ])
+        #expect(
+            try AWSSharedConfig.parse(configText: folder.read("config"), credentialsText: nil).profileNames
+                == [
+                    "default", "dev",
+                ])
     }
 
     @Test func ensureProfileIgnoresLookalikeSections() throws {
@@ -216,7 +221,8 @@ import Testing
         try folder.write("[profile dev\nregion = x\n", to: "config")
         #expect(throws: ConfigError(path: folder.url("config"), line: 1, message: "")) {
             do {
-                try ConfigFileEditor.setProperty("region", to: "y", profile: "dev", inConfigAt: folder.url("config"))
+                try ConfigFileEditor.setProperty(
+                    "region", to: "y", profile: "dev", inConfigAt: folder.url("config"))
             } catch var error as ConfigError {
                 error.message = ""
                 throw error

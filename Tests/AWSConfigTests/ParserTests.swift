@@ -222,17 +222,25 @@ import Testing
         (["HOME": "/home/u"], "/home/u/.aws/config", "/home/u/.aws/credentials", "default"),
         (["HOME": "/home/u/"], "/home/u/.aws/config", "/home/u/.aws/credentials", "default"),
         (
-            ["HOME": "/home/u", "AWS_CONFIG_FILE": "~/cfg", "AWS_SHARED_CREDENTIALS_FILE": "~", "AWS_PROFILE": "p"],
+            [
+                "HOME": "/home/u", "AWS_CONFIG_FILE": "~/cfg", "AWS_SHARED_CREDENTIALS_FILE": "~",
+                "AWS_PROFILE": "p",
+            ],
             "/home/u/cfg", "/home/u", "p"
         ),
-        (["HOME": "/home/u", "AWS_CONFIG_FILE": "~bob/cfg", "AWS_PROFILE": ""], "~bob/cfg", "/home/u/.aws/credentials", "default"),
+        (
+            ["HOME": "/home/u", "AWS_CONFIG_FILE": "~bob/cfg", "AWS_PROFILE": ""], "~bob/cfg",
+            "/home/u/.aws/credentials", "default"
+        ),
         (["HOME": "/"], "/.aws/config", "/.aws/credentials", "default"),
     ])
     func resolvesFromEnvironmentOnly(
         environment: [String: String], config: String, credentials: String, profile: String
     ) {
         let locations = ConfigLocations.resolve(environment: environment)
-        #expect(locations == ConfigLocations(configFile: config, credentialsFile: credentials, profileName: profile))
+        #expect(
+            locations
+                == ConfigLocations(configFile: config, credentialsFile: credentials, profileName: profile))
     }
 
     @Test func loadTreatsMissingFilesAsEmpty() throws {

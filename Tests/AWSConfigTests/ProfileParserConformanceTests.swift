@@ -25,7 +25,8 @@ struct ParserCase: Decodable, Sendable, CustomTestStringConvertible {
 
     static let all: [ParserCase] =
         Conformance.load(
-            "profile-file-parser/profile-parser-tests.json", as: Conformance.Tests<ParserCase>.self)?.tests ?? []
+            "profile-file-parser/profile-parser-tests.json", as: Conformance.Tests<ParserCase>.self)?.tests
+        ?? []
 }
 
 @Suite struct ProfileParserConformanceTests {
@@ -66,7 +67,8 @@ struct LocationCase: Decodable, Sendable, CustomTestStringConvertible {
 
     static let all: [LocationCase] =
         Conformance.load(
-            "profile-file-parser/file-location-tests.json", as: Conformance.Tests<LocationCase>.self)?.tests ?? []
+            "profile-file-parser/file-location-tests.json", as: Conformance.Tests<LocationCase>.self)?.tests
+        ?? []
 }
 
 @Suite struct FileLocationConformanceTests {
