@@ -1,0 +1,148 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Small POSIX file helpers: exact errors for reads, atomic replacement for writes.
+enum FileIO {
+    /// The file's text, or nil when it does not exist.
+    static func readTextIfPresent(at path: String) throws -> String? {
+        guard let bytes = try readBytesIfPresent(at: path) else { return nil }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw ConfigError(
+                path: path, message: "the file is not UTF-8 text; save it as UTF-8 and try again.")
+        }
+        return text
+    }
+
+    static func readBytesIfPresent(at path: String) throws -> [UInt8]? {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        if descriptor < 0 {
+            let code = errno
+            if code == ENOENT || code == ENOTDIR { return nil }
+            throw ConfigError(
+                path: path, message: "the file cannot be opened (\(describe(code))); check its permissions.")
+        }
+        defer { close(descriptor) }
+        var result: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count == 0 { break }
+            if count < 0 {
+                let code = errno
+                if code == EINTR { continue }
+                throw ConfigError(
+                    path: path,
+                    message: "the file cannot be read (\(describe(code))); check that it is a regular file.")
+            }
+            result.append(contentsOf: buffer[0..<count])
+        }
+        return result
+    }
+
+    /// Permission bits, owner and group of an existing file, or nil when it does not exist.
+    static func attributes(of path: String) throws -> (mode: mode_t, owner: uid_t, group: gid_t)? {
+        var info = stat()
+        if stat(path, &info) != 0 {
+            let code = errno
+            if code == ENOENT { return nil }
+            throw ConfigError(
+                path: path,
+                message: "the file cannot be examined (\(describe(code))); check the folder's permissions.")
+        }
+        return (info.st_mode & 0o7777, info.st_uid, info.st_gid)
+    }
+
+    /// Creates the folder and any missing parents with mode 0700.
+    static func makeDirectories(_ path: String) throws {
+        guard !path.isEmpty, !FileManager.default.fileExists(atPath: path) else { return }
+        let parent = (path as NSString).deletingLastPathComponent
+        if parent != path { try makeDirectories(parent) }
+        if mkdir(path, 0o700) != 0 && errno != EEXIST {
+            let code = errno
+            throw ConfigError(
+                path: path,
+                message:
+                    "the folder cannot be created (\(describe(code))); create it yourself or check permissions."
+            )
+        }
+    }
+
+    /// Writes `bytes` to a temporary file beside `path`, flushes it, then renames it over `path`.
+    static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t, owner: (uid_t, gid_t)? = nil)
+        throws
+    {
+        let folder = (path as NSString).deletingLastPathComponent
+        let name = (path as NSString).lastPathComponent
+        var template = Array(((folder.isEmpty ? "." : folder) + "/." + name + ".latchkey-XXXXXX").utf8CString)
+        let descriptor = template.withUnsafeMutableBufferPointer { buffer in
+            buffer.baseAddress.map { mkstemp($0) } ?? -1
+        }
+        guard descriptor >= 0 else {
+            let code = errno
+            throw ConfigError(
+                path: path,
+                message:
+                    "a temporary file cannot be created beside it (\(describe(code))); check the folder's permissions."
+            )
+        }
+        let temporary = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        var succeeded = false
+        defer {
+            if !succeeded { unlink(temporary) }
+        }
+        do {
+            defer { close(descriptor) }
+            var offset = 0
+            while offset < bytes.count {
+                let written = bytes[offset...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+                if written < 0 {
+                    let code = errno
+                    if code == EINTR { continue }
+                    throw ConfigError(
+                        path: path,
+                        message:
+                            "the new content cannot be written (\(describe(code))); check free disk space.")
+                }
+                offset += written
+            }
+            if let (user, group) = owner { _ = fchown(descriptor, user, group) }
+            guard fchmod(descriptor, mode) == 0, fsync(descriptor) == 0 else {
+                let code = errno
+                throw ConfigError(
+                    path: path,
+                    message: "the new content cannot be saved (\(describe(code))); check free disk space.")
+            }
+        }
+        guard rename(temporary, path) == 0 else {
+            let code = errno
+            throw ConfigError(
+                path: path,
+                message: "the file cannot be replaced (\(describe(code))); check the folder's permissions.")
+        }
+        succeeded = true
+        // Make the rename itself durable.
+        let folderDescriptor = open(folder.isEmpty ? "." : folder, O_RDONLY | O_CLOEXEC)
+        if folderDescriptor >= 0 {
+            _ = fsync(folderDescriptor)
+            close(folderDescriptor)
+        }
+    }
+
+    /// The path with symbolic links resolved, so a linked dotfile is edited rather than replaced.
+    static func resolvingSymlinks(_ path: String) -> String {
+        guard let resolved = realpath(path, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    static func describe(_ code: Int32) -> String {
+        String(cString: strerror(code))
+    }
+}

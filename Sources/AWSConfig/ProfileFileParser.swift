@@ -1,0 +1,212 @@
+/// Which of the two shared files a text came from; their section rules differ.
+enum ProfileFileKind: Sendable {
+    case config
+    case credentials
+}
+
+/// One `[...]` section occurrence as written, before its name is validated.
+struct RawSection {
+    /// The text between the brackets, comments removed, not yet trimmed or split.
+    var header: String
+    /// 1-based line of the header.
+    var line: Int
+    /// Keys lower-cased; a value continued over several lines is joined with `\n`.
+    var properties: [String: String]
+}
+
+/// What a section header means in a given file.
+enum SectionKind: Equatable {
+    case profile(String)
+    /// `[default]` in the config file: dropped when a `[profile default]` exists.
+    case unprefixedDefault
+    case ssoSession(String)
+    case services(String)
+    case ignored
+}
+
+/// A header split into an optional prefix (`profile`, `sso-session`, ...) and a name.
+struct SectionHeader {
+    var prefix: Substring?
+    var name: Substring
+
+    init(_ header: Substring) {
+        let text = header.trimmingBlanks()
+        if let split = text.firstIndex(where: { $0 == " " || $0 == "\t" }) {
+            prefix = text[..<split]
+            name = text[split...].trimmingBlanks()
+        } else {
+            prefix = nil
+            name = text
+        }
+    }
+
+    func kind(in file: ProfileFileKind) -> SectionKind {
+        switch file {
+        case .credentials:
+            // The credentials file has bare names only; `[profile x]` there is ignored.
+            guard prefix == nil, ProfileName.isValid(name) else { return .ignored }
+            return .profile(String(name))
+        case .config:
+            guard let prefix else { return name == "default" ? .unprefixedDefault : .ignored }
+            guard ProfileName.isValid(name) else { return .ignored }
+            switch prefix {
+            case "profile": return .profile(String(name))
+            case "sso-session": return .ssoSession(String(name))
+            case "services": return .services(String(name))
+            default: return .ignored
+            }
+        }
+    }
+}
+
+extension Substring {
+    /// Trims spaces and tabs only: the file format treats nothing else as blank.
+    func trimmingBlanks() -> Substring {
+        var start = startIndex
+        var end = endIndex
+        while start < end, self[start] == " " || self[start] == "\t" { start = index(after: start) }
+        while end > start {
+            let before = index(before: end)
+            guard self[before] == " " || self[before] == "\t" else { break }
+            end = before
+        }
+        return self[start..<end]
+    }
+}
+
+/// The line-level grammar of the shared files (the smithy-rs / cross-SDK rules), on UTF-8 bytes.
+struct ProfileFileParser {
+    private let bytes: [UInt8]
+    private let path: String
+
+    private static let space = UInt8(ascii: " ")
+    private static let tab = UInt8(ascii: "\t")
+    private static let newline = UInt8(ascii: "\n")
+    private static let carriageReturn = UInt8(ascii: "\r")
+    private static let hash = UInt8(ascii: "#")
+    private static let semicolon = UInt8(ascii: ";")
+    private static let equals = UInt8(ascii: "=")
+    private static let openBracket = UInt8(ascii: "[")
+    private static let closeBracket = UInt8(ascii: "]")
+
+    init(text: String, path: String) {
+        var bytes = Array(text.utf8)
+        // A byte-order mark (Windows editors add one) is not part of the first line.
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
+        self.bytes = bytes
+        self.path = path
+    }
+
+    /// Every section occurrence in file order (repeats are kept apart; merging happens later).
+    func sections() throws -> [RawSection] {
+        var sections: [RawSection] = []
+        var currentKey: String?
+        var inSubProperties = false
+        var lineNumber = 0
+        var lineStart = 0
+        while lineStart <= bytes.count {  // the empty text after a final newline is a blank line
+            lineNumber += 1
+            var lineEnd = bytes[lineStart...].firstIndex(of: Self.newline) ?? bytes.count
+            let nextStart = lineEnd + 1
+            if lineEnd > lineStart, bytes[lineEnd - 1] == Self.carriageReturn { lineEnd -= 1 }
+            defer { lineStart = nextStart }
+            let line = lineStart..<lineEnd
+            let trimmed = trim(line)
+            if trimmed.isEmpty || bytes[line.lowerBound] == Self.hash
+                || bytes[line.lowerBound] == Self.semicolon
+            {
+                continue
+            }
+            let first = bytes[line.lowerBound]
+            if first == Self.openBracket {
+                let header = stripComment(trimmed, needsBlankBefore: false)
+                guard header.count >= 2, bytes[header.upperBound - 1] == Self.closeBracket else {
+                    throw error(
+                        lineNumber,
+                        "a section header must end with ']', as in [profile NAME]; add the missing bracket.")
+                }
+                let name = string(header.lowerBound + 1..<header.upperBound - 1)
+                sections.append(RawSection(header: name, line: lineNumber, properties: [:]))
+                currentKey = nil
+                inSubProperties = false
+            } else if first == Self.space || first == Self.tab {
+                guard !sections.isEmpty else {
+                    throw error(
+                        lineNumber,
+                        "an indented line must come after a [profile NAME] section header and a property; "
+                            + "remove the leading whitespace or move the line into a section.")
+                }
+                guard let key = currentKey else {
+                    throw error(
+                        lineNumber,
+                        "an indented line continues a property, but no property comes before it in this "
+                            + "section; remove the leading whitespace or add `name = value` above it.")
+                }
+                if inSubProperties {
+                    _ = try property(in: trimmed, lineNumber: lineNumber, what: "sub-property")
+                }
+                sections[sections.count - 1].properties[key, default: ""] += "\n" + string(trimmed)
+            } else {
+                guard !sections.isEmpty else {
+                    throw error(
+                        lineNumber, "a property must come after a [profile NAME] section header.")
+                }
+                let (key, value) = try property(in: trimmed, lineNumber: lineNumber, what: "property")
+                sections[sections.count - 1].properties[key] = value
+                currentKey = key
+                inSubProperties = value.isEmpty
+            }
+        }
+        return sections
+    }
+
+    /// Splits `key = value` on the first `=`, after removing a comment that follows a blank.
+    private func property(
+        in range: Range<Int>, lineNumber: Int, what: String
+    ) throws -> (key: String, value: String) {
+        let content = stripComment(range, needsBlankBefore: true)
+        guard let equals = bytes[content].firstIndex(of: Self.equals) else {
+            throw error(
+                lineNumber, "a \(what) must have the form `name = value`, but this line has no '='.")
+        }
+        let key = trim(content.lowerBound..<equals)
+        guard !key.isEmpty else {
+            throw error(lineNumber, "a \(what) needs a name before its '='; add the name or remove the line.")
+        }
+        return (lowercasedString(key), string(trim(equals + 1..<content.upperBound)))
+    }
+
+    /// Cuts the line at the first `#` or `;` (only one preceded by whitespace when asked), then trims.
+    private func stripComment(_ range: Range<Int>, needsBlankBefore: Bool) -> Range<Int> {
+        var previousIsBlank = false
+        for index in range {
+            let byte = bytes[index]
+            if (byte == Self.hash || byte == Self.semicolon) && (previousIsBlank || !needsBlankBefore) {
+                return trim(range.lowerBound..<index)
+            }
+            previousIsBlank = byte == Self.space || byte == Self.tab || (0x0A...0x0D).contains(byte)
+        }
+        return range
+    }
+
+    private func trim(_ range: Range<Int>) -> Range<Int> {
+        var lower = range.lowerBound
+        var upper = range.upperBound
+        while lower < upper, bytes[lower] == Self.space || bytes[lower] == Self.tab { lower += 1 }
+        while upper > lower, bytes[upper - 1] == Self.space || bytes[upper - 1] == Self.tab { upper -= 1 }
+        return lower..<upper
+    }
+
+    private func string(_ range: Range<Int>) -> String {
+        String(decoding: bytes[range], as: UTF8.self)
+    }
+
+    private func lowercasedString(_ range: Range<Int>) -> String {
+        let lowered = bytes[range].map { (0x41...0x5A).contains($0) ? $0 + 0x20 : $0 }
+        return String(decoding: lowered, as: UTF8.self)
+    }
+
+    private func error(_ line: Int, _ message: String) -> ConfigError {
+        ConfigError(path: path, line: line, message: message)
+    }
+}
