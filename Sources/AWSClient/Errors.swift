@@ -12,7 +12,8 @@ public struct AWSServiceError: Error, CustomStringConvertible, Sendable, Equatab
     public var requestId: String?
 
     public init(
-        service: String, operation: String, httpStatus: Int, code: String, message: String, type: String? = nil,
+        service: String, operation: String, httpStatus: Int, code: String, message: String,
+        type: String? = nil,
         requestId: String? = nil
     ) {
         self.service = service
@@ -26,7 +27,8 @@ public struct AWSServiceError: Error, CustomStringConvertible, Sendable, Equatab
 
     static let throttlingCodes: Set<String> = [
         "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
-        "TooManyRequestsException", "ProvisionedThroughputExceededException", "TransactionInProgressException",
+        "TooManyRequestsException", "ProvisionedThroughputExceededException",
+        "TransactionInProgressException",
         "RequestLimitExceeded", "BandwidthLimitExceeded", "LimitExceededException", "RequestThrottled",
         "SlowDown", "PriorRequestNotComplete", "EC2ThrottledException",
     ]
@@ -75,7 +77,8 @@ public enum AWSClientError: Error, CustomStringConvertible, Sendable, Equatable 
             return "\(service.uppercased()) \(operation) could not reach \(endpoint) "
                 + "(\(attempts) attempt\(attempts == 1 ? "" : "s")): \(reason); check the network, proxy settings and endpoint."
         case .invalidResponse(let service, let operation, let status, let reason):
-            return "\(service.uppercased()) \(operation) got an unexpected answer (HTTP \(status)): \(reason); "
+            return
+                "\(service.uppercased()) \(operation) got an unexpected answer (HTTP \(status)): \(reason); "
                 + "if a proxy or captive portal sits in between, check it or the endpoint setting."
         }
     }

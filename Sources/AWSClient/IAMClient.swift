@@ -7,6 +7,14 @@ public struct IAMUser: Sendable, Equatable {
     public var arn: String
     public var createDate: Date
     public var path: String?
+
+    public init(userName: String, userId: String, arn: String, createDate: Date, path: String? = nil) {
+        self.userName = userName
+        self.userId = userId
+        self.arn = arn
+        self.createDate = createDate
+        self.path = path
+    }
 }
 
 /// The IAM operations latchkey needs (Query protocol, version 2010-05-08).
@@ -47,8 +55,10 @@ public struct IAMClient: Sendable {
         let result = try await client.call("GetUser", userName.map { [("UserName", $0)] } ?? [])
         let read = ResultReader(service: "iam", operation: "GetUser")
         return IAMUser(
-            userName: try read.string(result, "User", "UserName"), userId: try read.string(result, "User", "UserId"),
-            arn: try read.string(result, "User", "Arn"), createDate: try read.date(result, "User", "CreateDate"),
+            userName: try read.string(result, "User", "UserName"),
+            userId: try read.string(result, "User", "UserId"),
+            arn: try read.string(result, "User", "Arn"),
+            createDate: try read.date(result, "User", "CreateDate"),
             path: read.optionalString(result, "User", "Path"))
     }
 }

@@ -71,7 +71,8 @@ struct QueryProtocolClient: Sendable {
         }
         let error = serviceError(action, response)
         let retryable =
-            error.serviceError?.isRetryable ?? (response.status == 429 || (500...599).contains(response.status))
+            error.serviceError?.isRetryable
+            ?? (response.status == 429 || (500...599).contains(response.status))
         throw retryable ? RetryableFailure(error: error) : error
     }
 
@@ -85,7 +86,8 @@ struct QueryProtocolClient: Sendable {
         if path.isEmpty { path = "/" }
         let signature = signer.sign(
             method: "POST", path: path, query: endpoint.query ?? "",
-            headers: [("Host", hostHeader), ("Content-Type", Self.contentType)], payload: .bytes(body), date: now())
+            headers: [("Host", hostHeader), ("Content-Type", Self.contentType)], payload: .bytes(body),
+            date: now())
         var headers = ["Content-Type": Self.contentType]
         for header in signature.headers { headers[header.name] = header.value }
         return HTTPRequest(method: "POST", url: endpoint, headers: headers, body: body)
@@ -127,7 +129,8 @@ struct QueryProtocolClient: Sendable {
                 service: service, operation: action, httpStatus: response.status,
                 reason: "the error body is not an AWS error document\(kind), \(response.body.count) bytes")
         }
-        let requestId = root.firstDescendant("RequestId")?.trimmedText ?? root.firstDescendant("RequestID")?.trimmedText
+        let requestId =
+            root.firstDescendant("RequestId")?.trimmedText ?? root.firstDescendant("RequestID")?.trimmedText
         return .service(
             AWSServiceError(
                 service: service, operation: action, httpStatus: response.status, code: code,
@@ -162,7 +165,9 @@ struct ResultReader {
     func date(_ element: XMLReader.Element, _ path: String...) throws -> Date {
         var current: XMLReader.Element? = element
         for name in path { current = current?.child(name) }
-        guard let text = current?.trimmedText, let date = Timestamps.iso8601(text) else { throw missing(path) }
+        guard let text = current?.trimmedText, let date = Timestamps.iso8601(text) else {
+            throw missing(path)
+        }
         return date
     }
 

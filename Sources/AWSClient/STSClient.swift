@@ -25,7 +25,8 @@ public struct AssumeRoleRequest: Sendable, Equatable {
 
     public init(
         roleArn: String, roleSessionName: String, durationSeconds: Int? = nil, externalId: String? = nil,
-        serialNumber: String? = nil, tokenCode: String? = nil, sourceIdentity: String? = nil, tags: [Tag] = [],
+        serialNumber: String? = nil, tokenCode: String? = nil, sourceIdentity: String? = nil,
+        tags: [Tag] = [],
         transitiveTagKeys: [String] = [], policy: String? = nil, policyArns: [String] = []
     ) {
         self.roleArn = roleArn
@@ -47,7 +48,9 @@ public struct AssumeRoleRequest: Sendable, Equatable {
         if let durationSeconds { parameters.append(("DurationSeconds", String(durationSeconds))) }
         if let externalId { parameters.append(("ExternalId", externalId)) }
         if let policy { parameters.append(("Policy", policy)) }
-        for (index, arn) in policyArns.enumerated() { parameters.append(("PolicyArns.member.\(index + 1).arn", arn)) }
+        for (index, arn) in policyArns.enumerated() {
+            parameters.append(("PolicyArns.member.\(index + 1).arn", arn))
+        }
         if let serialNumber { parameters.append(("SerialNumber", serialNumber)) }
         if let tokenCode { parameters.append(("TokenCode", tokenCode)) }
         if let sourceIdentity { parameters.append(("SourceIdentity", sourceIdentity)) }
@@ -70,12 +73,29 @@ public struct AssumeRoleResult: Sendable, Equatable {
     public var arn: String
     public var packedPolicySize: Int?
     public var sourceIdentity: String?
+
+    public init(
+        credentials: AWSCredentials, assumedRoleId: String, arn: String, packedPolicySize: Int? = nil,
+        sourceIdentity: String? = nil
+    ) {
+        self.credentials = credentials
+        self.assumedRoleId = assumedRoleId
+        self.arn = arn
+        self.packedPolicySize = packedPolicySize
+        self.sourceIdentity = sourceIdentity
+    }
 }
 
 public struct CallerIdentity: Sendable, Equatable {
     public var account: String
     public var arn: String
     public var userId: String
+
+    public init(account: String, arn: String, userId: String) {
+        self.account = account
+        self.arn = arn
+        self.userId = userId
+    }
 }
 
 /// The STS operations latchkey needs, over the Query protocol (version 2011-06-15).
@@ -95,11 +115,13 @@ public struct STSClient: Sendable {
         useGlobalEndpoint: Bool = false
     ) throws {
         let resolved = try STSEndpoint.resolve(
-            region: region, useFIPS: useFIPS, useDualStack: useDualStack, useGlobalEndpoint: useGlobalEndpoint,
+            region: region, useFIPS: useFIPS, useDualStack: useDualStack,
+            useGlobalEndpoint: useGlobalEndpoint,
             customEndpoint: endpoint)
         client = QueryProtocolClient(
             service: "sts", apiVersion: "2011-06-15", credentials: credentials, endpoint: resolved.url,
-            signingRegion: resolved.signingRegion ?? region, transport: transport, retry: retry, timeout: timeout,
+            signingRegion: resolved.signingRegion ?? region, transport: transport, retry: retry,
+            timeout: timeout,
             now: now)
     }
 

@@ -75,7 +75,9 @@ public enum STSEndpoint {
         case (true, false):
             guard partition.supportsFIPS else { throw .fipsUnsupported(partition: partition.name) }
             // GovCloud's regular STS endpoints are already FIPS validated.
-            let host = partition.name == "aws-us-gov" ? "sts.\(region).amazonaws.com" : "sts-fips.\(region).\(partition.dnsSuffix)"
+            let host =
+                partition.name == "aws-us-gov"
+                ? "sts.\(region).amazonaws.com" : "sts-fips.\(region).\(partition.dnsSuffix)"
             return (try url("https://\(host)", region), region)
         case (false, true):
             guard partition.supportsDualStack else { throw .dualStackUnsupported(partition: partition.name) }
@@ -92,7 +94,8 @@ public enum STSEndpoint {
     }
 
     private static func isAlphanumeric(_ byte: UInt8) -> Bool {
-        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+            || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
             || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
     }
 }
@@ -111,12 +114,14 @@ struct Partition: Sendable, Equatable {
     static let aws = Partition(
         name: "aws", dnsSuffix: "amazonaws.com", dualStackDNSSuffix: "api.aws", supportsFIPS: true,
         supportsDualStack: true,
-        regionPrefixes: ["us", "eu", "ap", "sa", "ca", "me", "af", "il", "mx"].map { [$0] }, globalRegion: "aws-global")
+        regionPrefixes: ["us", "eu", "ap", "sa", "ca", "me", "af", "il", "mx"].map { [$0] },
+        globalRegion: "aws-global")
     static let all: [Partition] = [
         aws,
         Partition(
             name: "aws-cn", dnsSuffix: "amazonaws.com.cn", dualStackDNSSuffix: "api.amazonwebservices.com.cn",
-            supportsFIPS: true, supportsDualStack: true, regionPrefixes: [["cn"]], globalRegion: "aws-cn-global"),
+            supportsFIPS: true, supportsDualStack: true, regionPrefixes: [["cn"]],
+            globalRegion: "aws-cn-global"),
         Partition(
             name: "aws-us-gov", dnsSuffix: "amazonaws.com", dualStackDNSSuffix: "api.aws", supportsFIPS: true,
             supportsDualStack: true, regionPrefixes: [["us", "gov"]], globalRegion: "aws-us-gov-global"),
@@ -124,13 +129,16 @@ struct Partition: Sendable, Equatable {
             name: "aws-iso", dnsSuffix: "c2s.ic.gov", dualStackDNSSuffix: "c2s.ic.gov", supportsFIPS: true,
             supportsDualStack: false, regionPrefixes: [["us", "iso"]], globalRegion: "aws-iso-global"),
         Partition(
-            name: "aws-iso-b", dnsSuffix: "sc2s.sgov.gov", dualStackDNSSuffix: "sc2s.sgov.gov", supportsFIPS: true,
+            name: "aws-iso-b", dnsSuffix: "sc2s.sgov.gov", dualStackDNSSuffix: "sc2s.sgov.gov",
+            supportsFIPS: true,
             supportsDualStack: false, regionPrefixes: [["us", "isob"]], globalRegion: "aws-iso-b-global"),
         Partition(
-            name: "aws-iso-e", dnsSuffix: "cloud.adc-e.uk", dualStackDNSSuffix: "cloud.adc-e.uk", supportsFIPS: true,
+            name: "aws-iso-e", dnsSuffix: "cloud.adc-e.uk", dualStackDNSSuffix: "cloud.adc-e.uk",
+            supportsFIPS: true,
             supportsDualStack: false, regionPrefixes: [["eu", "isoe"]], globalRegion: "aws-iso-e-global"),
         Partition(
-            name: "aws-iso-f", dnsSuffix: "csp.hci.ic.gov", dualStackDNSSuffix: "csp.hci.ic.gov", supportsFIPS: true,
+            name: "aws-iso-f", dnsSuffix: "csp.hci.ic.gov", dualStackDNSSuffix: "csp.hci.ic.gov",
+            supportsFIPS: true,
             supportsDualStack: false, regionPrefixes: [["us", "isof"]], globalRegion: "aws-iso-f-global"),
     ]
 

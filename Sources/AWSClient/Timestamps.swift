@@ -6,9 +6,11 @@ enum Timestamps {
     /// (`.611`, moto's microseconds) and `Z` or a `±hh:mm` offset.
     static func iso8601(_ text: String) -> Date? {
         var scanner = DigitScanner(Array(text.utf8))
-        guard let year = scanner.number(4), scanner.take("-"), let month = scanner.number(2), scanner.take("-"),
+        guard let year = scanner.number(4), scanner.take("-"), let month = scanner.number(2),
+            scanner.take("-"),
             let day = scanner.number(2), scanner.take("T") || scanner.take("t") || scanner.take(" "),
-            let hour = scanner.number(2), scanner.take(":"), let minute = scanner.number(2), scanner.take(":"),
+            let hour = scanner.number(2), scanner.take(":"), let minute = scanner.number(2),
+            scanner.take(":"),
             let second = scanner.number(2)
         else { return nil }
         var fraction = 0.0
@@ -32,7 +34,9 @@ enum Timestamps {
         } else {
             return nil
         }
-        guard scanner.atEnd, let seconds = epochSeconds(year, month, day, hour, minute, second) else { return nil }
+        guard scanner.atEnd, let seconds = epochSeconds(year, month, day, hour, minute, second) else {
+            return nil
+        }
         return Date(timeIntervalSince1970: Double(seconds - offset) + fraction)
     }
 
@@ -52,7 +56,9 @@ enum Timestamps {
         return Date(timeIntervalSince1970: Double(seconds))
     }
 
-    private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    private static let months = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ]
 
     /// Seconds since 1970 for a UTC civil time; nil if a field is out of range.
     static func epochSeconds(_ year: Int, _ month: Int, _ day: Int, _ hour: Int, _ minute: Int, _ second: Int)
@@ -83,7 +89,9 @@ private struct DigitScanner {
     var atEnd: Bool { index == bytes.count }
 
     mutating func digit() -> Int? {
-        guard index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) else { return nil }
+        guard index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) else {
+            return nil
+        }
         defer { index += 1 }
         return Int(bytes[index] - UInt8(ascii: "0"))
     }

@@ -41,7 +41,8 @@ public struct URLSessionTransport: HTTPTransport {
                 do {
                     (data, response) = try await session.data(for: prepared)
                 } catch let error as URLError {
-                    throw error.code == .timedOut ? HTTPTransportError.timedOut : .connection(Self.reason(error))
+                    throw error.code == .timedOut
+                        ? HTTPTransportError.timedOut : .connection(Self.reason(error))
                 }
                 guard let http = response as? HTTPURLResponse else {
                     throw HTTPTransportError.connection("the answer was not HTTP")
@@ -93,7 +94,8 @@ public struct ProxySettings: Sendable, Equatable {
     public init(environment: [String: String]) {
         func proxyURL(_ names: String...) -> URL? {
             for name in names {
-                guard let value = environment[name]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else {
+                guard let value = environment[name]?.trimmingCharacters(in: .whitespaces), !value.isEmpty
+                else {
                     continue
                 }
                 return URL(string: value.contains("://") ? value : "http://" + value)

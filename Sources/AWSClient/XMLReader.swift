@@ -164,7 +164,9 @@ private struct Parser {
                 guard elementCount <= limits.maxElements else {
                     throw fail("more than \(limits.maxElements) elements")
                 }
-                guard stack.count < limits.maxDepth else { throw fail("nesting deeper than \(limits.maxDepth)") }
+                guard stack.count < limits.maxDepth else {
+                    throw fail("nesting deeper than \(limits.maxDepth)")
+                }
                 let selfClosing = try skipAttributes()
                 let element = XMLReader.Element(name: localName(name))
                 if selfClosing {
@@ -295,7 +297,9 @@ private struct Parser {
     private mutating func skip(past terminator: StaticString, what: String) throws(XMLReader.ParseError) {
         let pattern = terminator.withUTF8Buffer { Array($0) }
         while position + pattern.count <= bytes.count {
-            if bytes[position] == pattern[0], bytes[position..<(position + pattern.count)].elementsEqual(pattern) {
+            if bytes[position] == pattern[0],
+                bytes[position..<(position + pattern.count)].elementsEqual(pattern)
+            {
                 position += pattern.count
                 return
             }

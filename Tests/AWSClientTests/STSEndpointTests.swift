@@ -36,17 +36,22 @@ struct STSEndpointTests {
 
     static let cases: [Case] = {
         do {
-            return try JSONDecoder().decode(File.self, from: Conformance.data("sts/endpoint-rules/endpoint-tests-1.json"))
-                .testCases
+            return try JSONDecoder().decode(
+                File.self, from: Conformance.data("sts/endpoint-rules/endpoint-tests-1.json")
+            )
+            .testCases
         } catch {
             // A single failing row instead of an empty (silently passing) table.
-            return [Case(documentation: "MISSING endpoint-tests-1.json: \(error)", params: nil, expect: .init())]
+            return [
+                Case(documentation: "MISSING endpoint-tests-1.json: \(error)", params: nil, expect: .init())
+            ]
         }
     }()
 
     static let expectedErrors: [String: STSEndpoint.ResolutionError] = [
         "Invalid Configuration: FIPS and custom endpoint are not supported": .fipsWithCustomEndpoint,
-        "Invalid Configuration: Dualstack and custom endpoint are not supported": .dualStackWithCustomEndpoint,
+        "Invalid Configuration: Dualstack and custom endpoint are not supported":
+            .dualStackWithCustomEndpoint,
         "Invalid Configuration: Missing Region": .missingRegion,
     ]
 
@@ -60,7 +65,8 @@ struct STSEndpointTests {
         let resolve = {
             try STSEndpoint.resolve(
                 region: params?.Region, useFIPS: params?.UseFIPS ?? false,
-                useDualStack: params?.UseDualStack ?? false, useGlobalEndpoint: params?.UseGlobalEndpoint ?? false,
+                useDualStack: params?.UseDualStack ?? false,
+                useGlobalEndpoint: params?.UseGlobalEndpoint ?? false,
                 customEndpoint: params?.Endpoint.flatMap(URL.init(string:)))
         }
         if let message = test.expect.error {

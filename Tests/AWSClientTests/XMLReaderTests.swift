@@ -57,7 +57,9 @@ struct XMLReaderTests {
     }
 
     @Test func rejectsInvalidUTF8() {
-        #expect(throws: XMLReader.ParseError.self) { try XMLReader.parse(Data([0x3C, 0x72, 0x3E, 0xFF, 0x3C, 0x2F, 0x72, 0x3E])) }
+        #expect(throws: XMLReader.ParseError.self) {
+            try XMLReader.parse(Data([0x3C, 0x72, 0x3E, 0xFF, 0x3C, 0x2F, 0x72, 0x3E]))
+        }
     }
 
     @Test func deepNestingStopsAtTheDepthLimitWithoutRecursing() {
@@ -71,7 +73,9 @@ struct XMLReaderTests {
 
     @Test func elementCountAndSizeLimits() {
         let many = "<r>" + String(repeating: "<a/>", count: 20) + "</r>"
-        #expect(throws: XMLReader.ParseError.self) { try XMLReader.parse(many, limits: .init(maxElements: 10)) }
+        #expect(throws: XMLReader.ParseError.self) {
+            try XMLReader.parse(many, limits: .init(maxElements: 10))
+        }
         #expect(throws: XMLReader.ParseError.self) { try XMLReader.parse(many, limits: .init(maxBytes: 16)) }
         #expect((try? XMLReader.parse(many)) != nil)
     }
