@@ -1,0 +1,187 @@
+import AWSSigV4
+import Foundation
+
+/// The AWS Query protocol shared by STS and IAM: a signed form POST answered with XML.
+struct QueryProtocolClient: Sendable {
+    var service: String
+    var apiVersion: String
+    var credentials: AWSCredentials
+    var endpoint: URL
+    var signingRegion: String
+    var transport: any HTTPTransport
+    var retry: RetryPolicy
+    var timeout: Duration
+    var now: @Sendable () -> Date
+
+    static let contentType = "application/x-www-form-urlencoded; charset=utf-8"
+
+    /// Calls `action` and returns its `<ActionResult>` element.
+    func call(_ action: String, _ parameters: [(String, String)]) async throws -> XMLReader.Element {
+        let body = Self.formBody([("Action", action), ("Version", apiVersion)] + parameters)
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try await once(action, body: body, attempt: attempt)
+            } catch let failure as RetryableFailure {
+                guard attempt < retry.maxAttempts else { throw failure.error }
+                try await retry.sleep(retry.delay(beforeRetry: attempt))
+            }
+        }
+    }
+
+    /// `name=value` pairs joined with `&`, both sides percent-encoded the SigV4 way.
+    static func formBody(_ parameters: [(String, String)]) -> Data {
+        let pairs = parameters.map { AWSPercentEncoding.encode($0.0) + "=" + AWSPercentEncoding.encode($0.1) }
+        return Data(pairs.joined(separator: "&").utf8)
+    }
+
+    private struct RetryableFailure: Error {
+        var error: AWSClientError
+    }
+
+    private func once(_ action: String, body: Data, attempt: Int) async throws -> XMLReader.Element {
+        let request = signedRequest(body: body)
+        let response: HTTPResponse
+        do {
+            response = try await transport.send(request, timeout: timeout)
+        } catch let error as HTTPTransportError {
+            switch error {
+            case .timedOut:
+                throw RetryableFailure(
+                    error: .timeout(
+                        service: service, operation: action, endpoint: endpointDescription, after: timeout,
+                        attempts: attempt))
+            case .connection(let reason):
+                throw RetryableFailure(
+                    error: .transport(
+                        service: service, operation: action, endpoint: endpointDescription, reason: reason,
+                        attempts: attempt))
+            }
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw RetryableFailure(
+                error: .transport(
+                    service: service, operation: action, endpoint: endpointDescription,
+                    reason: String(describing: error), attempts: attempt))
+        }
+        if (200...299).contains(response.status) {
+            return try result(of: action, in: response)
+        }
+        let error = serviceError(action, response)
+        let retryable =
+            error.serviceError?.isRetryable
+            ?? (response.status == 429 || (500...599).contains(response.status))
+        throw retryable ? RetryableFailure(error: error) : error
+    }
+
+    private var endpointDescription: String {
+        endpoint.host.map { host in endpoint.port.map { "\(host):\($0)" } ?? host } ?? endpoint.absoluteString
+    }
+
+    func signedRequest(body: Data) -> HTTPRequest {
+        let signer = SigV4Signer(credentials: credentials, region: signingRegion, service: service)
+        var path = endpoint.path
+        if path.isEmpty { path = "/" }
+        let signature = signer.sign(
+            method: "POST", path: path, query: endpoint.query ?? "",
+            headers: [("Host", hostHeader), ("Content-Type", Self.contentType)], payload: .bytes(body),
+            date: now())
+        var headers = ["Content-Type": Self.contentType]
+        for header in signature.headers { headers[header.name] = header.value }
+        return HTTPRequest(method: "POST", url: endpoint, headers: headers, body: body)
+    }
+
+    /// `host[:port]`, with the port only when it is not the scheme's default (as HTTP clients send it).
+    private var hostHeader: String {
+        let host = endpoint.host ?? ""
+        guard let port = endpoint.port else { return host }
+        let defaultPort = endpoint.scheme?.lowercased() == "http" ? 80 : 443
+        return port == defaultPort ? host : "\(host):\(port)"
+    }
+
+    private func result(of action: String, in response: HTTPResponse) throws -> XMLReader.Element {
+        let root: XMLReader.Element
+        do {
+            root = try XMLReader.parse(response.body)
+        } catch {
+            throw AWSClientError.invalidResponse(
+                service: service, operation: action, httpStatus: response.status,
+                reason: "the body is not XML (\(error.reason))")
+        }
+        guard root.name == action + "Response", let result = root.child(action + "Result") else {
+            throw AWSClientError.invalidResponse(
+                service: service, operation: action, httpStatus: response.status,
+                reason: "expected <\(action)Response><\(action)Result>, got <\(root.name)>")
+        }
+        return result
+    }
+
+    /// Reads `<ErrorResponse><Error>`, `<ErrorResponse><Errors><Error>` or `<Response><Errors><Error>`.
+    func serviceError(_ action: String, _ response: HTTPResponse) -> AWSClientError {
+        let headerRequestId = response.headers["x-amzn-requestid"] ?? response.headers["x-amz-request-id"]
+        guard let root = try? XMLReader.parse(response.body), let error = root.firstDescendant("Error"),
+            let code = error.child("Code")?.trimmedText, !code.isEmpty
+        else {
+            let kind = response.headers["content-type"].map { " (\($0))" } ?? ""
+            return .invalidResponse(
+                service: service, operation: action, httpStatus: response.status,
+                reason: "the error body is not an AWS error document\(kind), \(response.body.count) bytes")
+        }
+        let requestId =
+            root.firstDescendant("RequestId")?.trimmedText ?? root.firstDescendant("RequestID")?.trimmedText
+        return .service(
+            AWSServiceError(
+                service: service, operation: action, httpStatus: response.status, code: code,
+                message: error.child("Message")?.trimmedText ?? "", type: error.child("Type")?.trimmedText,
+                requestId: requestId ?? headerRequestId))
+    }
+}
+
+extension XMLReader.Element {
+    var trimmedText: String { text.trimmingCharacters(in: .whitespacesAndNewlines) }
+}
+
+/// Reads required and optional fields of a result element, reporting what is missing.
+struct ResultReader {
+    var service: String
+    var operation: String
+    var status = 200
+
+    func string(_ element: XMLReader.Element, _ path: String...) throws -> String {
+        var current: XMLReader.Element? = element
+        for name in path { current = current?.child(name) }
+        guard let value = current?.trimmedText, !value.isEmpty else { throw missing(path) }
+        return value
+    }
+
+    func optionalString(_ element: XMLReader.Element, _ path: String...) -> String? {
+        var current: XMLReader.Element? = element
+        for name in path { current = current?.child(name) }
+        return current?.trimmedText
+    }
+
+    func date(_ element: XMLReader.Element, _ path: String...) throws -> Date {
+        var current: XMLReader.Element? = element
+        for name in path { current = current?.child(name) }
+        guard let text = current?.trimmedText, let date = Timestamps.iso8601(text) else {
+            throw missing(path)
+        }
+        return date
+    }
+
+    func credentials(_ result: XMLReader.Element) throws -> AWSCredentials {
+        AWSCredentials(
+            accessKeyId: try string(result, "Credentials", "AccessKeyId"),
+            secretAccessKey: try string(result, "Credentials", "SecretAccessKey"),
+            sessionToken: try string(result, "Credentials", "SessionToken"),
+            expiration: try date(result, "Credentials", "Expiration"))
+    }
+
+    private func missing(_ path: [String]) -> AWSClientError {
+        .invalidResponse(
+            service: service, operation: operation, httpStatus: status,
+            reason: "the field \(path.joined(separator: "/")) is missing or malformed")
+    }
+}
