@@ -85,9 +85,10 @@ public actor FileKeyring: Keyring {
 
     public func set(_ item: KeyringItem) async throws {
         let name = try ItemFileName.make(for: item.key)
+        _ = try folder.prepare(create: false)  // refuses an unsafe folder before asking anything
+        let masterKey = try await unlockedKey(creating: true)
         _ = try folder.prepare(create: true)
-        let data = try ItemFile.seal(item, masterKey: await unlockedKey(creating: true), modified: now())
-            .encoded()
+        let data = try ItemFile.seal(item, masterKey: masterKey, modified: now()).encoded()
         let lock = try await folder.acquireWriterLock()
         defer { lock.release() }
         try folder.removeStaleTempFiles()
@@ -100,6 +101,7 @@ public actor FileKeyring: Keyring {
         guard try folder.prepare(create: false) else { return false }
         let lock = try await folder.acquireWriterLock()
         defer { lock.release() }
+        try folder.removeStaleTempFiles()
         return try folder.delete(name)
     }
 
@@ -150,6 +152,7 @@ public actor FileKeyring: Keyring {
         let salt = Data(randomBytes(32))
         let key = try scrypt.deriveKey(passphrase: chosen, salt: salt)
         let header = try VaultHeader.make(masterKey: key, scrypt: scrypt, salt: salt)
+        _ = try folder.prepare(create: true)
         let lock = try await folder.acquireWriterLock()
         let created: Bool
         do {
