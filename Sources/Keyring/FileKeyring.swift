@@ -162,15 +162,13 @@ public actor FileKeyring: Keyring {
                 try folder.writeAtomically(try JSONEncoder().encode(header), to: Self.headerName)
             }
         }
-        guard created, let header = try readHeader() else {
-            // Another process created the vault meanwhile: the chosen passphrase must open that one.
-            guard let existing = try readHeader() else {
-                throw KeyringError.corruptVault(
-                    file: folder.file(Self.headerName), reason: "it vanished while being created")
-            }
-            return try verified(existing.scrypt.deriveKey(passphrase: chosen, salt: existing.kdf.salt), existing)
+        if created { return try verified(key, header) }
+        // Another process created the vault meanwhile: the chosen passphrase must open that one.
+        guard let existing = try readHeader() else {
+            throw KeyringError.corruptVault(
+                file: folder.file(Self.headerName), reason: "it vanished while being created")
         }
-        return try verified(key, header)
+        return try verified(existing.scrypt.deriveKey(passphrase: chosen, salt: existing.kdf.salt), existing)
     }
 
     private func openVault(_ header: VaultHeader) async throws -> [UInt8] {

@@ -35,7 +35,8 @@ public enum KeyringError: Error, Equatable, CustomStringConvertible {
             return "The vault header \(file) is damaged (\(reason)); restore it from a backup, "
                 + "or move the folder away to start a new vault."
         case .corruptItem(let file, let reason):
-            return "The keyring item file \(file) is damaged (\(reason)); restore it from a backup or delete it "
+            return
+                "The keyring item file \(file) is damaged (\(reason)); restore it from a backup or delete it "
                 + "and add the item again."
         case .tamperedItem(let file):
             return "The keyring item file \(file) fails authentication (it was edited, swapped or forged); "
@@ -44,7 +45,8 @@ public enum KeyringError: Error, Equatable, CustomStringConvertible {
             return "The file \(file) has format version \(version), which this latchkey does not know; "
                 + "upgrade latchkey."
         case .insecurePermissions(let path, let mode):
-            return "The keyring folder \(path) is accessible to other users (mode \(String(mode, radix: 8))); "
+            return
+                "The keyring folder \(path) is accessible to other users (mode \(String(mode, radix: 8))); "
                 + "run `chmod 700 \(path)` and try again."
         case .wrongOwner(let path, let owner):
             return "The keyring folder \(path) belongs to user id \(owner), not to you; "

@@ -95,7 +95,8 @@ struct VaultHeader: Codable, Equatable {
     func accepts(_ masterKey: SymmetricKey) -> Bool {
         guard
             let nonce = try? AES.GCM.Nonce(data: checkNonce),
-            let box = try? AES.GCM.SealedBox(nonce: nonce, ciphertext: check.dropLast(16), tag: check.suffix(16)),
+            let box = try? AES.GCM.SealedBox(
+                nonce: nonce, ciphertext: check.dropLast(16), tag: check.suffix(16)),
             let opened = try? AES.GCM.open(box, using: checkKey(masterKey), authenticating: associatedData)
         else { return false }
         return opened == Self.checkLabel

@@ -26,7 +26,8 @@ private struct Vault {
         lockTimeout: Duration = .seconds(10), now: @escaping @Sendable () -> Date = { Date() }
     ) -> FileKeyring {
         FileKeyring(
-            directory: folder.vault, passphrase: provider ?? script.provider, unlockCache: cache ?? NoUnlockCache(),
+            directory: folder.vault, passphrase: provider ?? script.provider,
+            unlockCache: cache ?? NoUnlockCache(),
             unlockCacheTTL: ttl, scrypt: fastScrypt, lockTimeout: lockTimeout, now: now)
     }
 
@@ -60,7 +61,8 @@ enum Tamper: String, CaseIterable, Sendable {
         let vault = VaultFiles(path: vaultPath)
         let file = try vault.itemFile(victim)
         switch self {
-        case .metadataValue: try vault.edit(file) { $0["metadata"] = ["profile": "mallory", "kind": "credentials"] }
+        case .metadataValue:
+            try vault.edit(file) { $0["metadata"] = ["profile": "mallory", "kind": "credentials"] }
         case .metadataAdded:
             try vault.edit(file) { $0["metadata"] = ["profile": "doug", "kind": "credentials", "x": "y"] }
         case .metadataRemoved: try vault.edit(file) { $0["metadata"] = ["profile": "doug"] }
@@ -106,7 +108,8 @@ private struct VaultFiles {
 
     func edit(_ file: String, _ change: (inout [String: Any]) -> Void) throws {
         let url = URL(fileURLWithPath: file)
-        var object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        var object = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
         change(&object)
         try JSONSerialization.data(withJSONObject: object).write(to: url)
     }
@@ -122,7 +125,8 @@ private struct VaultFiles {
         #expect(try await keyring.get("credentials:doug") != nil)
         #expect(vault.script.requests == [.create(vault: vault.path)])
         let header = try #require(
-            try JSONSerialization.jsonObject(with: Data(contentsOf: vault.folder.vault.appendingPathComponent("vault.json")))
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: vault.folder.vault.appendingPathComponent("vault.json")))
                 as? [String: Any])
         let kdf = try #require(header["kdf"] as? [String: Any])
         #expect(kdf["name"] as? String == "scrypt")
@@ -241,7 +245,9 @@ private struct VaultFiles {
         try data.prefix(data.count / 2).write(to: URL(fileURLWithPath: broken))
 
         let fresh = vault.keyring()
-        await #expect(throws: KeyringError.corruptItem(file: broken, reason: "it is not a complete latchkey item")) {
+        await #expect(
+            throws: KeyringError.corruptItem(file: broken, reason: "it is not a complete latchkey item")
+        ) {
             try await fresh.get("credentials:doug")
         }
         #expect(try await fresh.get("credentials:ann")?.secret == Data("ann's".utf8))
@@ -261,7 +267,10 @@ private struct VaultFiles {
         try await vault.keyring().set(item("credentials:doug"))
         let header = vault.path + "/vault.json"
         try Data("{\"format\":".utf8).write(to: URL(fileURLWithPath: header))
-        await #expect(throws: KeyringError.corruptVault(file: header, reason: "it is not a complete latchkey vault header")) {
+        await #expect(
+            throws: KeyringError.corruptVault(
+                file: header, reason: "it is not a complete latchkey vault header")
+        ) {
             try await vault.keyring().get("credentials:doug")
         }
     }
@@ -276,7 +285,10 @@ private struct VaultFiles {
             kdf["n"] = 1 << 30
             $0["kdf"] = kdf
         }
-        await #expect(throws: KeyringError.corruptVault(file: header, reason: "its key derivation parameters are invalid")) {
+        await #expect(
+            throws: KeyringError.corruptVault(
+                file: header, reason: "its key derivation parameters are invalid")
+        ) {
             try await vault.keyring(noPassphraseExpected).get("credentials:doug")
         }
     }
@@ -306,7 +318,10 @@ private struct VaultFiles {
         defer { vault.folder.delete() }
         let keyring = vault.keyring()
         // RFC 4648 base32 vectors, lowercase without padding.
-        let vectors = ["f": "my", "fo": "mzxq", "foo": "mzxw6", "foob": "mzxw6yq", "fooba": "mzxw6ytb", "foobar": "mzxw6ytboi"]
+        let vectors = [
+            "f": "my", "fo": "mzxq", "foo": "mzxw6", "foob": "mzxw6yq", "fooba": "mzxw6ytb",
+            "foobar": "mzxw6ytboi",
+        ]
         for key in vectors.keys { try await keyring.set(item(key)) }
         let names = Set(try FileManager.default.contentsOfDirectory(atPath: vault.path))
         for (key, encoded) in vectors {
@@ -323,7 +338,8 @@ private struct VaultFiles {
         #expect(parentEntries == ["keyring"])
         let names = try FileManager.default.contentsOfDirectory(atPath: vault.path)
         for name in names where name.hasPrefix("item-") {
-            #expect(name.dropFirst(5).dropLast(5).allSatisfy { "abcdefghijklmnopqrstuvwxyz234567".contains($0) })
+            #expect(
+                name.dropFirst(5).dropLast(5).allSatisfy { "abcdefghijklmnopqrstuvwxyz234567".contains($0) })
         }
     }
 
@@ -364,7 +380,8 @@ private struct VaultFiles {
         defer { vault.folder.delete() }
         let moment = Date(timeIntervalSince1970: 1_800_000_000.75)
         try await vault.keyring(now: { moment }).set(item("credentials:doug"))
-        #expect(try await vault.keyring().list().first?.modified == Date(timeIntervalSince1970: 1_800_000_000))
+        #expect(
+            try await vault.keyring().list().first?.modified == Date(timeIntervalSince1970: 1_800_000_000))
     }
 
     @Test func unlockCacheSkipsThePassphraseAcrossInstances() async throws {

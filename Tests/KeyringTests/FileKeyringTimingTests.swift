@@ -26,7 +26,8 @@ struct FileKeyringTimingTests {
         try await FileKeyring(directory: folder.vault, passphrase: script.provider, scrypt: scrypt)
             .set(item("credentials:doug"))
         let time = try await Self.median(5) {
-            let found = try await FileKeyring(directory: folder.vault, passphrase: script.provider).get("credentials:doug")
+            let found = try await FileKeyring(directory: folder.vault, passphrase: script.provider).get(
+                "credentials:doug")
             #expect(found != nil)
         }
         print("TIMING scrypt N=2^\(log2N) r=8 p=1 cold get (unlock + read): \(time)")
@@ -46,18 +47,22 @@ struct FileKeyringTimingTests {
         try await FileKeyring(directory: folder.vault, passphrase: script.provider, unlockCache: cache)
             .set(item("credentials:doug"))
         let warm = try await Self.median(300) {
-            let keyring = FileKeyring(directory: folder.vault, passphrase: noPassphraseExpected, unlockCache: cache)
+            let keyring = FileKeyring(
+                directory: folder.vault, passphrase: noPassphraseExpected, unlockCache: cache)
             let found = try await keyring.get("credentials:doug")
             #expect(found != nil)
         }
         let itemPath = try #require(
-            FileManager.default.contentsOfDirectory(atPath: folder.vault.path).first { $0.hasPrefix("item-") })
+            FileManager.default.contentsOfDirectory(atPath: folder.vault.path).first { $0.hasPrefix("item-") }
+        )
         let fileOnly = try await Self.median(300) {
             _ = try Data(contentsOf: folder.vault.appendingPathComponent("vault.json"))
             _ = try Data(contentsOf: folder.vault.appendingPathComponent(itemPath))
         }
         let cacheOnly = await Self.median(300) { #expect(cache.load(id: cacheID) != nil) }
-        print("TIMING warm get (new instance, kernel cache, one item): \(warm); reading the two files alone: \(fileOnly); kernel cache load: \(cacheOnly)")
+        print(
+            "TIMING warm get (new instance, kernel cache, one item): \(warm); reading the two files alone: \(fileOnly); kernel cache load: \(cacheOnly)"
+        )
         #expect(script.requests.count == 1)
     }
 }

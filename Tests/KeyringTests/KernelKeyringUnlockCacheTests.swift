@@ -57,7 +57,8 @@ private func procKeysLine(_ description: String) throws -> [Substring]? {
         let folder = try TemporaryFolder()
         let script = PassphraseScript("correct horse battery staple")
         func keyring() -> FileKeyring {
-            FileKeyring(directory: folder.vault, passphrase: script.provider, unlockCache: cache, scrypt: fastScrypt)
+            FileKeyring(
+                directory: folder.vault, passphrase: script.provider, unlockCache: cache, scrypt: fastScrypt)
         }
         let cacheID = FileKeyring.unlockCacheID(forVaultAt: folder.vault.path)
         defer {
