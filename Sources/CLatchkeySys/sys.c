@@ -1,2 +1,121 @@
 #include "CLatchkeySys.h"
-int32_t latchkey_sys_placeholder(void) { return 0; }
+
+#include <errno.h>
+
+#ifdef __linux__
+#include <sys/syscall.h>
+#include <unistd.h>
+#if __has_include(<linux/keyctl.h>)
+#include <linux/keyctl.h>
+#endif
+
+// Values from <linux/keyctl.h> (stable kernel ABI), for systems that lack the header.
+#ifndef KEYCTL_GET_KEYRING_ID
+#define KEYCTL_GET_KEYRING_ID 0
+#endif
+#ifndef KEYCTL_REVOKE
+#define KEYCTL_REVOKE 3
+#endif
+#ifndef KEYCTL_SETPERM
+#define KEYCTL_SETPERM 5
+#endif
+#ifndef KEYCTL_SEARCH
+#define KEYCTL_SEARCH 10
+#endif
+#ifndef KEYCTL_READ
+#define KEYCTL_READ 11
+#endif
+#ifndef KEYCTL_SET_TIMEOUT
+#define KEYCTL_SET_TIMEOUT 15
+#endif
+#ifndef KEYCTL_INVALIDATE
+#define KEYCTL_INVALIDATE 21
+#endif
+
+static int64_t result(long value) { return value < 0 ? -(int64_t)errno : (int64_t)value; }
+
+#if defined(SYS_add_key) && defined(SYS_keyctl) && defined(SYS_request_key)
+
+int64_t latchkey_add_key(const char *type, const char *description, const void *payload,
+                         size_t payload_length, int32_t keyring) {
+    return result(syscall(SYS_add_key, type, description, payload, payload_length, keyring));
+}
+
+int64_t latchkey_request_key(const char *type, const char *description, int32_t dest_keyring) {
+    return result(syscall(SYS_request_key, type, description, (const char *)0, dest_keyring));
+}
+
+int64_t latchkey_keyctl_search(int32_t keyring, const char *type, const char *description,
+                               int32_t dest_keyring) {
+    return result(syscall(SYS_keyctl, KEYCTL_SEARCH, keyring, type, description, dest_keyring));
+}
+
+int64_t latchkey_keyctl_read(int32_t key, void *buffer, size_t buffer_length) {
+    return result(syscall(SYS_keyctl, KEYCTL_READ, key, buffer, buffer_length));
+}
+
+int32_t latchkey_keyctl_set_timeout(int32_t key, uint32_t seconds) {
+    return (int32_t)result(syscall(SYS_keyctl, KEYCTL_SET_TIMEOUT, key, seconds));
+}
+
+int32_t latchkey_keyctl_setperm(int32_t key, uint32_t permissions) {
+    return (int32_t)result(syscall(SYS_keyctl, KEYCTL_SETPERM, key, permissions));
+}
+
+int32_t latchkey_keyctl_invalidate(int32_t key) {
+    return (int32_t)result(syscall(SYS_keyctl, KEYCTL_INVALIDATE, key));
+}
+
+int32_t latchkey_keyctl_revoke(int32_t key) {
+    return (int32_t)result(syscall(SYS_keyctl, KEYCTL_REVOKE, key));
+}
+
+int64_t latchkey_keyctl_get_keyring_id(int32_t keyring) {
+    return result(syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, keyring, 0));
+}
+
+#define LATCHKEY_HAVE_KEYS 1
+#endif
+#endif
+
+#ifndef LATCHKEY_HAVE_KEYS
+// No Linux key API here (macOS, or an architecture without these syscalls).
+int64_t latchkey_add_key(const char *type, const char *description, const void *payload,
+                         size_t payload_length, int32_t keyring) {
+    (void)type, (void)description, (void)payload, (void)payload_length, (void)keyring;
+    return -ENOSYS;
+}
+int64_t latchkey_request_key(const char *type, const char *description, int32_t dest_keyring) {
+    (void)type, (void)description, (void)dest_keyring;
+    return -ENOSYS;
+}
+int64_t latchkey_keyctl_search(int32_t keyring, const char *type, const char *description,
+                               int32_t dest_keyring) {
+    (void)keyring, (void)type, (void)description, (void)dest_keyring;
+    return -ENOSYS;
+}
+int64_t latchkey_keyctl_read(int32_t key, void *buffer, size_t buffer_length) {
+    (void)key, (void)buffer, (void)buffer_length;
+    return -ENOSYS;
+}
+int32_t latchkey_keyctl_set_timeout(int32_t key, uint32_t seconds) {
+    (void)key, (void)seconds;
+    return -ENOSYS;
+}
+int32_t latchkey_keyctl_setperm(int32_t key, uint32_t permissions) {
+    (void)key, (void)permissions;
+    return -ENOSYS;
+}
+int32_t latchkey_keyctl_invalidate(int32_t key) {
+    (void)key;
+    return -ENOSYS;
+}
+int32_t latchkey_keyctl_revoke(int32_t key) {
+    (void)key;
+    return -ENOSYS;
+}
+int64_t latchkey_keyctl_get_keyring_id(int32_t keyring) {
+    (void)keyring;
+    return -ENOSYS;
+}
+#endif

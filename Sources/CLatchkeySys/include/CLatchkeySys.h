@@ -1,7 +1,40 @@
 #ifndef CLATCHKEYSYS_H
 #define CLATCHKEYSYS_H
 // Thin wrappers over Linux system calls Swift cannot reach directly (variadic syscall()).
-#include <stdint.h>
+// Every function returns a negative errno on failure; on non-Linux systems they return -ENOSYS.
 #include <stddef.h>
-int32_t latchkey_sys_placeholder(void);
+#include <stdint.h>
+
+/// The calling user's keyring (`@u`, KEY_SPEC_USER_KEYRING).
+#define LATCHKEY_KEY_SPEC_USER_KEYRING ((int32_t)-4)
+
+/// Permission bits of the Linux key API (`KEY_POS_*` / `KEY_USR_*`).
+#define LATCHKEY_KEY_POS_ALL ((uint32_t)0x3f000000)
+#define LATCHKEY_KEY_USR_VIEW ((uint32_t)0x00010000)
+#define LATCHKEY_KEY_USR_READ ((uint32_t)0x00020000)
+#define LATCHKEY_KEY_USR_WRITE ((uint32_t)0x00040000)
+#define LATCHKEY_KEY_USR_SEARCH ((uint32_t)0x00080000)
+#define LATCHKEY_KEY_USR_SETATTR ((uint32_t)0x00200000)
+
+/// add_key(2): returns the new key's serial number.
+int64_t latchkey_add_key(const char *type, const char *description, const void *payload,
+                         size_t payload_length, int32_t keyring);
+/// request_key(2) without a callout: returns the serial of a matching key reachable by the caller.
+int64_t latchkey_request_key(const char *type, const char *description, int32_t dest_keyring);
+/// keyctl(KEYCTL_SEARCH): returns the serial of a matching key found under `keyring`.
+int64_t latchkey_keyctl_search(int32_t keyring, const char *type, const char *description,
+                               int32_t dest_keyring);
+/// keyctl(KEYCTL_READ): returns the payload's full length (may exceed `buffer_length`).
+int64_t latchkey_keyctl_read(int32_t key, void *buffer, size_t buffer_length);
+/// keyctl(KEYCTL_SET_TIMEOUT): the key expires `seconds` from now (0 clears the timeout).
+int32_t latchkey_keyctl_set_timeout(int32_t key, uint32_t seconds);
+/// keyctl(KEYCTL_SETPERM).
+int32_t latchkey_keyctl_setperm(int32_t key, uint32_t permissions);
+/// keyctl(KEYCTL_INVALIDATE): the key disappears at once.
+int32_t latchkey_keyctl_invalidate(int32_t key);
+/// keyctl(KEYCTL_REVOKE): for kernels without KEYCTL_INVALIDATE.
+int32_t latchkey_keyctl_revoke(int32_t key);
+/// keyctl(KEYCTL_GET_KEYRING_ID) without creating: probes whether the key API is usable at all.
+int64_t latchkey_keyctl_get_keyring_id(int32_t keyring);
+
 #endif
