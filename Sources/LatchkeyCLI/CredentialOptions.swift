@@ -4,7 +4,8 @@ import LatchkeyCore
 
 /// The options `exec` and `export` share: how the session is obtained.
 struct CredentialOptions: ParsableArguments {
-    @Option(name: .long, help: "Session length: seconds or 15m, 1h, 12h. (Default: duration_seconds, else 1h.)")
+    @Option(
+        name: .long, help: "Session length: seconds or 15m, 1h, 12h. (Default: duration_seconds, else 1h.)")
     var duration: String?
 
     @Option(name: .long, help: "Region for STS and the AWS_REGION handed out.")
@@ -34,7 +35,8 @@ extension Runtime {
             plan = try resolver.plan(for: request)
         } catch LatchkeyError.unknownProfile {
             // A profile added with --no-config lives only in the keyring.
-            let stored = Set(try await CredentialStore(keyring: keyring).inventory().credentials.map(\.profile))
+            let stored = Set(
+                try await CredentialStore(keyring: keyring).inventory().credentials.map(\.profile))
             plan = try resolver.plan(for: request, storedProfiles: stored)
         }
         debug("plan for \(profile): \(plan.operationName) with the key of '\(plan.keyProfile)'")

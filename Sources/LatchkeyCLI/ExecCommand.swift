@@ -40,7 +40,8 @@ struct ExecCommand: AsyncParsableCommand {
             arguments = [nonEmpty(runtime.environment["SHELL"]) ?? "/bin/sh"]
             if let expiration = resolved.credentials.expiration {
                 let left = formatDuration(Int(expiration.timeIntervalSinceNow))
-                Terminal.say("latchkey: starting a shell for \(profile), session valid for \(left); exit to leave.\n")
+                Terminal.say(
+                    "latchkey: starting a shell for \(profile), session valid for \(left); exit to leave.\n")
             }
         }
         let path = try resolveExecutable(arguments[0], environment: environment)
@@ -51,10 +52,10 @@ struct ExecCommand: AsyncParsableCommand {
 
 /// `execve`: the command takes over this process (pid, signals, exit status).
 func replaceProcess(path: String, arguments: [String], environment: [String: String]) throws -> Never {
-    fflush(stdout)
+    fflush(nil)
     let argv = arguments.map { strdup($0) } + [nil]
     let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
     execve(path, argv, envp)
     let reason = String(cString: strerror(errno))
-    throw ValidationError("could not run \(path): \(reason)")
+    throw CLIError("could not run \(path): \(reason)")
 }

@@ -39,9 +39,8 @@ public func runLatchkey() async -> Never {
             try command.run()
         }
         exit(0)
-    } catch let error as ExitCode {
-        LatchkeyCommand.exit(withError: error)
-    } catch let error as CleanExit {
+    } catch  where String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
+        // Help, usage and exit-code requests keep ArgumentParser's own output.
         LatchkeyCommand.exit(withError: error)
     } catch {
         fail(error)
@@ -51,4 +50,10 @@ public func runLatchkey() async -> Never {
 func fail(_ error: any Error) -> Never {
     FileHandle.standardError.write(Data("latchkey: \(error)\n".utf8))
     exit(1)
+}
+
+/// A failure of the command line itself (not of AWS, the keyring or the config), said plainly.
+struct CLIError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }

@@ -70,10 +70,13 @@ func age(since date: Date, now: Date) -> String {
 /// Left-aligned columns separated by two spaces.
 func table(_ rows: [[String]]) -> String {
     var widths = [Int](repeating: 0, count: rows.first?.count ?? 0)
-    for row in rows { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }
+    for row in rows {
+        for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) }
+    }
     return rows.map { row in
         row.enumerated().map { index, cell in
-            index == row.count - 1 ? cell : cell.padding(toLength: widths[index] + 2, withPad: " ", startingAt: 0)
+            index == row.count - 1
+                ? cell : cell.padding(toLength: widths[index] + 2, withPad: " ", startingAt: 0)
         }.joined() + "\n"
     }.joined()
 }

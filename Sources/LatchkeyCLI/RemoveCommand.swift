@@ -20,7 +20,7 @@ struct RemoveCommand: AsyncParsableCommand {
         let store = CredentialStore(keyring: try runtime.openKeyring())
         if !force {
             guard Terminal.isAvailable else {
-                throw ValidationError("no terminal to confirm on; pass -f to remove without asking.")
+                throw CLIError("no terminal to confirm on; pass -f to remove without asking.")
             }
             guard try Terminal.confirm("Delete credentials for profile \"\(profile)\"?") else {
                 print("Nothing removed.")
@@ -30,7 +30,7 @@ struct RemoveCommand: AsyncParsableCommand {
         let sessions = try await store.removeSessions(profile: profile)
         let removed = try await store.removeLongLivedKey(profile: profile)
         guard removed || sessions > 0 else {
-            throw ValidationError("nothing is stored for profile \"\(profile)\"; `latchkey list` shows what is.")
+            throw CLIError("nothing is stored for profile \"\(profile)\"; `latchkey list` shows what is.")
         }
         print(
             "Removed \(removed ? "credentials" : "no credentials") and \(sessions) cached session(s) of profile \"\(profile)\"."

@@ -51,7 +51,7 @@ struct Runtime {
                 unlockCache: cache,
                 unlockCacheTTL: settings.unlockTTL)
         default:
-            throw ValidationError(
+            throw CLIError(
                 "unknown backend '\(backendName)'; the available backend is: file.")
         }
     }

@@ -97,7 +97,8 @@ public struct CredentialService: Sendable {
             throw explain(error, plan: plan, sentCode: code != nil)
         }
         try await store.storeSession(
-            session, key: cacheKey, profile: plan.profile, type: plan.operationName, mfaSerial: plan.mfaSerial)
+            session, key: cacheKey, profile: plan.profile, type: plan.operationName, mfaSerial: plan.mfaSerial
+        )
         return ResolvedCredentials(credentials: session, plan: plan, origin: .newSession)
     }
 
@@ -114,11 +115,13 @@ public struct CredentialService: Sendable {
             guard let url = URL(string: text), url.scheme != nil, url.host != nil else {
                 throw LatchkeyError.awsCallFailed(
                     operation: plan.operationName, profile: plan.profile,
-                    detail: "the configured STS endpoint '\(text)' is not a URL; fix endpoint_url or AWS_ENDPOINT_URL.")
+                    detail:
+                        "the configured STS endpoint '\(text)' is not a URL; fix endpoint_url or AWS_ENDPOINT_URL."
+                )
             }
             return url
         }
-        return STSClient(
+        return try STSClient(
             credentials: credentials, region: plan.region ?? "us-east-1", endpoint: endpoint,
             transport: context.transport, now: context.now)
     }
@@ -138,13 +141,16 @@ public struct CredentialService: Sendable {
         let advice: String
         switch service.code {
         case "InvalidClientTokenId":
-            advice = " The stored key for '\(plan.keyProfile)' is not known to AWS (deleted or rotated?): "
+            advice =
+                " The stored key for '\(plan.keyProfile)' is not known to AWS (deleted or rotated?): "
                 + "store the current one with `latchkey add \(plan.keyProfile)`."
         case "SignatureDoesNotMatch":
-            advice = " The stored secret does not match its key id: store the pair again with "
+            advice =
+                " The stored secret does not match its key id: store the pair again with "
                 + "`latchkey add \(plan.keyProfile)`."
         case "AccessDenied" where plan.mfaSerial == nil:
-            advice = " If your account requires MFA, add `mfa_serial = arn:aws:iam::ACCOUNT:mfa/NAME` to the profile."
+            advice =
+                " If your account requires MFA, add `mfa_serial = arn:aws:iam::ACCOUNT:mfa/NAME` to the profile."
         default:
             advice = service.isThrottling ? " AWS kept throttling the call; wait a minute and try again." : ""
         }

@@ -102,7 +102,8 @@ public struct CredentialStore: Sendable {
 
     /// Removes cached sessions: those of one profile (or all), or only the expired ones.
     @discardableResult
-    public func removeSessions(profile: String? = nil, expiredBefore cutoff: Date? = nil) async throws -> Int {
+    public func removeSessions(profile: String? = nil, expiredBefore cutoff: Date? = nil) async throws -> Int
+    {
         var removed = 0
         for session in try await inventory().sessions {
             if let profile, session.profile != profile { continue }

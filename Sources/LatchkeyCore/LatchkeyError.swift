@@ -41,7 +41,8 @@ public enum LatchkeyError: Error, CustomStringConvertible, Sendable {
             return "a duration of \(seconds) s is outside what \(operation) allows "
                 + "(\(range.lowerBound)…\(range.upperBound) s); choose a value in that range."
         case .malformedMFACode(let source):
-            return "the MFA code from \(source) is not 6 digits; enter the 6-digit code your MFA device shows."
+            return
+                "the MFA code from \(source) is not 6 digits; enter the 6-digit code your MFA device shows."
         case .mfaRejected(let profile, let serial):
             return "the MFA code was rejected by AWS for \(serial) (profile '\(profile)'); "
                 + "wait for the next code and try again, and check the device's clock if it keeps failing. "
@@ -50,7 +51,8 @@ public enum LatchkeyError: Error, CustomStringConvertible, Sendable {
             return "profile '\(profile)' needs an MFA code for \(serial) but \(reason); "
                 + "pass --mfa-token CODE, set mfa_process in the profile, or run from a terminal."
         case .mfaProcessFailed(let command, let reason):
-            return "mfa_process `\(command)` failed: \(reason); run it by hand to check it prints a 6-digit code."
+            return
+                "mfa_process `\(command)` failed: \(reason); run it by hand to check it prints a 6-digit code."
         case .invalidAccessKeyId(let id):
             return "'\(id)' is not an AWS access key id (20 characters, starting AKIA); "
                 + "copy it again from the IAM console or the key's CSV file."

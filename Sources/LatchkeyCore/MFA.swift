@@ -8,7 +8,8 @@ public protocol MFAPrompt: Sendable {
 
 /// Runs a program without a shell and returns its standard output.
 public protocol ProcessRunner: Sendable {
-    func output(of arguments: [String], environment: [String: String], timeout: Duration) async throws -> String
+    func output(of arguments: [String], environment: [String: String], timeout: Duration) async throws
+        -> String
 }
 
 /// Where an MFA code comes from, in the order the issue names: `--mfa-token`, the profile's

@@ -44,7 +44,8 @@ public func renderCredentials(
     _ credentials: AWSCredentials, format: ExportFormat, profile: String, region: String?
 ) -> String {
     var pairs: [(String, String)] = [
-        ("AWS_ACCESS_KEY_ID", credentials.accessKeyId), ("AWS_SECRET_ACCESS_KEY", credentials.secretAccessKey),
+        ("AWS_ACCESS_KEY_ID", credentials.accessKeyId),
+        ("AWS_SECRET_ACCESS_KEY", credentials.secretAccessKey),
     ]
     if let token = credentials.sessionToken { pairs.append(("AWS_SESSION_TOKEN", token)) }
     if let expiration = credentials.expiration {

@@ -109,13 +109,16 @@ public struct ProfileResolver: Sendable {
             throw LatchkeyError.unknownProfile(name, configFile: configFile)
         }
         let section = profile ?? ProfileSection.empty(name)
-        let region = request.region ?? section.region ?? nonEmpty(environment["AWS_REGION"])
+        let region =
+            request.region ?? section.region ?? nonEmpty(environment["AWS_REGION"])
             ?? nonEmpty(environment["AWS_DEFAULT_REGION"])
         let endpoint = config.configuredEndpointURL(service: "sts", profile: name, environment: environment)
         let configDuration = try section.durationSeconds()
 
         if let roleArn = section.roleArn {
-            guard let source = section.sourceProfile else { throw LatchkeyError.roleWithoutSource(profile: name) }
+            guard let source = section.sourceProfile else {
+                throw LatchkeyError.roleWithoutSource(profile: name)
+            }
             if source != name, config.profile(source)?.roleArn != nil {
                 throw LatchkeyError.unsupportedChain(profile: name, source: source)
             }
@@ -167,6 +170,6 @@ func nonEmpty(_ value: String?) -> String? {
 
 extension ProfileSection {
     static func empty(_ name: String) -> ProfileSection {
-        ProfileSection(name: name, properties: [:], subProperties: [:])
+        ProfileSection(name: name)
     }
 }

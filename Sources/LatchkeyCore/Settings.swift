@@ -26,7 +26,8 @@ public struct LatchkeySettings: Sendable, Equatable {
         } else {
             fileDirectory = home + "/.local/share/latchkey/keyring"
         }
-        region = environment["AWS_REGION"].flatMap { $0.isEmpty ? nil : $0 }
+        region =
+            environment["AWS_REGION"].flatMap { $0.isEmpty ? nil : $0 }
             ?? environment["AWS_DEFAULT_REGION"].flatMap { $0.isEmpty ? nil : $0 }
     }
 }

@@ -30,7 +30,10 @@ import Testing
 @Suite struct CommandLineSplitTests {
     @Test(arguments: [
         ("ykman oath accounts code -s AWS", ["ykman", "oath", "accounts", "code", "-s", "AWS"]),
-        ("ykman oath accounts code --single \"AWS:doug smith\"", ["ykman", "oath", "accounts", "code", "--single", "AWS:doug smith"]),
+        (
+            "ykman oath accounts code --single \"AWS:doug smith\"",
+            ["ykman", "oath", "accounts", "code", "--single", "AWS:doug smith"]
+        ),
         ("'/opt/my tools/code' a\\ b ''", ["/opt/my tools/code", "a b", ""]),
         ("  spaced   out  ", ["spaced", "out"]),
         ("echo $HOME;rm", ["echo", "$HOME;rm"]),
@@ -84,7 +87,8 @@ import Testing
             "PATH": "/bin", "AWS_PROFILE": "x", "AWS_SECURITY_TOKEN": "old", "AWS_ACCESS_KEY_ID": "AKIAOLD",
             "AWS_DEFAULT_PROFILE": "y", "AWS_SDK_LOAD_CONFIG": "1", "AWS_CONFIG_FILE": "/c",
         ]
-        let environment = execEnvironment(base: base, credentials: session, profile: "doug", region: "ap-south-1")
+        let environment = execEnvironment(
+            base: base, credentials: session, profile: "doug", region: "ap-south-1")
         #expect(environment["PATH"] == "/bin")
         #expect(environment["AWS_CONFIG_FILE"] == "/c")
         #expect(environment["AWS_PROFILE"] == nil && environment["AWS_DEFAULT_PROFILE"] == nil)
@@ -92,7 +96,8 @@ import Testing
         #expect(environment["AWS_ACCESS_KEY_ID"] == session.accessKeyId)
         #expect(environment["AWS_SESSION_TOKEN"] == "token==")
         #expect(environment["AWS_CREDENTIAL_EXPIRATION"] == "2026-11-19T08:26:40Z")
-        #expect(environment["AWS_REGION"] == "ap-south-1" && environment["AWS_DEFAULT_REGION"] == "ap-south-1")
+        #expect(
+            environment["AWS_REGION"] == "ap-south-1" && environment["AWS_DEFAULT_REGION"] == "ap-south-1")
         #expect(environment["AWS_VAULT"] == "doug")
     }
 
@@ -111,7 +116,8 @@ import Testing
 @Suite struct KeyValidationTests {
     @Test func acceptsARealShapedKey() throws {
         let key = try validateKeyPair(
-            accessKeyId: " AKIAIOSFODNN7EXAMPLE\n", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n")
+            accessKeyId: " AKIAIOSFODNN7EXAMPLE\n",
+            secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n")
         #expect(key.accessKeyId == "AKIAIOSFODNN7EXAMPLE")
         #expect(key.secretAccessKey.count == 40)
     }
