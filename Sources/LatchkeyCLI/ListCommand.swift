@@ -89,6 +89,16 @@ func listingJSON(names: [String], inventory: CredentialStore.Inventory, now: Dat
         var name: String
         var credentials: Key?
         var sessions: [Session]
+
+        // `"credentials": null` rather than a missing key, so scripts can test it directly.
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(name, forKey: .name)
+            try container.encode(credentials, forKey: .credentials)
+            try container.encode(sessions, forKey: .sessions)
+        }
+
+        enum CodingKeys: String, CodingKey { case name, credentials, sessions }
     }
     struct Key: Encodable {
         var access_key_id: String?

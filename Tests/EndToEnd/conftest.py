@@ -21,6 +21,7 @@ from double_fixtures import (  # noqa: E402,F401
     double,
     double_server,
     next_unused_code,
+    reset_calls,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,6 +88,7 @@ def world(tmp_path: Path, double: str) -> World:
         "LATCHKEY_UNLOCK_TTL": "0",
         "AWS_ENDPOINT_URL": double,
         "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
         "USER": "tester",
     }
     return World(home=home, endpoint=double, env=env)
@@ -103,6 +105,7 @@ def doug(world: World) -> dict[str, str]:
         "--env",
         env={"AWS_ACCESS_KEY_ID": user["access_key_id"], "AWS_SECRET_ACCESS_KEY": user["secret_access_key"]},
     )
+    reset_calls(world.endpoint)  # tests count only what latchkey calls
     return user
 
 

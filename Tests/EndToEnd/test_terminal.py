@@ -17,7 +17,7 @@ class Tmux:
         if not shutil.which("tmux"):
             pytest.fail("tmux is not installed: scripts/setup --test installs it")
         self.socket = f"latchkey-test-{uuid.uuid4().hex[:8]}"
-        self.env = env
+        self.env = dict(env)
 
     def start(self, command: str) -> None:
         exports = " ".join(f"{k}='{v}'" for k, v in self.env.items())

@@ -61,7 +61,7 @@ import Testing
         #expect(object["AccessKeyId"] as? String == session.accessKeyId)
         #expect(object["SecretAccessKey"] as? String == session.secretAccessKey)
         #expect(object["SessionToken"] as? String == "token==")
-        #expect(object["Expiration"] as? String == "2026-11-19T08:26:40Z")
+        #expect(object["Expiration"] as? String == "2026-11-18T11:06:40Z")
     }
 
     @Test func longLivedKeyHasNoTokenOrExpiration() throws {
@@ -95,7 +95,7 @@ import Testing
         #expect(environment["AWS_SECURITY_TOKEN"] == nil && environment["AWS_SDK_LOAD_CONFIG"] == nil)
         #expect(environment["AWS_ACCESS_KEY_ID"] == session.accessKeyId)
         #expect(environment["AWS_SESSION_TOKEN"] == "token==")
-        #expect(environment["AWS_CREDENTIAL_EXPIRATION"] == "2026-11-19T08:26:40Z")
+        #expect(environment["AWS_CREDENTIAL_EXPIRATION"] == "2026-11-18T11:06:40Z")
         #expect(
             environment["AWS_REGION"] == "ap-south-1" && environment["AWS_DEFAULT_REGION"] == "ap-south-1")
         #expect(environment["AWS_VAULT"] == "doug")
@@ -108,7 +108,7 @@ import Testing
     @Test func iso8601RoundTrips() {
         let date = Date(timeIntervalSince1970: 1_795_000_000)
         #expect(parseISO8601(iso8601(date)) == date)
-        #expect(parseISO8601("2026-11-19T08:26:40.123456Z") == date)
+        #expect(parseISO8601("2026-11-18T11:06:40.123456Z") == date)
         #expect(parseISO8601("2026-11-19 08:26") == nil)
     }
 }
