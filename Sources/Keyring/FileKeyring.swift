@@ -111,10 +111,11 @@ public actor FileKeyring: Keyring {
         for name in try folder.entries() where ItemFileName.isItemFile(name) {
             let filePath = folder.file(name)
             guard let data = try folder.contents(of: name) else { continue }  // removed meanwhile
-            let file = try ItemFile.decode(data, file: filePath)
-            guard (try? ItemFileName.make(for: file.key)) == name else {
-                throw KeyringError.tamperedItem(file: filePath)
-            }
+            // A damaged or renamed file is left out rather than failing the whole listing (and
+            // with it `clear` and session expiry); `get` of that item reports it by name.
+            guard let file = try? ItemFile.decode(data, file: filePath),
+                (try? ItemFileName.make(for: file.key)) == name
+            else { continue }
             infos.append(file.info)
         }
         return infos.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
