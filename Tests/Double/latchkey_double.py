@@ -53,6 +53,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 import double_policy
+from double_portals import Assignment, Portals, Temporary
 
 ADMIN_PREFIX = "/latchkey-double/"
 TOTP_STEP = 30
@@ -996,6 +997,71 @@ def assume_role_with_web_identity(self: TokenResponse) -> ActionResult:
     return result
 
 
+# ---------------------------------------------------------------------------------------------
+# Sign-in federation and IAM Identity Center stubs (double_portals.py), tied to moto's state
+
+SSO_TRUST_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Federated": "sso.amazonaws.com"}, "Action": "sts:AssumeRoleWithSAML"}],
+}
+ALLOW_ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+
+
+def epoch_of(naive_utc: datetime.datetime) -> float:
+    return naive_utc.replace(tzinfo=datetime.timezone.utc).timestamp()
+
+
+def lookup_temporary(access_key_id: str) -> Temporary | None:
+    session = STATE.sessions.get(access_key_id)
+    if session is not None:
+        return Temporary(
+            session.kind, session.secret_access_key, session.session_token, epoch_of(session.expiration), session.arn
+        )
+    for account in list(sts_backends.values()):
+        for backend in list(account.values()):
+            role = backend.get_assumed_role_from_access_key(access_key_id)
+            if role is not None:
+                return Temporary("role", role.secret_access_key, role.session_token, epoch_of(role.expiration), role.arn)
+    return None
+
+
+def issue_role_credentials(account_id: str, role_name: str, session_name: str, duration: int) -> dict[str, Any]:
+    """GetRoleCredentials: a real AssumeRole session of the assigned role (usable with auth on)."""
+    role = sts_backends[account_id]["aws"].assume_role(
+        region_name="us-east-1",
+        role_session_name=session_name,
+        role_arn=f"arn:aws:iam::{account_id}:role/{role_name}",
+        policy=None,
+        duration=duration,
+        external_id=None,
+    )
+    return {
+        "accessKeyId": role.access_key_id,
+        "secretAccessKey": role.secret_access_key,
+        "sessionToken": role.session_token,
+        "expiration": int(epoch_of(role.expiration) * 1000),  # the SSO portal sends epoch milliseconds
+    }
+
+
+def add_sso_assignment(body: dict[str, Any]) -> Assignment:
+    """Registers an account + role for the SSO user, creating the IAM role if it is missing."""
+    assignment = Assignment(
+        account_id=str(body.get("account_id", "123456789012")),
+        role_name=str(body["role_name"]),
+        account_name=str(body.get("account_name", "latchkey-test")),
+        email_address=str(body.get("email_address", "aws@example.com")),
+    )
+    backend = iam_backends[assignment.account_id]["aws"]
+    if assignment.role_name not in {role.name for role in backend.roles.values()}:
+        backend.create_role(assignment.role_name, json.dumps(SSO_TRUST_POLICY), "/", None, "", [], None)
+        backend.put_role_policy(assignment.role_name, "sso-permission-set", json.dumps(body.get("policy", ALLOW_ALL)))
+    PORTALS.assign(assignment)
+    return assignment
+
+
+PORTALS = Portals(STATE.now_epoch, lookup_temporary, issue_role_credentials)
+
+
 def install_patches() -> None:
     # STS: real credentials for GetSessionToken, tied to the user and checked against MFA.
     TokenResponse.get_session_token = get_session_token  # type: ignore[method-assign]
@@ -1070,6 +1136,7 @@ def admin(request: Request) -> Response:
     if route == "reset" and method == "POST":
         moto_api_backend.reset()
         STATE.reset()
+        PORTALS.reset()
         set_auth(bool(body.get("auth", False)))
         return json_response({"ok": True})
     if route == "auth":
@@ -1122,6 +1189,17 @@ def admin(request: Request) -> Response:
             with STATE.lock:
                 STATE.new_key_delay = float(body.get("seconds", 0.0))
         return json_response({"seconds": STATE.new_key_delay})
+    if route == "sso/approve" and method == "POST":
+        if not PORTALS.approve(str(body.get("user_code", "")), deny=bool(body.get("deny", False))):
+            return json_response({"error": "no pending device authorization with that user_code"}, 404)
+        return json_response({"ok": True})
+    if route == "sso/assignments":
+        if method == "POST":
+            try:
+                add_sso_assignment(body)
+            except KeyError:
+                return json_response({"error": "role_name is required"}, 400)
+        return json_response(PORTALS.public())
     if route == "mfa/code" and method == "POST":
         serial = str(body.get("serial", ""))
         seed = find_device_seed(serial)
@@ -1135,14 +1213,17 @@ def admin(request: Request) -> Response:
 
 
 class DoubleApp:
-    """WSGI app: the admin API under /latchkey-double/, moto for everything else."""
+    """WSGI app: the admin API under /latchkey-double/, the portal stubs, moto for everything else."""
 
     def __init__(self) -> None:
         self.moto = DomainDispatcherApplication(create_backend_app)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        if environ.get("PATH_INFO", "").startswith(ADMIN_PREFIX):
+        path = environ.get("PATH_INFO", "")
+        if path.startswith(ADMIN_PREFIX):
             return admin(Request(environ))(environ, start_response)
+        if PORTALS.handles(path):
+            return PORTALS(Request(environ))(environ, start_response)
         return self.moto(environ, start_response)
 
 
