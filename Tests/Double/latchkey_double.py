@@ -624,10 +624,11 @@ def call_action(self: BaseResponse) -> Any:
             return error_response(service, code, message, fault.status)
     if expired_credential(self):
         return error_response(service, "ExpiredToken", "The security token included in the request is expired", 403)
-    session = STATE.sessions.get(self.get_access_key())
-    if service == "iam" and session is not None and service_action.split(":")[1].lower() in USER_RESOURCE_ACTIONS:
+    if service == "iam" and service_action.split(":")[1].lower() in USER_RESOURCE_ACTIONS:
         if not self._get_param("UserName"):
-            self.params["UserName"] = session.user_name  # moto maps only long-term keys to their user
+            caller = resolve_caller(self)
+            if caller.user is not None:  # AWS: UserName defaults to the caller; moto does not always know
+                self.params["UserName"] = caller.user.name
     return _moto_call_action(self)
 
 
