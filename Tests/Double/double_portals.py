@@ -30,6 +30,8 @@ CLIENT_LIFETIME = 90 * 24 * 3600
 ROLE_CREDENTIALS_LIFETIME = 3600
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 OIDC_PATHS = {"/client/register", "/device_authorization", "/token"}
+# werkzeug's server drops headers with underscores; the double's request handler keeps this one here.
+SSO_TOKEN_ENVIRON = "latchkey.sso_bearer_token"
 PORTAL_PATHS = {"/federation/credentials", "/assignment/accounts", "/assignment/roles", "/logout"}
 
 
@@ -276,7 +278,7 @@ class Portals:
     # --- IAM Identity Center portal (sso) -----------------------------------------------------
 
     def portal(self, request: Request) -> Response:
-        token = request.headers.get("x-amz-sso_bearer_token", "")
+        token = str(request.environ.get(SSO_TOKEN_ENVIRON, ""))
         expiry = self.state.access_tokens.get(token)
         if expiry is None or self.now() >= expiry:
             return portal_error("UnauthorizedException", 401, "Session token not found or invalid")

@@ -49,11 +49,11 @@ from moto.sts.exceptions import STSClientError
 from moto.sts.models import STSBackend, sts_backends
 from moto.sts.responses import TokenResponse
 from moto.utilities.utils import get_partition
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 import double_policy
-from double_portals import Assignment, Portals, Temporary
+from double_portals import SSO_TOKEN_ENVIRON, Assignment, Portals, Temporary
 
 ADMIN_PREFIX = "/latchkey-double/"
 TOTP_STEP = 30
@@ -1228,6 +1228,15 @@ class DoubleApp:
         return self.moto(environ, start_response)
 
 
+class DoubleRequestHandler(WSGIRequestHandler):
+    def make_environ(self) -> Any:
+        environ = super().make_environ()
+        token = self.headers.get("x-amz-sso_bearer_token")
+        if token is not None:
+            environ[SSO_TOKEN_ENVIRON] = token  # werkzeug drops headers with underscores; the SSO portal uses one
+        return environ
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Strict AWS double for latchkey tests.")
     parser.add_argument("-H", "--host", default="127.0.0.1")
@@ -1240,7 +1249,7 @@ def main(argv: list[str] | None = None) -> None:
     install_patches()
     if args.auth or "INITIAL_NO_AUTH_ACTION_COUNT" not in os.environ:
         set_auth(args.auth)  # otherwise moto's own INITIAL_NO_AUTH_ACTION_COUNT applies
-    server = make_server(args.host, args.port, DoubleApp(), threaded=True)
+    server = make_server(args.host, args.port, DoubleApp(), threaded=True, request_handler=DoubleRequestHandler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     os.environ.setdefault("MOTO_PORT", str(server.server_port))  # moto builds some URLs from it
     print(f"ready http://{args.host}:{server.server_port}", flush=True)
