@@ -180,7 +180,9 @@ def statement_effect(statement: Mapping[str, Any], action: str, resource: str, c
     return Effect.DENY if statement.get("Effect") == "Deny" else Effect.ALLOW
 
 
-def policy_set_effect(documents: Iterable[str | Mapping[str, Any]], action: str, resource: str, context: Context) -> Effect:
+def policy_set_effect(
+    documents: Iterable[str | Mapping[str, Any]], action: str, resource: str, context: Context
+) -> Effect:
     """Deny if any statement denies, Allow if one allows, else NONE (implicit deny)."""
     allowed = False
     for document in documents:

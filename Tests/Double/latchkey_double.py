@@ -771,7 +771,8 @@ def role_principal(key: access_control.AssumedRoleAccessKey) -> Principal:
     session_policies = [assumed.policy] if assumed is not None and assumed.policy else None
     info = STATE.role_sessions.get(key._access_key_id)
     mfa = info is not None and (info.mfa_authenticated or info.caller_mfa_authenticated)
-    role_arn = role.arn if role is not None else f"arn:{key.partition}:iam::{key.account_id}:role/{key._owner_role_name}"
+    missing_role_arn = f"arn:{key.partition}:iam::{key.account_id}:role/{key._owner_role_name}"
+    role_arn = role.arn if role is not None else missing_role_arn
     context = base_context(key.account_id, role_arn, "AssumedRole")
     context["aws:userid"] = f"{role.id if role else 'AROA'}:{key._session_name}"
     context["aws:multifactorauthpresent"] = "true" if mfa else "false"
@@ -1003,7 +1004,9 @@ def assume_role_with_web_identity(self: TokenResponse) -> ActionResult:
 
 SSO_TRUST_POLICY = {
     "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Federated": "sso.amazonaws.com"}, "Action": "sts:AssumeRoleWithSAML"}],
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"Federated": "sso.amazonaws.com"}, "Action": "sts:AssumeRoleWithSAML"}
+    ],
 }
 ALLOW_ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
@@ -1022,7 +1025,8 @@ def lookup_temporary(access_key_id: str) -> Temporary | None:
         for backend in list(account.values()):
             role = backend.get_assumed_role_from_access_key(access_key_id)
             if role is not None:
-                return Temporary("role", role.secret_access_key, role.session_token, epoch_of(role.expiration), role.arn)
+                expiration = epoch_of(role.expiration)
+                return Temporary("role", role.secret_access_key, role.session_token, expiration, role.arn)
     return None
 
 

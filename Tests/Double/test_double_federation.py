@@ -102,7 +102,8 @@ def test_federation_token_refused_with_session_credentials(double: str) -> None:
 def test_federation_token_needs_the_permission(double: str) -> None:
     user = create_mfa_user(double, "doug", enable_auth=False)
     iam = client(double, "iam")
-    iam.detach_user_policy(UserName="doug", PolicyArn=iam.list_attached_user_policies(UserName="doug")["AttachedPolicies"][0]["PolicyArn"])
+    [attached] = iam.list_attached_user_policies(UserName="doug")["AttachedPolicies"]
+    iam.detach_user_policy(UserName="doug", PolicyArn=attached["PolicyArn"])
     set_auth(double, True)
     code, message, _ = error_of(lambda: user_sts(double, user).get_federation_token(Name="fed"))
     assert code == "AccessDenied" and "sts:GetFederationToken" in message
@@ -135,7 +136,8 @@ def test_signin_with_role_credentials(double: str) -> None:
 
 def test_signin_with_federation_token_refuses_session_duration(double: str) -> None:
     user = create_mfa_user(double, "doug")
-    credentials = user_sts(double, user).get_federation_token(Name="console", Policy=json.dumps(EC2_ONLY))["Credentials"]
+    response = user_sts(double, user).get_federation_token(Name="console", Policy=json.dumps(EC2_ONLY))
+    credentials = response["Credentials"]
     status, body, _ = get(signin_url(double, session_json(credentials), duration=3600))
     assert status == 400 and "SessionDuration" in body
     status, body, _ = get(signin_url(double, session_json(credentials)))

@@ -90,7 +90,7 @@ def test_boundary_and_session_policies_intersect() -> None:
 
 def test_unsupported_operator_is_reported_not_guessed() -> None:
     with pytest.raises(double_policy.UnsupportedPolicy):
-        double_policy.condition_holds("DateLessThan", "aws:CurrentTime", "2030-01-01T00:00:00Z", {"aws:currenttime": "x"})
+        double_policy.condition_holds("DateLessThan", "aws:CurrentTime", "2030-01-01", {"aws:currenttime": ""})
 
 
 # --- through the double ------------------------------------------------------------------------

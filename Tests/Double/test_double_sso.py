@@ -114,7 +114,8 @@ def test_refresh_token_grant(double: str) -> None:
 
 
 def test_portal_lists_and_issues_working_role_credentials(double: str) -> None:
-    read_only = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ec2:Describe*", "Resource": "*"}]}
+    describe = {"Effect": "Allow", "Action": "ec2:Describe*", "Resource": "*"}
+    read_only = {"Version": "2012-10-17", "Statement": [describe]}
     sso_assign(double, "ReadOnly", account_name="sandbox", email_address="aws@example.com", policy=read_only)
     sso_assign(double, "Admin", account_name="sandbox", email_address="aws@example.com")
     token = logged_in(double)["accessToken"]
@@ -143,7 +144,9 @@ def test_portal_errors(double: str) -> None:
     code, error, status = error_of(lambda: sso.list_accounts(accessToken="not-a-token"))
     assert (code, status) == ("UnauthorizedException", 401) and error["Error"]["Message"]
     token = logged_in(double)["accessToken"]
-    code, _, status = error_of(lambda: sso.get_role_credentials(accessToken=token, accountId="123456789012", roleName="Nope"))
+    code, _, status = error_of(
+        lambda: sso.get_role_credentials(accessToken=token, accountId="123456789012", roleName="Nope")
+    )
     assert (code, status) == ("ResourceNotFoundException", 404)
     sso.logout(accessToken=token)
     assert error_of(lambda: sso.list_accounts(accessToken=token))[0] == "UnauthorizedException"
@@ -153,4 +156,4 @@ def test_approve_unknown_user_code_is_404(double: str) -> None:
     with pytest.raises(Exception) as caught:
         admin(double, "POST", "sso/approve", {"user_code": "ABCD-EFGH"})
     assert getattr(caught.value, "code", None) == 404
-    assert json.loads(json.dumps(admin(double, "GET", "sso/assignments")))["devices"] == []
+    assert admin(double, "GET", "sso/assignments")["devices"] == []
