@@ -3,8 +3,10 @@
 What it adds to stock moto (every patch is applied by `install_patches()` and commented there):
 real TOTP checks (with one-time use) in GetSessionToken / AssumeRole / EnableMFADevice, real
 temporary credentials from GetSessionToken tied to the calling IAM user (with an MFA flag kept
-for later policy evaluation), expiry of temporary credentials against an adjustable clock,
-per-action call counters, and fault injection (error XML, raw bodies, delays).
+for policy evaluation), expiry of temporary credentials against an adjustable clock,
+per-action call counters, fault injection (error XML, raw bodies, delays), policy evaluation with
+permissions boundaries and MFA condition keys (double_policy.py), key/MFA lifecycle limits,
+GetFederationToken, web identity checks, and the sign-in / SSO stubs (double_portals.py).
 
 Run: python3 Tests/Double/latchkey_double.py --port PORT [-H 127.0.0.1] [--auth]
 It prints `ready http://HOST:PORT` once it accepts connections. Admin API: /latchkey-double/...
