@@ -73,11 +73,14 @@ public struct CredentialService: Sendable {
         for step in plan.steps[next...] {
             var code: String?
             if let serial = step.mfaSerial {
-                code = try await context.mfa.code(profile: step.profile, serial: serial, mfaProcess: step.mfaProcess, flag: flag)
+                code = try await context.mfa.code(
+                    profile: step.profile, serial: serial, mfaProcess: step.mfaProcess, flag: flag)
                 flag = nil
             }
             let sts = try stsClient(credentials: credentials, plan: plan, step: step)
-            context.debug("calling \(step.operation) for '\(step.profile)' at \(sts.endpoint) with key \(mask(credentials.accessKeyId))")
+            context.debug(
+                "calling \(step.operation) for '\(step.profile)' at \(sts.endpoint) with key \(mask(credentials.accessKeyId))"
+            )
             do {
                 switch step.kind {
                 case .getSessionToken:
@@ -88,8 +91,11 @@ public struct CredentialService: Sendable {
                         AssumeRoleRequest(
                             roleArn: role.roleArn, roleSessionName: role.roleSessionName,
                             durationSeconds: step.durationSeconds, externalId: role.externalId,
-                            serialNumber: step.mfaSerial, tokenCode: code, sourceIdentity: role.sourceIdentity,
-                            tags: role.sessionTags.sorted { $0.key < $1.key }.map { .init(key: $0.key, value: $0.value) },
+                            serialNumber: step.mfaSerial, tokenCode: code,
+                            sourceIdentity: role.sourceIdentity,
+                            tags: role.sessionTags.sorted { $0.key < $1.key }.map {
+                                .init(key: $0.key, value: $0.value)
+                            },
                             transitiveTagKeys: role.transitiveTagKeys)
                     ).credentials
                 }
@@ -113,7 +119,8 @@ public struct CredentialService: Sendable {
 
     /// A cached session with at least the minimum time left.
     func fresh(_ key: String, now: Date) async throws -> AWSCredentials? {
-        guard let cached = try await context.store.session(key: key), let expiration = cached.expiration else {
+        guard let cached = try await context.store.session(key: key), let expiration = cached.expiration
+        else {
             return nil
         }
         let left = Int(expiration.timeIntervalSince(now))
@@ -126,11 +133,14 @@ public struct CredentialService: Sendable {
     }
 
     /// The credentials a chain starts from.
-    func sourceCredentials(_ plan: CredentialPlan, now: Date) async throws -> (credentials: AWSCredentials, origin: CredentialOrigin) {
+    func sourceCredentials(_ plan: CredentialPlan, now: Date) async throws -> (
+        credentials: AWSCredentials, origin: CredentialOrigin
+    ) {
         switch plan.source {
         case .storedKey(let profile):
             guard let key = try await context.store.longLivedKey(profile: profile) else {
-                throw LatchkeyError.noStoredCredentials(profile: profile, backend: context.store.keyring.backendName)
+                throw LatchkeyError.noStoredCredentials(
+                    profile: profile, backend: context.store.keyring.backendName)
             }
             return (key, .longLivedKey)
         case .staticKeys(_, let credentials):
@@ -150,7 +160,8 @@ public struct CredentialService: Sendable {
             )
         default:
             throw LatchkeyError.sourceUnavailable(
-                profile: plan.profile, source: plan.source.operation, reason: "this source is not supported yet.")
+                profile: plan.profile, source: plan.source.operation,
+                reason: "this source is not supported yet.")
         }
     }
 
@@ -159,7 +170,9 @@ public struct CredentialService: Sendable {
             guard let url = URL(string: text), url.scheme != nil, url.host != nil else {
                 throw LatchkeyError.awsCallFailed(
                     operation: step.operation, profile: step.profile,
-                    detail: "the configured STS endpoint '\(text)' is not a URL; fix endpoint_url or AWS_ENDPOINT_URL.")
+                    detail:
+                        "the configured STS endpoint '\(text)' is not a URL; fix endpoint_url or AWS_ENDPOINT_URL."
+                )
             }
             return url
         }
@@ -172,7 +185,8 @@ public struct CredentialService: Sendable {
     /// Turns an AWS failure into a sentence that says what to do about it.
     func explain(_ error: any Error, step: PlanStep, keyProfile: String?, sentCode: Bool) -> any Error {
         guard case AWSClientError.service(let service) = error else {
-            return LatchkeyError.awsCallFailed(operation: step.operation, profile: step.profile, detail: "\(error)")
+            return LatchkeyError.awsCallFailed(
+                operation: step.operation, profile: step.profile, detail: "\(error)")
         }
         if sentCode, let serial = step.mfaSerial, service.code == "AccessDenied",
             service.message.localizedCaseInsensitiveContains("MultiFactorAuthentication")
@@ -184,14 +198,17 @@ public struct CredentialService: Sendable {
         let advice: String
         switch service.code {
         case "InvalidClientTokenId":
-            advice = " The key for '\(owner)' is not known to AWS (deleted or rotated?): "
+            advice =
+                " The key for '\(owner)' is not known to AWS (deleted or rotated?): "
                 + "store the current one with `latchkey add \(owner)`."
         case "SignatureDoesNotMatch":
-            advice = " The stored secret does not match its key id: store the pair again with `latchkey add \(owner)`."
+            advice =
+                " The stored secret does not match its key id: store the pair again with `latchkey add \(owner)`."
         case "ExpiredToken", "ExpiredTokenException":
             advice = " A cached session expired early; run `latchkey clear \(step.profile)` and try again."
         case "AccessDenied" where step.mfaSerial == nil && step.mfaCoveredBy == nil:
-            advice = " If your account requires MFA, add `mfa_serial = arn:aws:iam::ACCOUNT:mfa/NAME` to the profile."
+            advice =
+                " If your account requires MFA, add `mfa_serial = arn:aws:iam::ACCOUNT:mfa/NAME` to the profile."
         default:
             advice = service.isThrottling ? " AWS kept throttling the call; wait a minute and try again." : ""
         }

@@ -42,13 +42,15 @@ public enum LatchkeyError: Error, CustomStringConvertible, Sendable {
             return "profile '\(profile)' has role_arn but no source_profile; "
                 + "add `source_profile = NAME` naming the profile whose keys assume the role."
         case .missingSourceProfile(let source, let referencedBy, let configFile):
-            return "profile '\(referencedBy)' names source_profile '\(source)', which is not in \(configFile); "
+            return
+                "profile '\(referencedBy)' names source_profile '\(source)', which is not in \(configFile); "
                 + "add a [profile \(source)] section (and `latchkey add \(source)`), or fix the name."
         case .profileLoop(let names):
             return "the profiles \(names.joined(separator: " -> ")) form a loop through source_profile; "
                 + "one of them must end the chain with a stored key or another credential source."
         case .sourceAndCredentialSource(let profile):
-            return "profile '\(profile)' has both source_profile and credential_source; keep only one of them."
+            return
+                "profile '\(profile)' has both source_profile and credential_source; keep only one of them."
         case .unknownCredentialSource(let profile, let value):
             return "profile '\(profile)' has credential_source = \(value); "
                 + "use Environment, Ec2InstanceMetadata or EcsContainer."
@@ -56,11 +58,13 @@ public enum LatchkeyError: Error, CustomStringConvertible, Sendable {
             return "profile '\(profile)' has half a key pair in the shared files (\(missing) is missing); "
                 + "add it, or remove both keys and store them with `latchkey add \(profile)`."
         case .webIdentityWithoutRole(let profile):
-            return "profile '\(profile)' has web_identity_token_file but no role_arn; add the role_arn to assume."
+            return
+                "profile '\(profile)' has web_identity_token_file but no role_arn; add the role_arn to assume."
         case .invalidSSOConfig(let profile, let problem):
             return "profile '\(profile)': \(problem)"
         case .chainedDurationTooLong(let profile, let seconds, let reason):
-            return "profile '\(profile)' asks for a \(formatDuration(seconds)) role session, but \(reason), and AWS "
+            return
+                "profile '\(profile)' asks for a \(formatDuration(seconds)) role session, but \(reason), and AWS "
                 + "limits such chained role sessions to 1 hour; ask for 1h or less (--duration or duration_seconds)."
         case .invalidSetting(let profile, let key, let value, let expected):
             return "profile '\(profile)' has \(key) = \(value); expected \(expected)."

@@ -25,7 +25,9 @@ public struct MFACodeSource: Sendable {
         self.environment = environment
     }
 
-    public func code(profile: String, serial: String, mfaProcess: String?, flag: String?) async throws -> String {
+    public func code(profile: String, serial: String, mfaProcess: String?, flag: String?) async throws
+        -> String
+    {
         if let flag {
             return try validated(flag, source: "--mfa-token")
         }

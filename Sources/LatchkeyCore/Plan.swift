@@ -101,7 +101,8 @@ public enum CredentialSource: Sendable, Equatable {
 
     public var operation: String {
         switch self {
-        case .storedKey, .staticKeys: return "none"
+        case .storedKey: return "StoredKey"
+        case .staticKeys: return "StaticKeys"
         case .environment: return "Environment"
         case .instanceMetadata: return "Ec2InstanceMetadata"
         case .ecsContainer: return "EcsContainer"

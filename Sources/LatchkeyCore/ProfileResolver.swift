@@ -21,7 +21,9 @@ public struct ProfileResolver: Sendable {
     ///   no credential settings is taken to have a stored key; with this set given, one that has
     ///   none is an error now rather than at run time. A profile that exists only in the keyring
     ///   (added with `--no-config`) resolves only when it is in this set.
-    public func plan(for request: CredentialRequest, storedProfiles: Set<String>? = nil) throws -> CredentialPlan {
+    public func plan(for request: CredentialRequest, storedProfiles: Set<String>? = nil) throws
+        -> CredentialPlan
+    {
         let name = request.profile
         if config.profile(name) == nil, storedProfiles?.contains(name) != true {
             throw LatchkeyError.unknownProfile(name, configFile: configFile)
@@ -59,15 +61,18 @@ public struct ProfileResolver: Sendable {
             guard !visited.contains(include) else { throw LatchkeyError.profileLoop(visited + [include]) }
             visited.append(include)
             guard let included = config.profile(include) else {
-                throw LatchkeyError.missingSourceProfile(source: include, referencedBy: name, configFile: configFile)
+                throw LatchkeyError.missingSourceProfile(
+                    source: include, referencedBy: name, configFile: configFile)
             }
-            for (key, value) in included.properties where Self.includedKeys.contains(key) && merged[key] == nil {
+            for (key, value) in included.properties
+            where Self.includedKeys.contains(key) && merged[key] == nil {
                 merged[key] = value
             }
             current = included
         }
         if visited.count == 1, name != "default", let fallback = config.profile("default") {
-            for (key, value) in fallback.properties where Self.defaultKeys.contains(key) && merged[key] == nil {
+            for (key, value) in fallback.properties where Self.defaultKeys.contains(key) && merged[key] == nil
+            {
                 merged[key] = value
             }
         }
@@ -95,7 +100,9 @@ public struct ProfileResolver: Sendable {
         }
         let link = RoleLink(profile: name, settings: section)
         if let sourceName = section.sourceProfile {
-            if section.credentialSource != nil { throw LatchkeyError.sourceAndCredentialSource(profile: name) }
+            if section.credentialSource != nil {
+                throw LatchkeyError.sourceAndCredentialSource(profile: name)
+            }
             if sourceName == name {
                 // A profile that names itself: its own keys, then its own role.
                 return Chain(source: try keys(name, section, storedProfiles: storedProfiles), links: [link])
@@ -107,8 +114,11 @@ public struct ProfileResolver: Sendable {
             let source = try settings(sourceName)
             // A source profile with keys in the files uses them and stops, even if it has a role.
             if source.accessKeyId != nil || source.secretAccessKey != nil {
-                if visited.contains(sourceName) { throw LatchkeyError.profileLoop(visited + [name, sourceName]) }
-                return Chain(source: try keys(sourceName, source, storedProfiles: storedProfiles), links: [link])
+                if visited.contains(sourceName) {
+                    throw LatchkeyError.profileLoop(visited + [name, sourceName])
+                }
+                return Chain(
+                    source: try keys(sourceName, source, storedProfiles: storedProfiles), links: [link])
             }
             var chain = try walk(sourceName, storedProfiles: storedProfiles, visited: visited + [name])
             chain.links.append(link)
@@ -137,7 +147,9 @@ public struct ProfileResolver: Sendable {
     }
 
     /// Where a profile without a role gets credentials.
-    func base(_ name: String, _ section: ProfileSection, storedProfiles: Set<String>?) throws -> CredentialSource {
+    func base(_ name: String, _ section: ProfileSection, storedProfiles: Set<String>?) throws
+        -> CredentialSource
+    {
         if section["web_identity_token_file"].flatMap(nonEmpty) != nil {
             throw LatchkeyError.webIdentityWithoutRole(profile: name)
         }
@@ -153,12 +165,15 @@ public struct ProfileResolver: Sendable {
     }
 
     /// Keys in the shared files, else the keyring.
-    func keys(_ name: String, _ section: ProfileSection, storedProfiles: Set<String>?) throws -> CredentialSource {
+    func keys(_ name: String, _ section: ProfileSection, storedProfiles: Set<String>?) throws
+        -> CredentialSource
+    {
         switch (section.accessKeyId, section.secretAccessKey) {
         case (.some(let id), .some(let secret)):
             return .staticKeys(
                 profile: name,
-                credentials: AWSCredentials(accessKeyId: id, secretAccessKey: secret, sessionToken: section.sessionToken))
+                credentials: AWSCredentials(
+                    accessKeyId: id, secretAccessKey: secret, sessionToken: section.sessionToken))
         case (.some, nil): throw LatchkeyError.partialKeys(profile: name, missing: "aws_secret_access_key")
         case (nil, .some): throw LatchkeyError.partialKeys(profile: name, missing: "aws_access_key_id")
         case (nil, nil):
@@ -180,15 +195,20 @@ public struct ProfileResolver: Sendable {
             guard let session = config.ssoSessions[sessionName] else {
                 throw LatchkeyError.invalidSSOConfig(
                     profile: name,
-                    problem: "sso_session = \(sessionName) names no [sso-session \(sessionName)] section; add it or fix the name.")
+                    problem:
+                        "sso_session = \(sessionName) names no [sso-session \(sessionName)] section; add it or fix the name."
+                )
             }
             if let own = region, let shared = session["sso_region"], own != shared {
                 throw LatchkeyError.invalidSSOConfig(
-                    profile: name, problem: "sso_region belongs in [sso-session \(sessionName)]; remove it from the profile.")
+                    profile: name,
+                    problem: "sso_region belongs in [sso-session \(sessionName)]; remove it from the profile."
+                )
             }
             if region != nil, session["sso_region"] == nil {
                 throw LatchkeyError.invalidSSOConfig(
-                    profile: name, problem: "sso_region must be set in [sso-session \(sessionName)], not in the profile.")
+                    profile: name,
+                    problem: "sso_region must be set in [sso-session \(sessionName)], not in the profile.")
             }
             startURL = session["sso_start_url"].flatMap(nonEmpty) ?? startURL
             region = session["sso_region"].flatMap(nonEmpty)
@@ -198,10 +218,12 @@ public struct ProfileResolver: Sendable {
             return nil
         }
         if roleName != nil, accountId == nil {
-            throw LatchkeyError.invalidSSOConfig(profile: name, problem: "sso_role_name is set, so sso_account_id must be too.")
+            throw LatchkeyError.invalidSSOConfig(
+                profile: name, problem: "sso_role_name is set, so sso_account_id must be too.")
         }
         if accountId != nil, roleName == nil {
-            throw LatchkeyError.invalidSSOConfig(profile: name, problem: "sso_account_id is set, so sso_role_name must be too.")
+            throw LatchkeyError.invalidSSOConfig(
+                profile: name, problem: "sso_account_id is set, so sso_role_name must be too.")
         }
         guard let startURL else {
             throw LatchkeyError.invalidSSOConfig(profile: name, problem: "sso_start_url is missing.")
@@ -229,7 +251,8 @@ public struct ProfileResolver: Sendable {
                     plan.notes.append("--no-session: the stored long-lived key itself is handed out.")
                     return
                 }
-                let duration = try request.durationSeconds ?? keySettings.durationSeconds()
+                let duration =
+                    try request.durationSeconds ?? keySettings.durationSeconds()
                     ?? envDuration("AWS_SESSION_TOKEN_TTL") ?? STSDurationLimits.defaultSession
                 try check(duration, STSDurationLimits.getSessionToken, "GetSessionToken")
                 plan.steps.append(
@@ -244,7 +267,9 @@ public struct ProfileResolver: Sendable {
             let firstMFA = first.settings.mfaSerial ?? keySettings.mfaSerial
             let firstDuration = try roleDuration(first, isTarget: links.count == 1, request: request)
             if let firstMFA, !request.noSession, firstDuration <= STSDurationLimits.roleChaining {
-                let duration = try envDuration("AWS_CHAINED_SESSION_TOKEN_TTL") ?? STSDurationLimits.defaultChainedSession
+                let duration =
+                    try envDuration("AWS_CHAINED_SESSION_TOKEN_TTL")
+                    ?? STSDurationLimits.defaultChainedSession
                 plan.steps.append(
                     step(
                         keyProfile, .getSessionToken, duration, mfa: firstMFA, covered: nil,
@@ -272,7 +297,8 @@ public struct ProfileResolver: Sendable {
                     index == 0 && plan.source.isLongLived
                     ? "it is assumed from a GetSessionToken session"
                     : "it is assumed with temporary credentials (\(index == 0 ? plan.source.operation : links[index - 1].profile))"
-                throw LatchkeyError.chainedDurationTooLong(profile: link.profile, seconds: duration, reason: reason)
+                throw LatchkeyError.chainedDurationTooLong(
+                    profile: link.profile, seconds: duration, reason: reason)
             }
             try check(duration, STSDurationLimits.assumeRole, "AssumeRole")
             var device = link.settings.mfaSerial
@@ -283,7 +309,8 @@ public struct ProfileResolver: Sendable {
             plan.steps.append(
                 step(
                     link.profile, .assumeRole(try roleSettings(link)), duration, mfa: sends ? device : nil,
-                    covered: sends ? nil : (device != nil ? usedDevice : nil), process: link.settings.mfaProcess,
+                    covered: sends ? nil : (device != nil ? usedDevice : nil),
+                    process: link.settings.mfaProcess,
                     chained: temporary, fingerprint: &fingerprint))
             if sends { usedDevice = device }
             temporary = true
@@ -291,7 +318,8 @@ public struct ProfileResolver: Sendable {
     }
 
     func step(
-        _ profile: String, _ kind: PlanStep.Kind, _ duration: Int, mfa: String?, covered: String?, process: String?,
+        _ profile: String, _ kind: PlanStep.Kind, _ duration: Int, mfa: String?, covered: String?,
+        process: String?,
         chained: Bool, fingerprint: inout String
     ) -> PlanStep {
         let operation: String
@@ -303,7 +331,10 @@ public struct ProfileResolver: Sendable {
             operation = "AssumeRole"
             let tags = role.sessionTags.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
             fingerprint = digest(
-                [fingerprint, operation, role.roleArn, role.roleSessionName, role.externalId ?? "", mfa ?? covered ?? ""]
+                [
+                    fingerprint, operation, role.roleArn, role.roleSessionName, role.externalId ?? "",
+                    mfa ?? covered ?? "",
+                ]
                     + tags + role.transitiveTagKeys + [role.sourceIdentity ?? ""])
         }
         return PlanStep(
@@ -314,14 +345,17 @@ public struct ProfileResolver: Sendable {
 
     func roleDuration(_ link: RoleLink, isTarget: Bool, request: CredentialRequest) throws -> Int {
         if isTarget, let requested = request.durationSeconds { return requested }
-        return try link.settings.durationSeconds() ?? envDuration("AWS_ASSUME_ROLE_TTL") ?? STSDurationLimits.defaultRole
+        return try link.settings.durationSeconds() ?? envDuration("AWS_ASSUME_ROLE_TTL")
+            ?? STSDurationLimits.defaultRole
     }
 
     func roleSettings(_ link: RoleLink) throws -> PlanStep.RoleSettings {
         let section = link.settings
         var tags: [String: String] = [:]
         for pair in (section["session_tags"] ?? "").split(separator: ",") {
-            let parts = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            let parts = pair.split(separator: "=", maxSplits: 1).map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }
             guard parts.count == 2, !parts[0].isEmpty else {
                 throw LatchkeyError.invalidSetting(
                     profile: link.profile, key: "session_tags", value: section["session_tags"] ?? "",
@@ -332,16 +366,19 @@ public struct ProfileResolver: Sendable {
         let transitive = (section["transitive_session_tags"] ?? "").split(separator: ",")
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         return PlanStep.RoleSettings(
-            roleArn: section.roleArn ?? "", roleSessionName: section.roleSessionName ?? defaultRoleSessionName(),
+            roleArn: section.roleArn ?? "",
+            roleSessionName: section.roleSessionName ?? defaultRoleSessionName(),
             externalId: section.externalId, sessionTags: tags, transitiveTagKeys: transitive,
             sourceIdentity: section["source_identity"].flatMap(nonEmpty))
     }
 
     func stsSettings(for name: String, target: ProfileSection) throws -> STSSettings {
         var settings = STSSettings()
-        settings.endpoint = config.configuredEndpointURL(service: "sts", profile: name, environment: environment)
+        settings.endpoint = config.configuredEndpointURL(
+            service: "sts", profile: name, environment: environment)
         settings.useFIPS = flag(environment["AWS_USE_FIPS_ENDPOINT"] ?? target["use_fips_endpoint"])
-        settings.useDualStack = flag(environment["AWS_USE_DUALSTACK_ENDPOINT"] ?? target["use_dualstack_endpoint"])
+        settings.useDualStack = flag(
+            environment["AWS_USE_DUALSTACK_ENDPOINT"] ?? target["use_dualstack_endpoint"])
         let regional = nonEmpty(environment["AWS_STS_REGIONAL_ENDPOINTS"]) ?? target["sts_regional_endpoints"]
         switch regional?.lowercased() {
         case nil, "regional": settings.useGlobalEndpoint = false
@@ -396,7 +433,8 @@ public struct ProfileResolver: Sendable {
 }
 
 func digest(_ parts: [String]) -> String {
-    SHA256.hash(data: Data(parts.joined(separator: "\u{1F}").utf8)).map { String(format: "%02x", $0) }.joined()
+    SHA256.hash(data: Data(parts.joined(separator: "\u{1F}").utf8)).map { String(format: "%02x", $0) }
+        .joined()
 }
 
 func flag(_ value: String?) -> Bool { value?.lowercased() == "true" }

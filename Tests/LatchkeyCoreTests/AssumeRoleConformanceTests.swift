@@ -21,7 +21,9 @@ import Testing
     }
 
     static let cases: [Case] = {
-        guard let tests = try? ConformanceData.json("credential-provider-tests/assume-role-tests.json") as? [[String: Any]]
+        guard
+            let tests = try? ConformanceData.json("credential-provider-tests/assume-role-tests.json")
+                as? [[String: Any]]
         else { return [] }
         return tests.map { test in
             let input = test["input"] as? [String: Any] ?? [:]
@@ -40,7 +42,8 @@ import Testing
     }()
 
     static func render(_ kind: String, _ fields: [String: String]) -> String {
-        kind + " {" + fields.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ") + "}"
+        kind + " {"
+            + fields.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ") + "}"
     }
 
     @Test func suiteIsComplete() {
@@ -50,7 +53,9 @@ import Testing
     @Test(arguments: cases)
     func resolves(_ testCase: Case) throws {
         let config = AWSSharedConfig(
-            profiles: testCase.profiles.reduce(into: [:]) { $0[$1.key] = ProfileSection(name: $1.key, properties: $1.value) },
+            profiles: testCase.profiles.reduce(into: [:]) {
+                $0[$1.key] = ProfileSection(name: $1.key, properties: $1.value)
+            },
             ssoSessions: testCase.ssoSessions.reduce(into: [:]) {
                 $0[$1.key] = ProfileSection(name: $1.key, properties: $1.value)
             })
@@ -78,7 +83,9 @@ import Testing
     static func link(_ source: CredentialSource, config: AWSSharedConfig, expected: String) -> String {
         switch source {
         case .staticKeys(let profile, let credentials):
-            var fields = ["access_key_id": credentials.accessKeyId, "secret_access_key": credentials.secretAccessKey]
+            var fields = [
+                "access_key_id": credentials.accessKeyId, "secret_access_key": credentials.secretAccessKey,
+            ]
             fields["session_token"] = credentials.sessionToken
             fields["account_id"] = config.profile(profile)?["aws_account_id"]
             return render("AccessKey", fields)

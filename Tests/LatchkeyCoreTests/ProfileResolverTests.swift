@@ -76,7 +76,8 @@ import Testing
             role.kind
                 == .assumeRole(
                     .init(
-                        roleArn: "arn:aws:iam::111122223333:role/Admin", roleSessionName: "latchkey-doug.smith",
+                        roleArn: "arn:aws:iam::111122223333:role/Admin",
+                        roleSessionName: "latchkey-doug.smith",
                         externalId: "ext-123", sessionTags: [:], transitiveTagKeys: [], sourceIdentity: nil)))
         // The same session serves `exec doug`'s own cache only when the device matches; here it does not
         // (the chained one lasts 8 h), but every role of doug shares it.
@@ -109,21 +110,29 @@ import Testing
         let plan = try resolver(["AWS_REGION": "sa-east-1"]).plan(for: request)
         #expect(plan.steps[0].durationSeconds == 900)
         #expect(plan.region == "ap-south-1")
-        #expect(try resolver(["AWS_REGION": "sa-east-1"]).plan(for: .init(profile: "doug")).region == "sa-east-1")
+        #expect(
+            try resolver(["AWS_REGION": "sa-east-1"]).plan(for: .init(profile: "doug")).region == "sa-east-1")
     }
 
     @Test func defaultSectionLendsRegionButNoIdentity() throws {
         #expect(try resolver().plan(for: .init(profile: "plain")).region == "eu-west-1")
-        #expect(try resolver(["AWS_DEFAULT_REGION": "ca-central-1"]).plan(for: .init(profile: "plain")).region == "ca-central-1")
+        #expect(
+            try resolver(["AWS_DEFAULT_REGION": "ca-central-1"]).plan(for: .init(profile: "plain")).region
+                == "ca-central-1")
         #expect(try resolver().plan(for: .init(profile: "plain")).steps[0].mfaSerial == nil)
     }
 
     @Test func includeProfileMixesInSettings() throws {
         let plan = try resolver().plan(for: .init(profile: "mixed"))
         #expect(plan.region == "us-west-2")
-        #expect(plan.steps.last?.kind == .assumeRole(
-            .init(roleArn: "arn:aws:iam::111122223333:role/Mixed", roleSessionName: "latchkey-user", externalId: nil,
-                  sessionTags: ["team": "ops", "env": "dev"], transitiveTagKeys: ["team"], sourceIdentity: "doug")))
+        #expect(
+            plan.steps.last?.kind
+                == .assumeRole(
+                    .init(
+                        roleArn: "arn:aws:iam::111122223333:role/Mixed", roleSessionName: "latchkey-user",
+                        externalId: nil,
+                        sessionTags: ["team": "ops", "env": "dev"], transitiveTagKeys: ["team"],
+                        sourceIdentity: "doug")))
     }
 
     @Test func noSessionUsesTheKeyItself() throws {
@@ -137,15 +146,19 @@ import Testing
         let env = ["AWS_ENDPOINT_URL_STS": "http://127.0.0.1:9999"]
         #expect(try resolver(env).plan(for: .init(profile: "local")).sts.endpoint == "http://127.0.0.1:9999")
         #expect(try resolver().plan(for: .init(profile: "plain")).sts.endpoint == nil)
-        #expect(try resolver(["AWS_STS_REGIONAL_ENDPOINTS": "legacy"]).plan(for: .init(profile: "plain")).sts.useGlobalEndpoint)
+        #expect(
+            try resolver(["AWS_STS_REGIONAL_ENDPOINTS": "legacy"]).plan(for: .init(profile: "plain")).sts
+                .useGlobalEndpoint)
     }
 
     @Test func cacheKeysSeparateWhatMakesSessionsDifferent() throws {
         let resolver = try resolver()
         let doug = try resolver.plan(for: .init(profile: "doug")).sessionCacheKey
         let plain = try resolver.plan(for: .init(profile: "plain")).sessionCacheKey
-        let elsewhere = try self.resolver(["AWS_ENDPOINT_URL": "http://127.0.0.1:1"]).plan(for: .init(profile: "doug"))
-            .sessionCacheKey
+        let elsewhere = try self.resolver(["AWS_ENDPOINT_URL": "http://127.0.0.1:1"]).plan(
+            for: .init(profile: "doug")
+        )
+        .sessionCacheKey
         #expect(Set([doug, plain, elsewhere]).count == 3)
     }
 
