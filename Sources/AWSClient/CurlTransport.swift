@@ -1,5 +1,4 @@
 import CCurlShim
-import Dispatch
 import Foundation
 
 /// `HTTPTransport` over libcurl, loaded with `dlopen` on the first request (never linked), so a
@@ -36,11 +35,12 @@ public struct CurlTransport: HTTPTransport {
             userAgent: userAgent, proxy: proxy?.absoluteString ?? "", maxResponseBytes: maxResponseBytes)
         let outcome = try await withTaskCancellationHandler {
             try Task.checkCancellation()
-            // curl_easy_perform blocks: keep it off the cooperative pool.
+            // curl_easy_perform blocks: a thread of its own, since Dispatch's global queues are only
+            // as wide as the CPU count and the timeout must start now, not when a worker frees up.
             return await withCheckedContinuation { continuation in
-                DispatchQueue.global(qos: .userInitiated).async {
-                    continuation.resume(returning: exchange.perform())
-                }
+                let thread = Thread { continuation.resume(returning: exchange.perform()) }
+                thread.name = "latchkey-curl"
+                thread.start()
             }
         } onCancel: {
             exchange.cancel()
@@ -86,10 +86,13 @@ public struct CurlTransport: HTTPTransport {
     /// Curl header lines; a value with a line break would smuggle a header, so it is refused.
     static func headerLines(_ headers: [String: String]) throws -> [String] {
         try headers.sorted { $0.key < $1.key }.map { name, value in
-            let forbidden: (Character) -> Bool = { $0 == "\r" || $0 == "\n" || $0 == "\0" }
-            guard !name.contains(where: forbidden), !value.contains(where: forbidden), !name.contains(":")
-            else {
-                throw HTTPTransportError.connection("the request header '\(name)' contains a line break")
+            // Bytes, not Characters: "\r\n" is a single Character.
+            let breaks: (UInt8) -> Bool = { $0 == 13 || $0 == 10 || $0 == 0 }
+            guard !name.isEmpty, !name.utf8.contains(where: { breaks($0) || $0 == 58 || $0 == 32 }) else {
+                throw HTTPTransportError.connection("a request header name is empty or not a single token")
+            }
+            guard !value.utf8.contains(where: breaks) else {
+                throw HTTPTransportError.connection("the request header '\(name)' has a line break in its value")
             }
             // "Name;" is curl's spelling of a header sent with an empty value ("Name:" removes it).
             return value.isEmpty ? "\(name);" : "\(name): \(value)"
@@ -98,7 +101,7 @@ public struct CurlTransport: HTTPTransport {
 
     /// Header lines of the final response: curl also reports interim responses (100 Continue, a
     /// proxy's CONNECT answer), each starting with a status line. Repeated names join with ", ".
-    static func parseHeaders(_ raw: String) -> [String: String] {
+    public static func parseHeaders(_ raw: String) -> [String: String] {
         var headers: [String: String] = [:]
         var last: String?
         // "\r\n" is one Character in Swift.
@@ -119,7 +122,7 @@ public struct CurlTransport: HTTPTransport {
     }
 
     /// Whole milliseconds rounded up, at least 1 (curl reads 0 as "no timeout").
-    static func milliseconds(_ duration: Duration) -> Int {
+    public static func milliseconds(_ duration: Duration) -> Int {
         let (seconds, attoseconds) = duration.components
         guard seconds < 1_000_000_000 else { return 1_000_000_000_000 }  // decades: no overflow
         return max(1, Int(seconds) * 1000 + Int((attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000))

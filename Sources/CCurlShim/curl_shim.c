@@ -24,6 +24,7 @@ enum {
     CURLOPT_URL = OPT_POINTER + 2,
     CURLOPT_PROXY = OPT_POINTER + 4,
     CURLOPT_ERRORBUFFER = OPT_POINTER + 10,
+    CURLOPT_NOPROXY = OPT_POINTER + 177,
     CURLOPT_WRITEFUNCTION = OPT_FUNCTION + 11,
     CURLOPT_POSTFIELDS = OPT_POINTER + 15,
     CURLOPT_USERAGENT = OPT_POINTER + 18,
@@ -193,7 +194,11 @@ void latchkey_curl_perform(const char *method, const char *url, const char *cons
         curl.easy_setopt(handle, CURLOPT_TIMEOUT_MS, timeout_ms);
         curl.easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms);
         if (user_agent != NULL) curl.easy_setopt(handle, CURLOPT_USERAGENT, user_agent);
-        if (proxy != NULL) curl.easy_setopt(handle, CURLOPT_PROXY, proxy);
+        if (proxy != NULL) {
+            curl.easy_setopt(handle, CURLOPT_PROXY, proxy);
+            // The caller already applied NO_PROXY: stop curl from reading no_proxy from the environment.
+            curl.easy_setopt(handle, CURLOPT_NOPROXY, "");
+        }
         curl.easy_setopt(handle, CURLOPT_HTTPHEADER, list);
         curl.easy_setopt(handle, CURLOPT_HEADERFUNCTION, (data_callback)append);
         curl.easy_setopt(handle, CURLOPT_HEADERDATA, &head);

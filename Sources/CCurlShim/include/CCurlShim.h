@@ -30,7 +30,8 @@ typedef struct {
 
 /// Performs one request and fills `result` (free it with `latchkey_curl_result_free`).
 /// `headers` are `count` complete lines ("Name: value"). `proxy` NULL lets libcurl read the
-/// proxy variables itself; "" connects directly; anything else is the proxy URL.
+/// proxy variables itself; "" connects directly; anything else is the proxy URL, used for this
+/// request whatever `no_proxy` says (the caller has applied it).
 /// Redirects are not followed; only http and https are allowed; the response body is capped at
 /// `max_body_bytes` (exceeding it fails with CURLE_WRITE_ERROR).
 void latchkey_curl_perform(const char *method, const char *url, const char *const *headers,
