@@ -92,7 +92,8 @@ public struct CurlTransport: HTTPTransport {
                 throw HTTPTransportError.connection("a request header name is empty or not a single token")
             }
             guard !value.utf8.contains(where: breaks) else {
-                throw HTTPTransportError.connection("the request header '\(name)' has a line break in its value")
+                throw HTTPTransportError.connection(
+                    "the request header '\(name)' has a line break in its value")
             }
             // "Name;" is curl's spelling of a header sent with an empty value ("Name:" removes it).
             return value.isEmpty ? "\(name);" : "\(name): \(value)"
@@ -205,16 +206,20 @@ private final class Exchange: @unchecked Sendable {
         constLines.withUnsafeBufferPointer { lineBuffer in
             body.withUnsafeBytes { bodyBytes in
                 latchkey_curl_perform(
-                    method, url, lineBuffer.baseAddress, lineBuffer.count, bodyBytes.baseAddress, bodyBytes.count,
+                    method, url, lineBuffer.baseAddress, lineBuffer.count, bodyBytes.baseAddress,
+                    bodyBytes.count,
                     timeoutMilliseconds, connectTimeoutMilliseconds, userAgent, proxy, maxResponseBytes, flag,
                     &result)
             }
         }
-        let message = withUnsafeBytes(of: result.error) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        let message = withUnsafeBytes(of: result.error) {
+            String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+        }
         if result.code == LATCHKEY_CURL_UNAVAILABLE { return .unavailable(message) }
         if result.code != 0 { return .failed(code: result.code, message: message) }
         let headers = result.headers.map { Data(bytes: $0, count: result.headers_length) } ?? Data()
         let answer = result.body.map { Data(bytes: $0, count: result.body_length) } ?? Data()
-        return .response(status: result.status, headers: String(decoding: headers, as: UTF8.self), body: answer)
+        return .response(
+            status: result.status, headers: String(decoding: headers, as: UTF8.self), body: answer)
     }
 }

@@ -34,7 +34,8 @@ struct CurlTransportTests {
         let request = HTTPRequest(
             method: "POST", url: try server.url("/echo"),
             headers: [
-                "Content-Type": "application/x-www-form-urlencoded; charset=utf-8", "X-Amz-Date": "20231114T221320Z",
+                "Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
+                "X-Amz-Date": "20231114T221320Z",
                 "X-Empty": "",
             ],
             body: body)
@@ -113,7 +114,8 @@ struct CurlTransportTests {
         let url = try #require(URL(string: "http://127.0.0.1:\(port)/"))
         let secretBody = Data("Action=GetSessionToken&TokenCode=SECRET-BODY-123456".utf8)
         do {
-            _ = try await transport.send(HTTPRequest(method: "POST", url: url, body: secretBody), timeout: .seconds(10))
+            _ = try await transport.send(
+                HTTPRequest(method: "POST", url: url, body: secretBody), timeout: .seconds(10))
             Issue.record("a closed port answered")
         } catch {
             let reason = try #require(connectionReason(error), "expected .connection, got \(error)")
@@ -162,7 +164,8 @@ struct CurlTransportTests {
         let server = try await LoopbackServer.start(.origin)
         let small = CurlTransport(environment: [:], maxResponseBytes: 1000)
         do {
-            _ = try await small.send(HTTPRequest(method: "GET", url: try server.url("/big")), timeout: .seconds(10))
+            _ = try await small.send(
+                HTTPRequest(method: "GET", url: try server.url("/big")), timeout: .seconds(10))
             Issue.record("a 5000-byte answer passed a 1000-byte cap")
         } catch {
             let reason = try #require(connectionReason(error), "expected .connection, got \(error)")
@@ -170,7 +173,8 @@ struct CurlTransportTests {
         }
         // At the cap's size it passes.
         let exact = CurlTransport(environment: [:], maxResponseBytes: 5000)
-        let response = try await exact.send(HTTPRequest(method: "GET", url: try server.url("/big")), timeout: .seconds(10))
+        let response = try await exact.send(
+            HTTPRequest(method: "GET", url: try server.url("/big")), timeout: .seconds(10))
         #expect(response.body.count == 5000)
     }
 
@@ -195,7 +199,8 @@ struct CurlTransportTests {
             #expect(!reason.contains("Injected"))
         }
         // Nothing reached the server: the next request it sees is this one.
-        _ = try await transport.send(HTTPRequest(method: "GET", url: try server.url("/status/204")), timeout: .seconds(5))
+        _ = try await transport.send(
+            HTTPRequest(method: "GET", url: try server.url("/status/204")), timeout: .seconds(5))
         #expect(try await server.nextRequestLine() == "GET /status/204")
     }
 
@@ -203,7 +208,9 @@ struct CurlTransportTests {
         let server = try await LoopbackServer.start(.origin)
         let url = try server.url("/silent")
         let transport = transport
-        let task = Task { try await transport.send(HTTPRequest(method: "GET", url: url), timeout: .seconds(60)) }
+        let task = Task {
+            try await transport.send(HTTPRequest(method: "GET", url: url), timeout: .seconds(60))
+        }
         // Cancel once the server holds the request, so the abort happens mid-transfer.
         #expect(try await server.nextRequestLine() == "GET /silent")
         let clock = ContinuousClock()
@@ -255,7 +262,8 @@ struct CurlTransportProxyTests {
         let transport = CurlTransport(
             environment: ["http_proxy": "http://user:hunter2-proxy-pw@latchkey-proxy.invalid:3128"])
         do {
-            _ = try await transport.send(HTTPRequest(method: "GET", url: try origin.url("/echo")), timeout: .seconds(20))
+            _ = try await transport.send(
+                HTTPRequest(method: "GET", url: try origin.url("/echo")), timeout: .seconds(20))
             Issue.record("an unresolvable proxy answered")
         } catch {
             let reason = try #require(connectionReason(error), "expected .connection, got \(error)")
@@ -281,13 +289,16 @@ struct CurlTransportSTSTests {
         #expect(
             identity
                 == CallerIdentity(
-                    account: "123456789012", arn: "arn:aws:iam::123456789012:user/doug", userId: "AIDAEXAMPLE"))
+                    account: "123456789012", arn: "arn:aws:iam::123456789012:user/doug", userId: "AIDAEXAMPLE"
+                ))
 
         // What arrived is what was signed: an independent signature over the received request matches.
         let seen = try SeenRequest(
-            try await transport.send(HTTPRequest(method: "GET", url: try server.url("/last")), timeout: .seconds(10)))
+            try await transport.send(
+                HTTPRequest(method: "GET", url: try server.url("/last")), timeout: .seconds(10)))
         #expect(seen.method == "POST")
-        #expect(String(decoding: seen.bodyBytes, as: UTF8.self) == "Action=GetCallerIdentity&Version=2011-06-15")
+        #expect(
+            String(decoding: seen.bodyBytes, as: UTF8.self) == "Action=GetCallerIdentity&Version=2011-06-15")
         #expect(seen.headers["x-amz-security-token"] == "loopback-token")
         let host = try #require(seen.headers["host"])
         #expect(host == "127.0.0.1:\(server.port)")
@@ -327,10 +338,39 @@ struct CurlTransportHelperTests {
     }
 
     @Test func unavailableLibcurlSaysWhatToInstall() {
-        let text = CurlTransportError.libcurlUnavailable(detail: "libcurl.so.4: cannot open shared object file")
-            .description
-        #expect(text.hasPrefix("latchkey needs libcurl to call AWS: install it (Debian: apt install libcurl4)"))
+        let text = CurlTransportError.libcurlUnavailable(
+            detail: "libcurl.so.4: cannot open shared object file"
+        )
+        .description
+        #expect(
+            text.hasPrefix("latchkey needs libcurl to call AWS: install it (Debian: apt install libcurl4)"))
         #expect(text.contains("libcurl.so.4: cannot open shared object file"))
+    }
+
+    /// Stands in for a machine without libcurl, which cannot be arranged inside this process.
+    private struct NoLibcurl: HTTPTransport {
+        func send(_ request: HTTPRequest, timeout: Duration) async throws -> HTTPResponse {
+            throw CurlTransportError.libcurlUnavailable(
+                detail: "libcurl.so.4: cannot open shared object file")
+        }
+    }
+
+    @Test func aMissingLibcurlIsReportedAtOnceNotRetried() async throws {
+        let sleeper = SleepRecorder()
+        let sts = try STSClient(
+            credentials: userKeys, region: "eu-west-1", transport: NoLibcurl(),
+            retry: RetryPolicy(
+                maxAttempts: 3, baseDelay: .milliseconds(100), maxBackoff: .seconds(1),
+                sleep: { sleeper.sleep($0) },
+                random: { 1 }),
+            now: { fixedNow })
+        await #expect(
+            throws: CurlTransportError.libcurlUnavailable(
+                detail: "libcurl.so.4: cannot open shared object file")
+        ) {
+            try await sts.getCallerIdentity()
+        }
+        #expect(sleeper.delays.isEmpty)
     }
 
     @Test func defaultTransportOnLinuxIsCurl() {
