@@ -40,6 +40,7 @@ struct JSONProtocolClient: Sendable {
 
     /// The endpoint (which may carry a base path) joined with `path`, and an encoded query.
     static func url(_ endpoint: URL, path: String, query: [(String, String)]) -> URL {
+        if path.isEmpty && query.isEmpty { return endpoint }
         var text = endpoint.absoluteString
         while text.hasSuffix("/") { text.removeLast() }
         text += path
