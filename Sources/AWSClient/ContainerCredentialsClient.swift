@@ -89,7 +89,9 @@ public struct ContainerCredentialsClient: Sendable {
         guard let url = URL(string: full), let scheme = url.scheme?.lowercased() else {
             throw .invalidURI(full, reason: "URI did not specify a host")
         }
-        guard let host = url.host, !host.isEmpty else { throw .invalidURI(full, reason: "URI did not specify a host") }
+        guard let host = url.host, !host.isEmpty else {
+            throw .invalidURI(full, reason: "URI did not specify a host")
+        }
         switch scheme {
         case "https": break
         case "http": guard isAllowedPlainHost(host) else { throw .hostNotAllowed(host) }
@@ -103,11 +105,14 @@ public struct ContainerCredentialsClient: Sendable {
     static func isAllowedPlainHost(_ rawHost: String) -> Bool {
         var host = rawHost.lowercased()
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        if host == "localhost" || host == "::1" || host == "0:0:0:0:0:0:0:1" || containerHosts.contains(host) {
+        if host == "localhost" || host == "::1" || host == "0:0:0:0:0:0:0:1" || containerHosts.contains(host)
+        {
             return true
         }
         let octets = host.split(separator: ".", omittingEmptySubsequences: false)
-        guard octets.count == 4, octets.allSatisfy({ UInt8($0) != nil && $0.count <= 3 }) else { return false }
+        guard octets.count == 4, octets.allSatisfy({ UInt8($0) != nil && $0.count <= 3 }) else {
+            return false
+        }
         return octets[0] == "127"
     }
 
@@ -123,9 +128,12 @@ public struct ContainerCredentialsClient: Sendable {
     /// `readFile` reads the token file (injected by tests).
     public init(
         configuration: Configuration, transport: any HTTPTransport,
-        retry: RetryPolicy = RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(100), maxBackoff: .seconds(1)),
+        retry: RetryPolicy = RetryPolicy(
+            maxAttempts: 3, baseDelay: .milliseconds(100), maxBackoff: .seconds(1)),
         timeout: Duration = .seconds(2),
-        readFile: @escaping @Sendable (String) throws -> Data = { try Data(contentsOf: URL(fileURLWithPath: $0)) }
+        readFile: @escaping @Sendable (String) throws -> Data = {
+            try Data(contentsOf: URL(fileURLWithPath: $0))
+        }
     ) {
         self.configuration = configuration
         client = JSONProtocolClient(
@@ -146,7 +154,8 @@ public struct ContainerCredentialsClient: Sendable {
     public func credentials() async throws -> ContainerCredentials {
         var headers = ["Accept": "application/json"]
         if let token = try authorizationToken() { headers["Authorization"] = token }
-        let document = try await client.call("GetCredentials", method: "GET", path: "", headers: headers, as: Document.self)
+        let document = try await client.call(
+            "GetCredentials", method: "GET", path: "", headers: headers, as: Document.self)
         var expiration: Date?
         if let text = document.Expiration {
             guard let date = Timestamps.iso8601(text) else {
@@ -177,12 +186,15 @@ public struct ContainerCredentialsClient: Sendable {
                 // A trailing newline from `echo` or an editor is not part of the token.
                 token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             } catch {
-                let reason = FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file"
+                let reason =
+                    FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file"
                 throw .tokenFileUnreadable(path: path, reason: reason)
             }
             source = path
         }
-        guard !token.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" }) else { throw .tokenHasLineBreak(source: source) }
+        guard !token.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" }) else {
+            throw .tokenHasLineBreak(source: source)
+        }
         return token
     }
 }

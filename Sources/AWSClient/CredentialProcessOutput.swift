@@ -25,8 +25,10 @@ public struct CredentialProcessOutputError: Error, CustomStringConvertible, Send
         case .unsupportedVersion: problem = "must have \"Version\": 1 (the number)"
         case .missingField(let field): problem = "has no \(field) (a non-empty string is required)"
         case .wrongType(let field, let expected): problem = "has \(field) that is not \(expected)"
-        case .invalidExpiration: problem = "has an Expiration that is not an RFC 3339 timestamp such as 2026-08-30T12:34:56Z"
-        case .expired(let date): problem = "returned credentials that already expired at \(Timestamps.iso8601String(date))"
+        case .invalidExpiration:
+            problem = "has an Expiration that is not an RFC 3339 timestamp such as 2026-08-30T12:34:56Z"
+        case .expired(let date):
+            problem = "returned credentials that already expired at \(Timestamps.iso8601String(date))"
         case .invalidAccountId: problem = "has an AccountId that is not a 12-digit account number"
         }
         return "The credential_process output \(problem); fix the command configured in credential_process."
@@ -56,7 +58,9 @@ public struct CredentialProcessOutput: Sendable, Equatable {
             let isJSON = (try? JSONDecoder().decode(JSONValue.self, from: data)) != nil
             throw CredentialProcessOutputError(isJSON ? .notAnObject : .notJSON)
         }
-        guard case .integer(1) = object["Version"] else { throw CredentialProcessOutputError(.unsupportedVersion) }
+        guard case .integer(1) = object["Version"] else {
+            throw CredentialProcessOutputError(.unsupportedVersion)
+        }
 
         func string(_ field: String, required: Bool) throws(CredentialProcessOutputError) -> String? {
             guard let value = object[field], value != .null else {
@@ -75,12 +79,16 @@ public struct CredentialProcessOutput: Sendable, Equatable {
         let sessionToken = try string("SessionToken", required: false).flatMap { $0.isEmpty ? nil : $0 }
         var expiration: Date?
         if let text = try string("Expiration", required: false) {
-            guard let date = Timestamps.iso8601(text) else { throw CredentialProcessOutputError(.invalidExpiration) }
+            guard let date = Timestamps.iso8601(text) else {
+                throw CredentialProcessOutputError(.invalidExpiration)
+            }
             if let now, date <= now { throw CredentialProcessOutputError(.expired(date)) }
             expiration = date
         }
         let accountId = try string("AccountId", required: false)
-        if let accountId, accountId.count != 12 || !accountId.allSatisfy(\.isASCII) || !accountId.allSatisfy(\.isNumber) {
+        if let accountId,
+            accountId.count != 12 || !accountId.allSatisfy(\.isASCII) || !accountId.allSatisfy(\.isNumber)
+        {
             throw CredentialProcessOutputError(.invalidAccountId)
         }
         return CredentialProcessOutput(

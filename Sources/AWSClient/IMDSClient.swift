@@ -10,7 +10,9 @@ public struct IMDSCredentials: Sendable, Equatable {
     /// Present when the service sends it (the newer `security-credentials-extended` documents).
     public var accountId: String?
 
-    public init(credentials: AWSCredentials, roleName: String, lastUpdated: Date? = nil, accountId: String? = nil) {
+    public init(
+        credentials: AWSCredentials, roleName: String, lastUpdated: Date? = nil, accountId: String? = nil
+    ) {
         self.credentials = credentials
         self.roleName = roleName
         self.lastUpdated = lastUpdated
@@ -67,7 +69,9 @@ public struct IMDSClient: Sendable {
 
         /// Case-insensitive, as the SDKs read it.
         public init?(configValue: String) {
-            guard let mode = Self.allCases.first(where: { $0.rawValue.lowercased() == configValue.lowercased() })
+            guard
+                let mode = Self.allCases.first(where: { $0.rawValue.lowercased() == configValue.lowercased() }
+                )
             else { return nil }
             self = mode
         }
@@ -93,14 +97,16 @@ public struct IMDSClient: Sendable {
         endpointOverride: URL? = nil, modeOverride: EndpointMode? = nil
     ) throws(IMDSError) -> URL {
         if let endpointOverride { return endpointOverride }
-        if let text = nonEmpty(environment["AWS_EC2_METADATA_SERVICE_ENDPOINT"]) ?? nonEmpty(profileEndpoint) {
+        if let text = nonEmpty(environment["AWS_EC2_METADATA_SERVICE_ENDPOINT"]) ?? nonEmpty(profileEndpoint)
+        {
             guard let url = URL(string: text), ["http", "https"].contains(url.scheme?.lowercased() ?? ""),
                 url.host?.isEmpty == false, !text.contains(where: \.isWhitespace)
             else { throw .invalidEndpoint(text) }
             return url
         }
         if let modeOverride { return modeOverride.endpoint }
-        if let text = nonEmpty(environment["AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE"]) ?? nonEmpty(profileMode) {
+        if let text = nonEmpty(environment["AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE"]) ?? nonEmpty(profileMode)
+        {
             guard let mode = EndpointMode(configValue: text) else { throw .invalidEndpointMode(text) }
             return mode.endpoint
         }
@@ -202,7 +208,8 @@ public struct IMDSClient: Sendable {
             status == 404 ? IMDSError.roleNotFound(roleName) : nil
         }
         let document = try decode(
-            Document.self, HTTPResponse(status: 200, body: Data(text.utf8)), service: "imds", operation: operation)
+            Document.self, HTTPResponse(status: 200, body: Data(text.utf8)), service: "imds",
+            operation: operation)
         if let code = document.Code, code != "Success" {
             throw IMDSError.unsuccessful(code: code, roleName: roleName)
         }
@@ -211,13 +218,18 @@ public struct IMDSClient: Sendable {
                 service: "imds", operation: operation, httpStatus: 200,
                 reason: "the field \(field) is missing or malformed")
         }
-        guard let accessKeyId = document.AccessKeyId, !accessKeyId.isEmpty else { throw invalid("AccessKeyId") }
+        guard let accessKeyId = document.AccessKeyId, !accessKeyId.isEmpty else {
+            throw invalid("AccessKeyId")
+        }
         guard let secret = document.SecretAccessKey, !secret.isEmpty else { throw invalid("SecretAccessKey") }
         guard let sessionToken = document.Token, !sessionToken.isEmpty else { throw invalid("Token") }
-        guard let expiration = document.Expiration.flatMap(Timestamps.iso8601) else { throw invalid("Expiration") }
+        guard let expiration = document.Expiration.flatMap(Timestamps.iso8601) else {
+            throw invalid("Expiration")
+        }
         return IMDSCredentials(
             credentials: AWSCredentials(
-                accessKeyId: accessKeyId, secretAccessKey: secret, sessionToken: sessionToken, expiration: expiration),
+                accessKeyId: accessKeyId, secretAccessKey: secret, sessionToken: sessionToken,
+                expiration: expiration),
             roleName: roleName, lastUpdated: document.LastUpdated.flatMap(Timestamps.iso8601),
             accountId: document.AccountId)
     }

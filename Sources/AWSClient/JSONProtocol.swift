@@ -24,7 +24,8 @@ struct JSONProtocolClient: Sendable {
             data = try encoder.encode(body)
         }
         let request = HTTPRequest(
-            method: method, url: Self.url(endpoint, path: path, query: query), headers: requestHeaders, body: data)
+            method: method, url: Self.url(endpoint, path: path, query: query), headers: requestHeaders,
+            body: data)
         let call = ServiceCall(
             service: service, operation: operation, endpoint: endpoint, transport: transport, retry: retry,
             timeout: timeout)
@@ -45,7 +46,9 @@ struct JSONProtocolClient: Sendable {
         while text.hasSuffix("/") { text.removeLast() }
         text += path
         if !query.isEmpty {
-            text += "?" + query.map { AWSPercentEncoding.encode($0.0) + "=" + AWSPercentEncoding.encode($0.1) }
+            text +=
+                "?"
+                + query.map { AWSPercentEncoding.encode($0.0) + "=" + AWSPercentEncoding.encode($0.1) }
                 .joined(separator: "&")
         }
         return URL(string: text) ?? endpoint
@@ -55,7 +58,9 @@ struct JSONProtocolClient: Sendable {
     func serviceError(_ operation: String, _ response: HTTPResponse) -> AWSClientError {
         let object = (try? JSONSerialization.jsonObject(with: response.body)) as? [String: Any]
         var code = response.headers["x-amzn-errortype"].map { String($0.prefix { $0 != ":" }) }
-        if code?.isEmpty ?? true, let type = (object?["__type"] ?? object?["code"] ?? object?["Code"]) as? String {
+        if code?.isEmpty ?? true,
+            let type = (object?["__type"] ?? object?["code"] ?? object?["Code"]) as? String
+        {
             code = String(type.split(separator: "#").last ?? "")
         }
         if code?.isEmpty ?? true, let oauth = object?["error"] as? String {
@@ -71,7 +76,8 @@ struct JSONProtocolClient: Sendable {
             (object?["message"] ?? object?["Message"] ?? object?["error_description"]) as? String ?? ""
         return .service(
             AWSServiceError(
-                service: service, operation: operation, httpStatus: response.status, code: code, message: message,
+                service: service, operation: operation, httpStatus: response.status, code: code,
+                message: message,
                 requestId: response.headers["x-amzn-requestid"] ?? response.headers["requestid"]))
     }
 
@@ -89,7 +95,9 @@ struct JSONProtocolClient: Sendable {
 }
 
 /// Decodes a JSON answer; a missing or mistyped field becomes `invalidResponse` naming the field.
-func decode<Value: Decodable>(_ type: Value.Type, _ response: HTTPResponse, service: String, operation: String)
+func decode<Value: Decodable>(
+    _ type: Value.Type, _ response: HTTPResponse, service: String, operation: String
+)
     throws -> Value
 {
     func invalid(_ reason: String) -> AWSClientError {

@@ -24,7 +24,9 @@ public enum SSOEndpoint {
     }
 
     /// `oidc` (SSO OIDC) or `portal.sso` (the portal).
-    public static func resolve(prefix: String, region: String, useFIPS: Bool = false, useDualStack: Bool = false)
+    public static func resolve(
+        prefix: String, region: String, useFIPS: Bool = false, useDualStack: Bool = false
+    )
         throws(ResolutionError) -> URL
     {
         guard !region.isEmpty else { throw .missingRegion }
@@ -40,12 +42,16 @@ public enum SSOEndpoint {
             }
             host = "\(prefix)-fips.\(region).\(partition.dualStackDNSSuffix)"
         case (true, false):
-            guard partition.supportsFIPS else { throw .unsupported(feature: "FIPS", partition: partition.name) }
+            guard partition.supportsFIPS else {
+                throw .unsupported(feature: "FIPS", partition: partition.name)
+            }
             host =
                 partition.name == "aws-us-gov"
                 ? "\(prefix).\(region).amazonaws.com" : "\(prefix)-fips.\(region).\(partition.dnsSuffix)"
         case (false, true):
-            guard partition.supportsDualStack else { throw .unsupported(feature: "dual-stack", partition: partition.name) }
+            guard partition.supportsDualStack else {
+                throw .unsupported(feature: "dual-stack", partition: partition.name)
+            }
             host = "\(prefix).\(region).\(partition.dualStackDNSSuffix)"
         case (false, false):
             host = "\(prefix).\(region).\(partition.dnsSuffix)"

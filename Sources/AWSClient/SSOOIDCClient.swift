@@ -8,7 +8,10 @@ public struct SSOClientRegistration: Sendable, Equatable, Codable, CustomStringC
     public var clientIdIssuedAt: Date?
     public var clientSecretExpiresAt: Date?
 
-    public init(clientId: String, clientSecret: String, clientIdIssuedAt: Date? = nil, clientSecretExpiresAt: Date? = nil) {
+    public init(
+        clientId: String, clientSecret: String, clientIdIssuedAt: Date? = nil,
+        clientSecretExpiresAt: Date? = nil
+    ) {
         self.clientId = clientId
         self.clientSecret = clientSecret
         self.clientIdIssuedAt = clientIdIssuedAt
@@ -131,7 +134,8 @@ public struct SSOOIDCClient: Sendable {
         if let endpoint {
             url = endpoint
         } else {
-            url = try SSOEndpoint.resolve(prefix: "oidc", region: region, useFIPS: useFIPS, useDualStack: useDualStack)
+            url = try SSOEndpoint.resolve(
+                prefix: "oidc", region: region, useFIPS: useFIPS, useDualStack: useDualStack)
         }
         client = JSONProtocolClient(
             service: "sso-oidc", endpoint: url, transport: transport, retry: retry, timeout: timeout)
@@ -162,7 +166,9 @@ public struct SSOOIDCClient: Sendable {
         return SSOClientRegistration(
             clientId: answer.clientId, clientSecret: answer.clientSecret,
             clientIdIssuedAt: answer.clientIdIssuedAt.map { Date(timeIntervalSince1970: Double($0)) },
-            clientSecretExpiresAt: answer.clientSecretExpiresAt.map { Date(timeIntervalSince1970: Double($0)) })
+            clientSecretExpiresAt: answer.clientSecretExpiresAt.map {
+                Date(timeIntervalSince1970: Double($0))
+            })
     }
 
     private struct StartDeviceAuthorizationBody: Encodable, Sendable {
@@ -180,12 +186,14 @@ public struct SSOOIDCClient: Sendable {
         var interval: Int?
     }
 
-    public func startDeviceAuthorization(clientId: String, clientSecret: String, startUrl: String) async throws
+    public func startDeviceAuthorization(clientId: String, clientSecret: String, startUrl: String)
+        async throws
         -> SSODeviceAuthorization
     {
         let answer = try await client.call(
             "StartDeviceAuthorization", method: "POST", path: "/device_authorization",
-            body: StartDeviceAuthorizationBody(clientId: clientId, clientSecret: clientSecret, startUrl: startUrl),
+            body: StartDeviceAuthorizationBody(
+                clientId: clientId, clientSecret: clientSecret, startUrl: startUrl),
             as: StartDeviceAuthorizationAnswer.self)
         return SSODeviceAuthorization(
             deviceCode: answer.deviceCode, userCode: answer.userCode, verificationUri: answer.verificationUri,
@@ -213,7 +221,9 @@ public struct SSOOIDCClient: Sendable {
     /// `CreateToken`. Errors arrive as `AWSClientError.service` with the model's codes:
     /// `AuthorizationPendingException`, `SlowDownException`, `ExpiredTokenException`,
     /// `AccessDeniedException`, `InvalidGrantException` (e.g. a dead refresh token), `InvalidClientException`...
-    public func createToken(clientId: String, clientSecret: String, grant: SSOTokenGrant, scopes: [String] = [])
+    public func createToken(
+        clientId: String, clientSecret: String, grant: SSOTokenGrant, scopes: [String] = []
+    )
         async throws -> SSOAccessToken
     {
         var body = CreateTokenBody(
@@ -248,7 +258,8 @@ public struct SSOOIDCClient: Sendable {
             try await sleep(.seconds(interval))
             do {
                 return try await createToken(
-                    clientId: clientId, clientSecret: clientSecret, grant: .deviceCode(authorization.deviceCode))
+                    clientId: clientId, clientSecret: clientSecret,
+                    grant: .deviceCode(authorization.deviceCode))
             } catch let error as AWSClientError {
                 switch error.serviceError?.code {
                 case "AuthorizationPendingException": continue

@@ -52,9 +52,11 @@ public struct SSOPortalClient: Sendable {
         if let endpoint {
             url = endpoint
         } else {
-            url = try SSOEndpoint.resolve(prefix: "portal.sso", region: region, useFIPS: useFIPS, useDualStack: useDualStack)
+            url = try SSOEndpoint.resolve(
+                prefix: "portal.sso", region: region, useFIPS: useFIPS, useDualStack: useDualStack)
         }
-        client = JSONProtocolClient(service: "sso", endpoint: url, transport: transport, retry: retry, timeout: timeout)
+        client = JSONProtocolClient(
+            service: "sso", endpoint: url, transport: transport, retry: retry, timeout: timeout)
     }
 
     private struct RoleCredentialsAnswer: Decodable {
@@ -96,7 +98,8 @@ public struct SSOPortalClient: Sendable {
     }
 
     /// One page of `ListAccounts`.
-    public func listAccounts(accessToken: String, nextToken: String? = nil, maxResults: Int? = nil) async throws
+    public func listAccounts(accessToken: String, nextToken: String? = nil, maxResults: Int? = nil)
+        async throws
         -> SSOPage<SSOAccount>
     {
         let answer = try await client.call(

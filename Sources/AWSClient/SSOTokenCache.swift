@@ -56,7 +56,8 @@ public struct SSOToken: Sendable, Equatable, Codable, CustomStringConvertible {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case accessToken, expiresAt, startUrl, region, refreshToken, clientId, clientSecret, registrationExpiresAt
+        case accessToken, expiresAt, startUrl, region, refreshToken, clientId, clientSecret,
+            registrationExpiresAt
     }
 
     public init(from decoder: any Decoder) throws {
@@ -92,7 +93,8 @@ public struct SSOToken: Sendable, Equatable, Codable, CustomStringConvertible {
         try container.encodeIfPresent(refreshToken, forKey: .refreshToken)
         try container.encodeIfPresent(clientId, forKey: .clientId)
         try container.encodeIfPresent(clientSecret, forKey: .clientSecret)
-        try container.encodeIfPresent(registrationExpiresAt.map(Timestamps.iso8601String), forKey: .registrationExpiresAt)
+        try container.encodeIfPresent(
+            registrationExpiresAt.map(Timestamps.iso8601String), forKey: .registrationExpiresAt)
     }
 }
 
@@ -167,13 +169,15 @@ public struct SSOTokenCache: Sendable {
         do {
             return try JSONDecoder().decode(SSOToken.self, from: data)
         } catch DecodingError.keyNotFound(let key, _) {
-            throw SSOTokenCacheError(kind: .malformed, path: url.path, reason: "\(key.stringValue) is missing")
+            throw SSOTokenCacheError(
+                kind: .malformed, path: url.path, reason: "\(key.stringValue) is missing")
         } catch DecodingError.typeMismatch(_, let context) {
             throw SSOTokenCacheError(
                 kind: .malformed, path: url.path, reason: "\(Self.field(context)) has the wrong type")
         } catch DecodingError.dataCorrupted(let context) where !context.codingPath.isEmpty {
             throw SSOTokenCacheError(
-                kind: .malformed, path: url.path, reason: "\(Self.field(context)) is not an RFC 3339 timestamp")
+                kind: .malformed, path: url.path,
+                reason: "\(Self.field(context)) is not an RFC 3339 timestamp")
         } catch {
             throw SSOTokenCacheError(kind: .malformed, path: url.path, reason: "not a JSON object")
         }
@@ -195,7 +199,8 @@ public struct SSOTokenCache: Sendable {
         } catch {
             throw failure("the folder cannot be created")
         }
-        let temporary = directory.appendingPathComponent(".\(Self.fileName(for: key)).\(UUID().uuidString).tmp")
+        let temporary = directory.appendingPathComponent(
+            ".\(Self.fileName(for: key)).\(UUID().uuidString).tmp")
         let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         guard descriptor >= 0 else { throw failure(String(cString: strerror(errno))) }
         let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
@@ -218,7 +223,8 @@ public struct SSOTokenCache: Sendable {
     public func remove(_ key: Key) throws(SSOTokenCacheError) {
         let url = fileURL(for: key)
         guard unlink(url.path) == 0 || errno == ENOENT else {
-            throw SSOTokenCacheError(kind: .unwritable, path: url.path, reason: String(cString: strerror(errno)))
+            throw SSOTokenCacheError(
+                kind: .unwritable, path: url.path, reason: String(cString: strerror(errno)))
         }
     }
 

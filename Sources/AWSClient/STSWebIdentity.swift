@@ -17,8 +17,10 @@ public struct AssumeRoleWithWebIdentityResult: Sendable, Equatable {
     public var sourceIdentity: String?
 
     public init(
-        credentials: AWSCredentials, assumedRoleId: String, arn: String, subjectFromWebIdentityToken: String? = nil,
-        provider: String? = nil, audience: String? = nil, packedPolicySize: Int? = nil, sourceIdentity: String? = nil
+        credentials: AWSCredentials, assumedRoleId: String, arn: String,
+        subjectFromWebIdentityToken: String? = nil,
+        provider: String? = nil, audience: String? = nil, packedPolicySize: Int? = nil,
+        sourceIdentity: String? = nil
     ) {
         self.credentials = credentials
         self.assumedRoleId = assumedRoleId
@@ -49,7 +51,8 @@ extension STSClient {
         policy: String? = nil, policyArns: [String] = []
     ) async throws -> AssumeRoleWithWebIdentityResult {
         var parameters: [(String, String)] = [
-            ("RoleArn", roleArn), ("RoleSessionName", roleSessionName), ("WebIdentityToken", webIdentityToken),
+            ("RoleArn", roleArn), ("RoleSessionName", roleSessionName),
+            ("WebIdentityToken", webIdentityToken),
         ]
         if let durationSeconds { parameters.append(("DurationSeconds", String(durationSeconds))) }
         if let policy { parameters.append(("Policy", policy)) }

@@ -75,7 +75,9 @@ public actor ReplayTransport: HTTPTransport {
     /// Throws when a request was not in the recording or a recorded exchange was never requested.
     public func verify(allowUnused: Bool = false) throws {
         if let first = unexpected.first { throw first }
-        let unused = exchanges.indices.filter { !used[$0] }.map { "\(exchanges[$0].method) \(exchanges[$0].uri)" }
+        let unused = exchanges.indices.filter { !used[$0] }.map {
+            "\(exchanges[$0].method) \(exchanges[$0].uri)"
+        }
         if !allowUnused && !unused.isEmpty { throw Unused(exchanges: unused) }
     }
 
@@ -124,7 +126,8 @@ public actor ReplayTransport: HTTPTransport {
         var responses: [Int: (status: Int, headers: [String: String])] = [:]
         var responseBodies: [Int: Data] = [:]
         for event in events {
-            guard let connection = event["connection_id"] as? Int, let action = event["action"] as? [String: Any]
+            guard let connection = event["connection_id"] as? Int,
+                let action = event["action"] as? [String: Any]
             else { throw FormatError(reason: "an event without connection_id or action") }
             if let request = (action["Request"] as? [String: Any])?["request"] as? [String: Any] {
                 guard let method = request["method"] as? String, let uri = request["uri"] as? String else {
@@ -155,7 +158,8 @@ public actor ReplayTransport: HTTPTransport {
                 method: request.method, uri: request.uri, requestHeaders: request.headers,
                 requestBody: requestBodies[connection] ?? Data(),
                 response: HTTPResponse(
-                    status: response.status, headers: response.headers, body: responseBodies[connection] ?? Data()))
+                    status: response.status, headers: response.headers,
+                    body: responseBodies[connection] ?? Data()))
         }
     }
 
@@ -173,7 +177,8 @@ public actor ReplayTransport: HTTPTransport {
 public struct CredentialProviderCase: Sendable {
     public enum Expected: Sendable, Equatable {
         case credentials(
-            accessKeyId: String, secretAccessKey: String, sessionToken: String?, accountId: String?, expiry: Date?)
+            accessKeyId: String, secretAccessKey: String, sessionToken: String?, accountId: String?,
+            expiry: Date?)
         case token(String, expiration: Date?)
         case error(contains: String)
     }
@@ -191,7 +196,8 @@ public struct CredentialProviderCase: Sendable {
         self.directory = directory
         name = directory.lastPathComponent
         let env = try? Data(contentsOf: directory.appendingPathComponent("env.json"))
-        environment = (env.flatMap { try? JSONSerialization.jsonObject(with: $0) } as? [String: String]) ?? [:]
+        environment =
+            (env.flatMap { try? JSONSerialization.jsonObject(with: $0) } as? [String: String]) ?? [:]
         let testCase = try JSONSerialization.jsonObject(
             with: Data(contentsOf: directory.appendingPathComponent("test-case.json")))
         guard let result = (testCase as? [String: Any])?["result"] as? [String: Any] else {

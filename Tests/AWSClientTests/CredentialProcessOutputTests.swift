@@ -9,7 +9,8 @@ struct CredentialProcessOutputTests {
         let output = try CredentialProcessOutput.parse(
             Data(
                 (#"{"Version": 1, "AccessKeyId": "ASIAX", "SecretAccessKey": "S", "SessionToken": "T", "#
-                    + #""Expiration": "2023-11-15T04:13:20Z", "AccountId": "123456789012", "Extra": [1]}"#).utf8),
+                    + #""Expiration": "2023-11-15T04:13:20Z", "AccountId": "123456789012", "Extra": [1]}"#)
+                    .utf8),
             now: fixedNow)
         #expect(
             output
@@ -72,10 +73,14 @@ struct CredentialProcessOutputTests {
 
     /// The conformance cases print their JSON with `echo BASE64 | base64 --decode`; decode it here
     /// rather than run a shell (running the command is the core's job).
-    @Test(arguments: ["credential_process", "credential_process_account_id_fallback", "credential_process_invalid"])
+    @Test(arguments: [
+        "credential_process", "credential_process_account_id_fallback", "credential_process_invalid",
+    ])
     func conformanceOutputs(name: String) throws {
-        let directory = Conformance.directory.appendingPathComponent("credential-provider-tests/profile-provider/\(name)")
-        let config = try String(contentsOf: directory.appendingPathComponent("fs/home/.aws/config"), encoding: .utf8)
+        let directory = Conformance.directory.appendingPathComponent(
+            "credential-provider-tests/profile-provider/\(name)")
+        let config = try String(
+            contentsOf: directory.appendingPathComponent("fs/home/.aws/config"), encoding: .utf8)
         let line = try #require(config.split(separator: "\n").first { $0.hasPrefix("credential_process") })
         let command = line.split(separator: "=", maxSplits: 1)[1].trimmingCharacters(in: .whitespaces)
         let output: Data
@@ -86,7 +91,8 @@ struct CredentialProcessOutputTests {
             output = try #require(Data(base64Encoded: String(base64)))
         }
         let testCase = try #require(
-            try JSONSerialization.jsonObject(with: Data(contentsOf: directory.appendingPathComponent("test-case.json")))
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: directory.appendingPathComponent("test-case.json")))
                 as? [String: Any])
         let result = try #require(testCase["result"] as? [String: Any])
         if let ok = result["Ok"] as? [String: Any] {
@@ -99,7 +105,9 @@ struct CredentialProcessOutputTests {
             if name == "credential_process" { #expect(parsed.accountId == ok["account_id"] as? String) }
             if name == "credential_process_account_id_fallback" { #expect(parsed.accountId == nil) }
         } else {
-            #expect(throws: CredentialProcessOutputError(.notJSON)) { _ = try CredentialProcessOutput.parse(output) }
+            #expect(throws: CredentialProcessOutputError(.notJSON)) {
+                _ = try CredentialProcessOutput.parse(output)
+            }
         }
     }
 }

@@ -22,7 +22,8 @@ struct IMDSEndpointCase: CustomStringConvertible, Sendable {
             let environment = (test["env"] as? [String: String]) ?? [:]
             // The only files are tiny `[default]` configs named by AWS_CONFIG_FILE: read their key = value lines.
             var profile: [String: String] = [:]
-            if let name = environment["AWS_CONFIG_FILE"], let text = (test["fs"] as? [String: String])?[name] {
+            if let name = environment["AWS_CONFIG_FILE"], let text = (test["fs"] as? [String: String])?[name]
+            {
                 for line in text.split(separator: "\n") where line.contains("=") {
                     let parts = line.split(separator: "=", maxSplits: 1).map {
                         $0.trimmingCharacters(in: .whitespaces)
@@ -33,7 +34,8 @@ struct IMDSEndpointCase: CustomStringConvertible, Sendable {
             let result = test["result"] as? [String: String]
             return IMDSEndpointCase(
                 docs: test["docs"] as? String ?? "", environment: environment, profile: profile,
-                endpointOverride: test["endpoint_override"] as? String, modeOverride: test["mode_override"] as? String,
+                endpointOverride: test["endpoint_override"] as? String,
+                modeOverride: test["mode_override"] as? String,
                 ok: result?["Ok"], error: result?["Err"])
         }
     }
@@ -107,7 +109,8 @@ struct IMDSClientTests {
         #expect(IMDSClient.isDisabled(environment: ["AWS_EC2_METADATA_DISABLED": value]) == disabled)
     }
 
-    func client(_ transport: ScriptedTransport, sleeper: SleepRecorder = SleepRecorder()) throws -> IMDSClient {
+    func client(_ transport: ScriptedTransport, sleeper: SleepRecorder = SleepRecorder()) throws -> IMDSClient
+    {
         IMDSClient(
             endpoint: try #require(URL(string: "http://127.0.0.1:9999/")), transport: transport,
             retry: fastRetry(sleeper, attempts: 4))
@@ -145,17 +148,24 @@ struct IMDSClientTests {
         #expect(result.credentials.accessKeyId == "ASIAIMDS")
         #expect(await transport.requests.last?.headers["x-aws-ec2-metadata-token"] == "new")
 
-        let rejecting = ScriptedTransport([.text("a"), .text("", status: 401), .text("b"), .text("", status: 401)])
+        let rejecting = ScriptedTransport([
+            .text("a"), .text("", status: 401), .text("b"), .text("", status: 401),
+        ])
         await #expect(throws: IMDSError.tokenRejected) { _ = try await client(rejecting).credentials() }
     }
 
     @Test(arguments: [
-        ([ScriptedTransport.Step.text("", status: 403)], IMDSError.tokenForbidden(endpoint: "127.0.0.1:9999")),
+        (
+            [ScriptedTransport.Step.text("", status: 403)],
+            IMDSError.tokenForbidden(endpoint: "127.0.0.1:9999")
+        ),
         ([.text("t"), .text("not found", status: 404)], .noInstanceRole),
         ([.text("t"), .text("")], .noInstanceRole),
         ([.text("t"), .text("r"), .text("", status: 404)], .roleNotFound("r")),
-        ([.text("t"), .text("r"), .text("{\"Code\":\"AssumeRoleUnauthorizedAccess\"}")],
-            .unsuccessful(code: "AssumeRoleUnauthorizedAccess", roleName: "r")),
+        (
+            [.text("t"), .text("r"), .text("{\"Code\":\"AssumeRoleUnauthorizedAccess\"}")],
+            .unsuccessful(code: "AssumeRoleUnauthorizedAccess", roleName: "r")
+        ),
     ])
     func failuresAreNamed(steps: [ScriptedTransport.Step], expected: IMDSError) async throws {
         let transport = ScriptedTransport(steps)
@@ -177,12 +187,14 @@ struct IMDSClientTests {
 
     @Test func aDocumentMissingFieldsIsAnInvalidResponse() async throws {
         let transport = ScriptedTransport([
-            .text("t"), .text("r"), .text("{\"Code\":\"Success\",\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"S\"}"),
+            .text("t"), .text("r"),
+            .text("{\"Code\":\"Success\",\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"S\"}"),
         ])
         await #expect {
             _ = try await client(transport).credentials()
         } throws: { error in
-            guard case .invalidResponse(_, "GetCredentials", 200, let reason) = error as? AWSClientError else {
+            guard case .invalidResponse(_, "GetCredentials", 200, let reason) = error as? AWSClientError
+            else {
                 return false
             }
             return reason.contains("Token")
@@ -195,7 +207,8 @@ struct ContainerCredentialsTests {
     @Test(arguments: try ContainerURICase.all())
     func uriResolutionConformance(test: ContainerURICase) throws {
         if let ok = test.ok {
-            let configuration = try #require(try ContainerCredentialsClient.configuration(environment: test.environment))
+            let configuration = try #require(
+                try ContainerCredentialsClient.configuration(environment: test.environment))
             #expect(configuration.url.absoluteString == ok)
         } else if test.environment.isEmpty {
             // "all fields unset": the provider is simply not configured.
@@ -213,13 +226,16 @@ struct ContainerCredentialsTests {
     @Test(arguments: [
         ("http://127.0.0.1:8080/creds", true), ("http://127.1.2.3/creds", true), ("http://[::1]:80/c", true),
         ("http://localhost/c", true), ("http://169.254.170.23/v1/credentials", true),
-        ("http://example.com/creds", false), ("http://169.254.169.254/creds", false), ("http://128.0.0.1/c", false),
+        ("http://example.com/creds", false), ("http://169.254.169.254/creds", false),
+        ("http://128.0.0.1/c", false),
         ("http://127.0.0.1.example.com/c", false), ("https://example.com/creds", true),
     ])
     func plainHTTPIsOnlyForLocalHosts(uri: String, allowed: Bool) throws {
         let environment = ["AWS_CONTAINER_CREDENTIALS_FULL_URI": uri]
         if allowed {
-            #expect(try ContainerCredentialsClient.configuration(environment: environment)?.url.absoluteString == uri)
+            #expect(
+                try ContainerCredentialsClient.configuration(environment: environment)?.url.absoluteString
+                    == uri)
         } else {
             #expect(throws: ContainerCredentialsError.self) {
                 _ = try ContainerCredentialsClient.configuration(environment: environment)
@@ -276,11 +292,14 @@ struct ContainerCredentialsTests {
             configuration: .init(url: url, authorization: .tokenFile("/nonexistent/latchkey-token")),
             transport: transport)
         await #expect(
-            throws: ContainerCredentialsError.tokenFileUnreadable(path: "/nonexistent/latchkey-token", reason: "no such file")
+            throws: ContainerCredentialsError.tokenFileUnreadable(
+                path: "/nonexistent/latchkey-token", reason: "no such file")
         ) { _ = try await missing.credentials() }
         let injected = ContainerCredentialsClient(
             configuration: .init(url: url, authorization: .token("abc\r\nX-Evil: 1")), transport: transport)
-        await #expect(throws: ContainerCredentialsError.tokenHasLineBreak(source: "AWS_CONTAINER_AUTHORIZATION_TOKEN")) {
+        await #expect(
+            throws: ContainerCredentialsError.tokenHasLineBreak(source: "AWS_CONTAINER_AUTHORIZATION_TOKEN")
+        ) {
             _ = try await injected.credentials()
         }
         #expect(await transport.requests.isEmpty)
@@ -294,7 +313,8 @@ struct ContainerCredentialsTests {
         ])
         let sleeper = SleepRecorder()
         let client = ContainerCredentialsClient(
-            configuration: .init(url: url, authorization: .token("secret-container-token")), transport: transport,
+            configuration: .init(url: url, authorization: .token("secret-container-token")),
+            transport: transport,
             retry: fastRetry(sleeper))
         _ = try await client.credentials()
         #expect(sleeper.delays.count == 1)
@@ -306,6 +326,8 @@ struct ContainerCredentialsTests {
                 && !String(describing: error).contains("secret-container-token")
         }
         #expect(await transport.requests.count == 3)
-        #expect(!ContainerCredentialsClient.Authorization.token("secret-container-token").description.contains("secret"))
+        #expect(
+            !ContainerCredentialsClient.Authorization.token("secret-container-token").description.contains(
+                "secret"))
     }
 }

@@ -22,7 +22,8 @@ struct ReplayConformanceTests {
         _ credentials: AWSCredentials, accountId: String?, against testCase: CredentialProviderCase,
         sourceLocation: SourceLocation = #_sourceLocation
     ) {
-        guard case .credentials(let key, let secret, let token, let account, let expiry) = testCase.expected else {
+        guard case .credentials(let key, let secret, let token, let account, let expiry) = testCase.expected
+        else {
             Issue.record("\(testCase.name) does not expect credentials", sourceLocation: sourceLocation)
             return
         }
@@ -58,7 +59,9 @@ struct ReplayConformanceTests {
         return form
     }
 
-    static func sts(_ replay: ReplayTransport, _ credentials: AWSCredentials?, region: String) throws -> STSClient {
+    static func sts(_ replay: ReplayTransport, _ credentials: AWSCredentials?, region: String) throws
+        -> STSClient
+    {
         try STSClient(
             credentials: credentials, region: region, transport: replay, retry: fastRetry(SleepRecorder()),
             now: { fixedNow })
@@ -119,7 +122,8 @@ struct ReplayConformanceTests {
     func container(name: String) async throws {
         let testCase = try Self.loadCase("default-credential-provider-chain/\(name)")
         let replay = try testCase.replay()
-        let configuration = try #require(try ContainerCredentialsClient.configuration(environment: testCase.environment))
+        let configuration = try #require(
+            try ContainerCredentialsClient.configuration(environment: testCase.environment))
         let root = testCase.fileSystemRoot
         let client = ContainerCredentialsClient(
             configuration: configuration, transport: replay,
@@ -139,8 +143,10 @@ struct ReplayConformanceTests {
     @Test func ecsAssumeRole() async throws {
         let testCase = try Self.loadCase("default-credential-provider-chain/ecs_assume_role")
         let replay = try testCase.replay()
-        let configuration = try #require(try ContainerCredentialsClient.configuration(environment: testCase.environment))
-        let base = try await ContainerCredentialsClient(configuration: configuration, transport: replay).credentials()
+        let configuration = try #require(
+            try ContainerCredentialsClient.configuration(environment: testCase.environment))
+        let base = try await ContainerCredentialsClient(configuration: configuration, transport: replay)
+            .credentials()
         #expect(base.roleArn == "arn:aws:iam::123456789:role/ecs-task-role")
         let form = try await Self.recordedForm(replay, action: "AssumeRole")
         let role = try await Self.sts(replay, base.credentials, region: "us-east-1").assumeRole(
@@ -165,21 +171,25 @@ struct ReplayConformanceTests {
     static let ssoCases = [
         SSOCase(
             path: "default-credential-provider-chain/sso_assume_role",
-            key: .startURL("https://ssotest.awsapps.com/start"), ssoRegion: "us-east-2", accountId: "123456789",
+            key: .startURL("https://ssotest.awsapps.com/start"), ssoRegion: "us-east-2",
+            accountId: "123456789",
             roleName: "MySsoRole"),
         SSOCase(
             path: "default-credential-provider-chain/e2e_fips_and_dual_stack_sso",
-            key: .startURL("https://ssotest.awsapps.com/start"), ssoRegion: "us-east-2", accountId: "123456789",
+            key: .startURL("https://ssotest.awsapps.com/start"), ssoRegion: "us-east-2",
+            accountId: "123456789",
             roleName: "MySsoRole"),
         SSOCase(
             path: "default-credential-provider-chain/sso_server_error",
-            key: .startURL("https://ssotest.awsapps.com/start"), ssoRegion: "us-east-2", accountId: "123456789",
+            key: .startURL("https://ssotest.awsapps.com/start"), ssoRegion: "us-east-2",
+            accountId: "123456789",
             roleName: "MySsoRole"),
         SSOCase(
             path: "profile-provider/sso_credentials", key: .session("dev"), ssoRegion: "us-east-1",
             accountId: "012345678901", roleName: "SampleRole"),
         SSOCase(
-            path: "profile-provider/sso_override_global_env_url", key: .session("dev"), ssoRegion: "us-east-1",
+            path: "profile-provider/sso_override_global_env_url", key: .session("dev"),
+            ssoRegion: "us-east-1",
             accountId: "012345678901", roleName: "SampleRole"),
     ]
 
@@ -245,7 +255,8 @@ struct ReplayConformanceTests {
                 let roleForm = try await Self.recordedForm(replay, action: "AssumeRole")
                 let role = try await Self.sts(replay, credentials, region: region).assumeRole(
                     AssumeRoleRequest(
-                        roleArn: roleForm["RoleArn"] ?? "", roleSessionName: roleForm["RoleSessionName"] ?? ""))
+                        roleArn: roleForm["RoleArn"] ?? "", roleSessionName: roleForm["RoleSessionName"] ?? ""
+                    ))
                 credentials = role.credentials
                 accountId = Self.account(of: role.arn)
             }
@@ -262,7 +273,8 @@ struct ReplayConformanceTests {
         let testCase = try Self.loadCase("profile-provider/retry_on_error")
         let replay = try testCase.replay()
         let form = try await Self.recordedForm(replay, action: "AssumeRole")
-        let keys = AWSCredentials(accessKeyId: "AKIAFAKE", secretAccessKey: "FAKE")  // from fs/home/.aws/credentials
+        // The [base] keys of fs/home/.aws/credentials.
+        let keys = AWSCredentials(accessKeyId: "AKIAFAKE", secretAccessKey: "FAKE")
         let role = try await Self.sts(replay, keys, region: "us-east-1").assumeRole(
             AssumeRoleRequest(roleArn: form["RoleArn"] ?? "", roleSessionName: form["RoleSessionName"] ?? ""))
         Self.check(role.credentials, accountId: "123456789012", against: testCase)
@@ -273,8 +285,11 @@ struct ReplayConformanceTests {
     @Test func replayRefusesUnrecordedRequests() async throws {
         let testCase = try Self.loadCase("default-credential-provider-chain/imds_token_fail")
         let replay = try testCase.replay()
-        let stranger = HTTPRequest(method: "GET", url: try #require(URL(string: "http://169.254.169.254/other")))
-        await #expect(throws: ReplayTransport.Unexpected.self) { _ = try await replay.send(stranger, timeout: .seconds(1)) }
+        let stranger = HTTPRequest(
+            method: "GET", url: try #require(URL(string: "http://169.254.169.254/other")))
+        await #expect(throws: ReplayTransport.Unexpected.self) {
+            _ = try await replay.send(stranger, timeout: .seconds(1))
+        }
         await #expect(throws: ReplayTransport.Unexpected.self) { try await replay.verify(allowUnused: true) }
         let fresh = try testCase.replay()
         await #expect(throws: ReplayTransport.Unused.self) { try await fresh.verify() }

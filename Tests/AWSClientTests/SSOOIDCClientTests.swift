@@ -34,7 +34,9 @@ let tokenJSON = """
 
 @Suite("IAM Identity Center OIDC")
 struct SSOOIDCClientTests {
-    func oidc(_ transport: ScriptedTransport, sleeper: SleepRecorder = SleepRecorder()) throws -> SSOOIDCClient {
+    func oidc(_ transport: ScriptedTransport, sleeper: SleepRecorder = SleepRecorder()) throws
+        -> SSOOIDCClient
+    {
         try SSOOIDCClient(region: "eu-west-1", transport: transport, retry: fastRetry(sleeper))
     }
 
@@ -46,7 +48,8 @@ struct SSOOIDCClientTests {
         ])
         let client = try oidc(transport)
         #expect(client.endpoint.absoluteString == "https://oidc.eu-west-1.amazonaws.com")
-        let registration = try await client.registerClient(clientName: "latchkey", scopes: ["sso:account:access"])
+        let registration = try await client.registerClient(
+            clientName: "latchkey", scopes: ["sso:account:access"])
         #expect(registration.clientId == "cid")
         #expect(registration.clientSecret == "client-secret-value")
         #expect(registration.clientSecretExpiresAt == Date(timeIntervalSince1970: 1_707_776_000))
@@ -73,7 +76,8 @@ struct SSOOIDCClientTests {
             authorization
                 == SSODeviceAuthorization(
                     deviceCode: "dev-code", userCode: "ABCD-EFGH", verificationUri: "https://device.sso/",
-                    verificationUriComplete: "https://device.sso/?user_code=ABCD-EFGH", expiresIn: 600, interval: 1))
+                    verificationUriComplete: "https://device.sso/?user_code=ABCD-EFGH", expiresIn: 600,
+                    interval: 1))
         #expect(!authorization.description.contains("dev-code"))
         let request = try #require(await transport.requests.first)
         #expect(request.url.path == "/device_authorization")
@@ -82,22 +86,32 @@ struct SSOOIDCClientTests {
                 == ["clientId": "cid", "clientSecret": "cs", "startUrl": "https://d-123.awsapps.com/start"])
     }
 
-    @Test(arguments: [
-        (SSOTokenGrant.deviceCode("dc"), [
-            "clientId": "cid", "clientSecret": "cs", "grantType": "urn:ietf:params:oauth:grant-type:device_code",
-            "deviceCode": "dc",
-        ]),
-        (SSOTokenGrant.refreshToken("rt"), [
-            "clientId": "cid", "clientSecret": "cs", "grantType": "refresh_token", "refreshToken": "rt",
-        ]),
-    ] as [(SSOTokenGrant, [String: String])])
+    @Test(
+        arguments: [
+            (
+                SSOTokenGrant.deviceCode("dc"),
+                [
+                    "clientId": "cid", "clientSecret": "cs",
+                    "grantType": "urn:ietf:params:oauth:grant-type:device_code",
+                    "deviceCode": "dc",
+                ]
+            ),
+            (
+                SSOTokenGrant.refreshToken("rt"),
+                [
+                    "clientId": "cid", "clientSecret": "cs", "grantType": "refresh_token",
+                    "refreshToken": "rt",
+                ]
+            ),
+        ] as [(SSOTokenGrant, [String: String])])
     func createTokenForEachGrant(grant: SSOTokenGrant, body: [String: String]) async throws {
         let transport = ScriptedTransport([.json(tokenJSON)])
         let token = try await oidc(transport).createToken(clientId: "cid", clientSecret: "cs", grant: grant)
         #expect(
             token
                 == SSOAccessToken(
-                    accessToken: "aoa-access", tokenType: "Bearer", expiresIn: 28800, refreshToken: "aor-refresh"))
+                    accessToken: "aoa-access", tokenType: "Bearer", expiresIn: 28800,
+                    refreshToken: "aor-refresh"))
         #expect(!token.description.contains("aoa-access") && !token.description.contains("aor-refresh"))
         let request = try #require(await transport.requests.first)
         #expect(request.url.absoluteString == "https://oidc.eu-west-1.amazonaws.com/token")
@@ -114,7 +128,8 @@ struct SSOOIDCClientTests {
         let transport = ScriptedTransport([step, .json(tokenJSON)])
         await #expect {
             _ = try await oidc(transport).createToken(
-                clientId: "cid", clientSecret: "client-secret-value", grant: .refreshToken("dead-refresh-token"))
+                clientId: "cid", clientSecret: "client-secret-value",
+                grant: .refreshToken("dead-refresh-token"))
         } throws: { error in
             guard let service = (error as? AWSClientError)?.serviceError else { return false }
             let text = String(describing: error)
@@ -128,7 +143,8 @@ struct SSOOIDCClientTests {
     @Test func serverErrorsAreRetriedAndNonJSONIsAClearError() async throws {
         let transport = ScriptedTransport([
             oidcError("InternalServerException", "server_error", status: 500), .json(tokenJSON),
-            .respond(HTTPResponse(status: 200, headers: ["Content-Type": "text/html"], body: Data("<html>".utf8))),
+            .respond(
+                HTTPResponse(status: 200, headers: ["Content-Type": "text/html"], body: Data("<html>".utf8))),
             .json("{\"tokenType\":\"Bearer\"}"),
         ])
         let sleeper = SleepRecorder()
@@ -139,7 +155,8 @@ struct SSOOIDCClientTests {
             await #expect {
                 _ = try await client.createToken(clientId: "c", clientSecret: "s", grant: .refreshToken("r"))
             } throws: { error in
-                guard case .invalidResponse(_, "CreateToken", 200, let reason) = error as? AWSClientError else {
+                guard case .invalidResponse(_, "CreateToken", 200, let reason) = error as? AWSClientError
+                else {
                     return false
                 }
                 return reason.contains(expected)
@@ -150,16 +167,19 @@ struct SSOOIDCClientTests {
     @Test func endpointVariantsAndOverride() throws {
         let transport = ScriptedTransport()
         #expect(
-            try SSOOIDCClient(region: "us-east-1", useFIPS: true, transport: transport).endpoint.absoluteString
+            try SSOOIDCClient(region: "us-east-1", useFIPS: true, transport: transport).endpoint
+                .absoluteString
                 == "https://oidc-fips.us-east-1.amazonaws.com")
         #expect(
-            try SSOOIDCClient(region: "us-east-2", useFIPS: true, useDualStack: true, transport: transport).endpoint
+            try SSOOIDCClient(region: "us-east-2", useFIPS: true, useDualStack: true, transport: transport)
+                .endpoint
                 .absoluteString == "https://oidc-fips.us-east-2.api.aws")
         #expect(
             try SSOOIDCClient(region: "cn-north-1", transport: transport).endpoint.absoluteString
                 == "https://oidc.cn-north-1.amazonaws.com.cn")
         let local = try #require(URL(string: "http://127.0.0.1:4566"))
-        #expect(try SSOOIDCClient(region: "eu-west-1", endpoint: local, transport: transport).endpoint == local)
+        #expect(
+            try SSOOIDCClient(region: "eu-west-1", endpoint: local, transport: transport).endpoint == local)
         #expect(throws: SSOEndpoint.ResolutionError.missingRegion) {
             _ = try SSOOIDCClient(region: "", transport: transport)
         }
@@ -195,10 +215,12 @@ struct SSOOIDCClientTests {
             Array(repeating: oidcError("AuthorizationPendingException", "authorization_pending"), count: 200))
         let clock = PollClock()
         let short = SSODeviceAuthorization(
-            deviceCode: "d", userCode: "u", verificationUri: "https://device.sso/", expiresIn: 12, interval: nil)
+            deviceCode: "d", userCode: "u", verificationUri: "https://device.sso/", expiresIn: 12,
+            interval: nil)
         await #expect(throws: SSODeviceAuthorizationError.expired(afterSeconds: 12)) {
             _ = try await oidc(transport).pollForToken(
-                clientId: "c", clientSecret: "s", authorization: short, startedAt: fixedNow, now: { clock.now },
+                clientId: "c", clientSecret: "s", authorization: short, startedAt: fixedNow,
+                now: { clock.now },
                 sleep: { clock.sleep($0) })
         }
         // No interval given: RFC 8628's 5 s; polls at +5 and +10, then +15 would pass the 12 s deadline.
@@ -208,10 +230,17 @@ struct SSOOIDCClientTests {
 
     @Test(arguments: [
         (oidcError("AccessDeniedException", "access_denied"), SSODeviceAuthorizationError.denied),
-        (oidcError("ExpiredTokenException", "expired_token"), SSODeviceAuthorizationError.expired(afterSeconds: 600)),
+        (
+            oidcError("ExpiredTokenException", "expired_token"),
+            SSODeviceAuthorizationError.expired(afterSeconds: 600)
+        ),
     ])
-    func pollingEndsOnDenialOrExpiry(step: ScriptedTransport.Step, expected: SSODeviceAuthorizationError) async throws {
-        let transport = ScriptedTransport([oidcError("AuthorizationPendingException", "authorization_pending"), step])
+    func pollingEndsOnDenialOrExpiry(step: ScriptedTransport.Step, expected: SSODeviceAuthorizationError)
+        async throws
+    {
+        let transport = ScriptedTransport([
+            oidcError("AuthorizationPendingException", "authorization_pending"), step,
+        ])
         let clock = PollClock()
         await #expect(throws: expected) {
             _ = try await oidc(transport).pollForToken(
@@ -223,7 +252,8 @@ struct SSOOIDCClientTests {
     }
 
     @Test func otherErrorsEndThePollingAsThemselves() async throws {
-        let transport = ScriptedTransport([oidcError("InvalidClientException", "invalid_client", status: 401)])
+        let transport = ScriptedTransport([oidcError("InvalidClientException", "invalid_client", status: 401)]
+        )
         let clock = PollClock()
         await #expect {
             _ = try await oidc(transport).pollForToken(

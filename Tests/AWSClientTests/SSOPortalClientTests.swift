@@ -10,10 +10,13 @@ func portalError(_ shape: String, status: Int, message: String = "m") -> Scripte
 
 @Suite("IAM Identity Center portal")
 struct SSOPortalClientTests {
-    func portal(_ transport: ScriptedTransport, sleeper: SleepRecorder = SleepRecorder(), endpoint: URL? = nil)
+    func portal(
+        _ transport: ScriptedTransport, sleeper: SleepRecorder = SleepRecorder(), endpoint: URL? = nil
+    )
         throws -> SSOPortalClient
     {
-        try SSOPortalClient(region: "us-east-1", endpoint: endpoint, transport: transport, retry: fastRetry(sleeper))
+        try SSOPortalClient(
+            region: "us-east-1", endpoint: endpoint, transport: transport, retry: fastRetry(sleeper))
     }
 
     @Test func getRoleCredentialsSendsTheBearerTokenAndReadsMilliseconds() async throws {
@@ -27,7 +30,8 @@ struct SSOPortalClientTests {
         #expect(credentials.accessKeyId == "ASIASSO")
         #expect(credentials.secretAccessKey == "SS")
         #expect(credentials.sessionToken == "ST")
-        #expect(credentials.expiration.map { abs($0.timeIntervalSince1970 - 1_700_003_600.123) < 1e-6 } == true)
+        #expect(
+            credentials.expiration.map { abs($0.timeIntervalSince1970 - 1_700_003_600.123) < 1e-6 } == true)
         let request = try #require(await transport.requests.first)
         #expect(request.method == "GET")
         #expect(
@@ -42,13 +46,16 @@ struct SSOPortalClientTests {
         ("UnauthorizedException", 401), ("ResourceNotFoundException", 404), ("InvalidRequestException", 400),
     ])
     func clientErrorsAreFinalAndLeakNoToken(code: String, status: Int) async throws {
-        let transport = ScriptedTransport([portalError(code, status: status, message: "Session token not found")])
+        let transport = ScriptedTransport([
+            portalError(code, status: status, message: "Session token not found")
+        ])
         await #expect {
             _ = try await portal(transport).getRoleCredentials(
                 accountId: "1", roleName: "r", accessToken: "access-token-value")
         } throws: { error in
             guard let service = (error as? AWSClientError)?.serviceError else { return false }
-            return service.code == code && service.httpStatus == status && service.message == "Session token not found"
+            return service.code == code && service.httpStatus == status
+                && service.message == "Session token not found"
                 && !String(describing: error).contains("access-token-value")
         }
         #expect(await transport.requests.count == 1)
@@ -95,7 +102,9 @@ struct SSOPortalClientTests {
 
     @Test func listAccountRolesPagesAndLimits() async throws {
         let transport = ScriptedTransport([
-            .json("{\"roleList\":[{\"roleName\":\"Admin\",\"accountId\":\"111111111111\"}],\"nextToken\":\"n\"}"),
+            .json(
+                "{\"roleList\":[{\"roleName\":\"Admin\",\"accountId\":\"111111111111\"}],\"nextToken\":\"n\"}"
+            ),
             .json("{\"roleList\":[{\"roleName\":\"ReadOnly\"}]}"),
             .json("{\"roleList\":[],\"nextToken\":\"n2\"}"),
         ])
@@ -121,7 +130,9 @@ struct SSOPortalClientTests {
 
     @Test func paginationStopsWhenTheServerRepeatsItsToken() async throws {
         let transport = ScriptedTransport(
-            Array(repeating: .json("{\"accountList\":[{\"accountId\":\"1\"}],\"nextToken\":\"same\"}"), count: 5))
+            Array(
+                repeating: .json("{\"accountList\":[{\"accountId\":\"1\"}],\"nextToken\":\"same\"}"), count: 5
+            ))
         let accounts = try await portal(transport).allAccounts(accessToken: "t")
         #expect(accounts.count == 2)
         #expect(await transport.requests.count == 2)
@@ -150,7 +161,8 @@ struct SSOPortalClientTests {
     }
 
     @Test func unsupportedVariantsAreErrors() {
-        #expect(throws: SSOEndpoint.ResolutionError.unsupported(feature: "dual-stack", partition: "aws-iso")) {
+        #expect(throws: SSOEndpoint.ResolutionError.unsupported(feature: "dual-stack", partition: "aws-iso"))
+        {
             _ = try SSOEndpoint.resolve(prefix: "portal.sso", region: "us-iso-east-1", useDualStack: true)
         }
         #expect(throws: SSOEndpoint.ResolutionError.invalidRegion("us east")) {
@@ -163,6 +175,8 @@ struct SSOPortalClientTests {
         let endpoint = try #require(URL(string: "http://127.0.0.1:8080/sso/"))
         _ = try await portal(transport, endpoint: endpoint).listAccounts(accessToken: "t")
         #expect(
-            await transport.requests.map(\.url.absoluteString) == ["http://127.0.0.1:8080/sso/assignment/accounts"])
+            await transport.requests.map(\.url.absoluteString) == [
+                "http://127.0.0.1:8080/sso/assignment/accounts"
+            ])
     }
 }

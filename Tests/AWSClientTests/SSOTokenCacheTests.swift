@@ -41,7 +41,8 @@ struct SSOTokenCacheTests {
     func readsTheTokenProviderConformanceCases(folder: String, key: SSOTokenCache.Key) throws {
         let directory = Conformance.directory.appendingPathComponent("credential-provider-tests/\(folder)")
         let expected = try #require(
-            try JSONSerialization.jsonObject(with: Data(contentsOf: directory.appendingPathComponent("test-case.json")))
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: directory.appendingPathComponent("test-case.json")))
                 as? [String: Any])
         let ok = try #require((expected["result"] as? [String: Any])?["Ok"] as? [String: String])
         let cache = SSOTokenCache(home: directory.appendingPathComponent("fs/home"))
@@ -62,7 +63,8 @@ struct SSOTokenCacheTests {
                     accessToken: "secret-access-token", expiresAt: Date(timeIntervalSince1970: 7_253_985_945),
                     startUrl: "https://d-abc123.awsapps.com/start", region: "us-east-1",
                     refreshToken: "secret-refresh-token", clientId: "ABCDEFG323242423121312312312312312",
-                    clientSecret: "ABCDE123", registrationExpiresAt: Date(timeIntervalSince1970: 7_232_183_597)))
+                    clientSecret: "ABCDE123",
+                    registrationExpiresAt: Date(timeIntervalSince1970: 7_232_183_597)))
         #expect(!token.description.contains("secret-access-token"))
         #expect(!token.description.contains("secret-refresh-token"))
         #expect(token.canRefresh(at: fixedNow))
@@ -84,7 +86,8 @@ struct SSOTokenCacheTests {
         defer { try? FileManager.default.removeItem(at: home) }
         let cache = SSOTokenCache(home: home)
         let token = SSOToken(
-            accessToken: "aoa", expiresAt: Date(timeIntervalSince1970: 1_700_028_800), startUrl: "https://x/start",
+            accessToken: "aoa", expiresAt: Date(timeIntervalSince1970: 1_700_028_800),
+            startUrl: "https://x/start",
             region: "eu-west-1", refreshToken: "aor", clientId: "cid", clientSecret: "cs",
             registrationExpiresAt: Date(timeIntervalSince1970: 1_707_776_000))
         try cache.write(token, for: .session("my-sso"))
@@ -92,7 +95,8 @@ struct SSOTokenCacheTests {
         #expect(try permissions(file) & 0o777 == 0o600)
         #expect(try permissions(cache.directory) & 0o777 == 0o700)
         #expect(try cache.read(.session("my-sso")) == token)
-        let object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: String])
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: String])
         #expect(object["expiresAt"] == "2023-11-15T06:13:20Z")
         #expect(object["registrationExpiresAt"] == "2024-02-12T22:13:20Z")
         #expect(object["startUrl"] == "https://x/start")
@@ -101,7 +105,10 @@ struct SSOTokenCacheTests {
         newer.accessToken = "aoa2"
         try cache.write(newer, for: .session("my-sso"))
         #expect(try cache.read(.session("my-sso"))?.accessToken == "aoa2")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: cache.directory.path) == [file.lastPathComponent])
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: cache.directory.path) == [
+                file.lastPathComponent
+            ])
         try cache.remove(.session("my-sso"))
         try cache.remove(.session("my-sso"))
         #expect(try cache.read(.session("my-sso")) == nil)

@@ -28,7 +28,10 @@ let webIdentityXML = """
 
 @Suite("STS AssumeRoleWithWebIdentity")
 struct WebIdentityTests {
-    func sts(_ transport: ScriptedTransport, sleeper: SleepRecorder = SleepRecorder(), credentials: AWSCredentials? = nil)
+    func sts(
+        _ transport: ScriptedTransport, sleeper: SleepRecorder = SleepRecorder(),
+        credentials: AWSCredentials? = nil
+    )
         throws -> STSClient
     {
         try STSClient(
@@ -40,7 +43,8 @@ struct WebIdentityTests {
     func requestIsAnUnsignedFormPostAndTheResultIsRead(credentials: AWSCredentials?) async throws {
         let transport = ScriptedTransport([.xml(webIdentityXML)])
         let result = try await sts(transport, credentials: credentials).assumeRoleWithWebIdentity(
-            roleArn: "arn:aws:iam::123456789012:role/app", roleSessionName: "s1", webIdentityToken: "eyJ.a+b/c=",
+            roleArn: "arn:aws:iam::123456789012:role/app", roleSessionName: "s1",
+            webIdentityToken: "eyJ.a+b/c=",
             durationSeconds: 900, policy: "{}", policyArns: ["arn:aws:iam::aws:policy/ReadOnlyAccess"])
         #expect(
             result.credentials
@@ -68,7 +72,9 @@ struct WebIdentityTests {
 
     @Test(arguments: ["InvalidIdentityToken", "ExpiredTokenException", "IDPRejectedClaim", "AccessDenied"])
     func tokenErrorsAreFinal(code: String) async throws {
-        let transport = ScriptedTransport([.xml(errorXML(code, message: "bad token"), status: 400), .xml(webIdentityXML)])
+        let transport = ScriptedTransport([
+            .xml(errorXML(code, message: "bad token"), status: 400), .xml(webIdentityXML),
+        ])
         let sleeper = SleepRecorder()
         await #expect {
             _ = try await sts(transport, sleeper: sleeper).assumeRoleWithWebIdentity(
