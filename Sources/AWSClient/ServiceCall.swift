@@ -59,6 +59,8 @@ struct ServiceCall: Sendable {
             }
         } catch is CancellationError {
             throw CancellationError()
+        } catch let error as CurlTransportError {
+            throw error  // a missing libcurl will not appear on retry; its message says what to install
         } catch {
             throw RetryableTransportFailure(error: transportError(String(describing: error), attempt))
         }
