@@ -1,4 +1,5 @@
 import AWSSigV4
+import Crypto
 import Foundation
 
 #if canImport(Glibc)
@@ -145,8 +146,8 @@ public struct SSOTokenCache: Sendable {
     /// `<sha1 hex>.json`, exactly as botocore and the other SDKs name it.
     public static func fileName(for key: Key) -> String {
         switch key {
-        case .session(let name): SHA1.hex(name) + ".json"
-        case .startURL(let url): SHA1.hex(url) + ".json"
+        case .session(let name): sha1Hex(name) + ".json"
+        case .startURL(let url): sha1Hex(url) + ".json"
         }
     }
 
@@ -231,4 +232,9 @@ public struct SSOTokenCache: Sendable {
     private static func field(_ context: DecodingError.Context) -> String {
         context.codingPath.map(\.stringValue).joined(separator: "/")
     }
+}
+
+/// SHA-1 only names the AWS CLI's cache files as the CLI does; it protects nothing.
+private func sha1Hex(_ text: String) -> String {
+    Insecure.SHA1.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
 }

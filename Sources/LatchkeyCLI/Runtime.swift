@@ -32,7 +32,11 @@ struct Runtime {
             FileHandle.standardError.write(Data("latchkey: \(message)\n".utf8))
         }
         backendName = options.backend ?? settings.backend ?? "file"
+        openBrowser = environment["LATCHKEY_NO_BROWSER"] != "1"
     }
+
+    /// Whether an IAM Identity Center sign-in opens the browser (off with LATCHKEY_NO_BROWSER=1 or --no-browser).
+    var openBrowser: Bool
 
     let backendName: String
 
@@ -64,7 +68,7 @@ struct Runtime {
             mfa: MFACodeSource(
                 prompt: Terminal.isAvailable ? TerminalMFAPrompt() : nil,
                 processRunner: SystemProcessRunner(), environment: environment),
-            debug: debug)
+            debug: debug, ssoPresenter: TerminalSSOPresenter(openBrowser: openBrowser))
     }
 
     func resolver() throws -> ProfileResolver {

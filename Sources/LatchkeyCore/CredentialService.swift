@@ -26,12 +26,15 @@ public struct CoreContext: Sendable {
     public var mfa: MFACodeSource
     public var now: @Sendable () -> Date
     public var debug: @Sendable (String) -> Void
+    /// Shows an IAM Identity Center sign-in; nil where no one can be shown one.
+    public var ssoPresenter: (any SSOLoginPresenter)?
 
     public init(
         environment: [String: String], settings: LatchkeySettings, store: CredentialStore,
         transport: any HTTPTransport, mfa: MFACodeSource, now: @escaping @Sendable () -> Date = Date.init,
-        debug: @escaping @Sendable (String) -> Void = { _ in }
+        debug: @escaping @Sendable (String) -> Void = { _ in }, ssoPresenter: (any SSOLoginPresenter)? = nil
     ) {
+        self.ssoPresenter = ssoPresenter
         self.environment = environment
         self.settings = settings
         self.store = store
@@ -77,7 +80,8 @@ public struct CredentialService: Sendable {
                     profile: step.profile, serial: serial, mfaProcess: step.mfaProcess, flag: flag)
                 flag = nil
             }
-            let sts = try stsClient(credentials: credentials, plan: plan, step: step)
+            let sts = try stsClient(
+                credentials: credentials, plan: plan, profile: step.profile, operation: step.operation)
             context.debug(
                 "calling \(step.operation) for '\(step.profile)' at \(sts.endpoint) with key \(mask(credentials.accessKeyId))"
             )
@@ -159,17 +163,18 @@ public struct CredentialService: Sendable {
                     sessionToken: nonEmpty(context.environment["AWS_SESSION_TOKEN"])), .longLivedKey
             )
         default:
-            throw LatchkeyError.sourceUnavailable(
-                profile: plan.profile, source: plan.source.operation,
-                reason: "this source is not supported yet.")
+            return try await externalSourceCredentials(plan, now: now)
         }
     }
 
-    func stsClient(credentials: AWSCredentials, plan: CredentialPlan, step: PlanStep) throws -> STSClient {
+    func stsClient(credentials: AWSCredentials?, plan: CredentialPlan, profile: String, operation: String)
+        throws
+        -> STSClient
+    {
         let endpoint = try plan.sts.endpoint.map { text -> URL in
             guard let url = URL(string: text), url.scheme != nil, url.host != nil else {
                 throw LatchkeyError.awsCallFailed(
-                    operation: step.operation, profile: step.profile,
+                    operation: operation, profile: profile,
                     detail:
                         "the configured STS endpoint '\(text)' is not a URL; fix endpoint_url or AWS_ENDPOINT_URL."
                 )
