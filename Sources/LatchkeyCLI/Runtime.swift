@@ -61,7 +61,7 @@ struct Runtime {
     }
 
     func coreContext(keyring: any Keyring) -> CoreContext {
-        CoreContext(
+        var context = CoreContext(
             environment: environment, settings: settings, store: CredentialStore(keyring: keyring),
             transport: defaultHTTPTransport(
                 userAgent: "latchkey/\(latchkeyVersion)", environment: environment),
@@ -69,6 +69,9 @@ struct Runtime {
                 prompt: Terminal.isAvailable ? TerminalMFAPrompt() : nil,
                 processRunner: SystemProcessRunner(), environment: environment),
             debug: debug, ssoPresenter: TerminalSSOPresenter(openBrowser: openBrowser))
+        context.lockDirectory = try? privateRuntimeDirectory(environment: environment)
+        context.notice = { Terminal.say("latchkey: \($0)\n") }
+        return context
     }
 
     func resolver() throws -> ProfileResolver {

@@ -29,6 +29,7 @@ public enum LatchkeyError: Error, CustomStringConvertible, Sendable {
     case corruptStoredItem(key: String)
     case awsCallFailed(operation: String, profile: String, detail: String)
     case sourceUnavailable(profile: String, source: String, reason: String)
+    case lockTimeout(profile: String, seconds: Int)
 
     public var description: String {
         switch self {
@@ -107,6 +108,9 @@ public enum LatchkeyError: Error, CustomStringConvertible, Sendable {
                 + "(sessions) or add the credentials again with `latchkey add`."
         case .awsCallFailed(let operation, let profile, let detail):
             return "\(operation) for profile '\(profile)' failed: \(detail)"
+        case .lockTimeout(let profile, let seconds):
+            return "another latchkey process has been getting the session for '\(profile)' for \(seconds) s "
+                + "(waiting for an MFA code?); answer or stop it and try again, or raise LATCHKEY_LOCK_TIMEOUT."
         case .sourceUnavailable(let profile, let source, let reason):
             return "profile '\(profile)' gets credentials from \(source), but \(reason)"
         }
