@@ -63,13 +63,17 @@ public func privateRuntimeDirectory(environment: [String: String]) throws -> Str
     if let runtime = environment["XDG_RUNTIME_DIR"], runtime.hasPrefix("/"), access(runtime, W_OK) == 0 {
         base = runtime + "/latchkey"
     } else {
-        base = (environment["TMPDIR"].flatMap { $0.hasPrefix("/") ? $0 : nil } ?? "/tmp") + "/latchkey-\(getuid())"
+        base =
+            (environment["TMPDIR"].flatMap { $0.hasPrefix("/") ? $0 : nil } ?? "/tmp")
+            + "/latchkey-\(getuid())"
     }
     if mkdir(base, 0o700) != 0, errno != EEXIST {
         throw KeyringError.io(operation: "create the runtime folder", path: base, errno: errno)
     }
     var info = stat()
-    guard lstat(base, &info) == 0 else { throw KeyringError.io(operation: "inspect", path: base, errno: errno) }
+    guard lstat(base, &info) == 0 else {
+        throw KeyringError.io(operation: "inspect", path: base, errno: errno)
+    }
     guard (info.st_mode & S_IFMT) == S_IFDIR, info.st_uid == getuid() else {
         throw KeyringError.wrongOwner(path: base, owner: UInt32(info.st_uid))
     }

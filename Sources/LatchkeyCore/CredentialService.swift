@@ -117,6 +117,7 @@ public struct CredentialService: Sendable {
             } catch {
                 throw explain(error, step: step, keyProfile: plan.source.keyProfile, sentCode: code != nil)
             }
+            if let code, let serial = step.mfaSerial { context.mfa.accepted(serial: serial, code: code) }
             try await store.storeSession(
                 credentials, key: step.cacheKey, profile: step.profile, type: step.operation,
                 mfaSerial: step.mfaSerial ?? step.mfaCoveredBy)

@@ -20,6 +20,7 @@ public enum LatchkeyError: Error, CustomStringConvertible, Sendable {
     case mfaRejected(profile: String, serial: String)
     case mfaCodeUnavailable(profile: String, serial: String, reason: String)
     case mfaProcessFailed(command: String, reason: String)
+    case mfaCodeReused(serial: String)
     case invalidAccessKeyId(String)
     case invalidSecretAccessKey
     case temporaryKeyNotAllowed
@@ -83,7 +84,11 @@ public enum LatchkeyError: Error, CustomStringConvertible, Sendable {
                 + "Nothing was cached."
         case .mfaCodeUnavailable(let profile, let serial, let reason):
             return "profile '\(profile)' needs an MFA code for \(serial) but \(reason); "
-                + "pass --mfa-token CODE, set mfa_process in the profile, or run from a terminal."
+                + "pass --mfa-token CODE, set mfa_process in the profile, choose a --prompt driver "
+                + "(zenity, kdialog, osascript, ykman), or run from a terminal."
+        case .mfaCodeReused(let serial):
+            return "that MFA code for \(serial) was already used, and AWS accepts each code only once; "
+                + "wait for the next code (a new one appears every 30 seconds) and try again."
         case .mfaProcessFailed(let command, let reason):
             return
                 "mfa_process `\(command)` failed: \(reason); run it by hand to check it prints a 6-digit code."
