@@ -48,6 +48,8 @@ struct ShellInitCommand: ParsableCommand {
                 case "$PS1" in *__latchkey_ps1*) ;; *) PS1='$(__latchkey_ps1)'"$PS1" ;; esac
                 """#)
         case "zsh":
+            // The completion needs compinit; most setups load it already.
+            print("(( $+functions[compdef] )) || { autoload -Uz compinit && compinit -i; }")
             print(LatchkeyCommand.completionScript(for: .zsh))
             print(
                 #"""

@@ -33,8 +33,14 @@ def test_prompt_segment_shows_profile_and_time_left(world: World) -> None:
     nearly = bash(world, segment, {"AWS_VAULT": "doug", "LATCHKEY_SESSION_EXPIRES": str(now + 200)})
     assert "\033[31m" in nearly and "(aws:doug 3m)" in nearly
     assert bash(world, segment) == ""
-    for shell in ("zsh", "fish"):
-        assert "__latchkey" in world.ok("shell-init", shell).stdout
+    env = {**world.env, "PATH": f"{BINARY.parent}:{world.env['PATH']}", "AWS_VAULT": "doug",
+           "LATCHKEY_SESSION_EXPIRES": str(now + 200)}
+    zsh = subprocess.run(["zsh", "-f", "-c", 'eval "$(latchkey shell-init zsh)" && __latchkey_ps1'],
+                         env=env, capture_output=True, text=True, timeout=60)
+    assert zsh.returncode == 0 and zsh.stdout == "%F{red}(aws:doug 3m)%f ", zsh.stderr
+    fish = subprocess.run(["fish", "--no-config", "-c", "latchkey shell-init fish | source; __latchkey_segment"],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert fish.returncode == 0 and "(aws:doug 3m)" in fish.stdout, fish.stderr
     assert "knows bash, zsh and fish" in world.run("shell-init", "tcsh").stderr
 
 
