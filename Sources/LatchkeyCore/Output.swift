@@ -9,12 +9,21 @@ let conflictingVariables = [
     "AWS_SDK_LOAD_CONFIG", "LATCHKEY_SESSION_EXPIRES",
 ]
 
+/// latchkey's own secrets, never handed to any program it starts.
+public let latchkeySecretVariables = ["LATCHKEY_FILE_PASSPHRASE", "AWS_VAULT_FILE_PASSPHRASE"]
+
+/// The environment for programs latchkey starts (`mfa_process`, `credential_process`, dialogs):
+/// the caller's, without latchkey's own secrets.
+public func childEnvironment(_ environment: [String: String]) -> [String: String] {
+    environment.filter { !latchkeySecretVariables.contains($0.key) }
+}
+
 /// The environment `exec` hands to the command: the caller's, minus conflicting variables, plus
 /// the session and `AWS_VAULT` (read by prompt tools such as starship).
 public func execEnvironment(
     base: [String: String], credentials: AWSCredentials, profile: String, region: String?
 ) -> [String: String] {
-    var environment = base
+    var environment = childEnvironment(base)
     for name in conflictingVariables { environment[name] = nil }
     environment["AWS_VAULT"] = profile
     environment["AWS_ACCESS_KEY_ID"] = credentials.accessKeyId

@@ -55,8 +55,9 @@ def test_exec_environment_has_the_session_and_nothing_conflicting(world: World, 
     assert env["AWS_CREDENTIAL_EXPIRATION"].endswith("Z")
     assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "us-east-1"
     assert "AWS_PROFILE" not in env and "AWS_SECURITY_TOKEN" not in env
-    # The long-lived key never reaches the child.
+    # Neither the long-lived key nor the vault passphrase reaches the child.
     assert doug["secret_access_key"] not in result.stdout
+    assert "LATCHKEY_FILE_PASSPHRASE" not in env
 
 
 def test_exec_refuses_to_nest(world: World, doug: dict[str, str]) -> None:
