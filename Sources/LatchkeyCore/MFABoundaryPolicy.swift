@@ -24,7 +24,12 @@ public enum MFABoundaryPolicy {
 
     /// The document as IAM stores it: a boundary allows at most what it allows, so the first
     /// statement allows everything and the denies take away what needs MFA.
-    public static var document: String {
+    public static var document: String { render(pretty: true) }
+
+    /// The same without whitespace: what is sent to IAM (some form parsers re-encode spaces as `+`).
+    public static var compactDocument: String { render(pretty: false) }
+
+    static func render(pretty: Bool) -> String {
         let statements: [[String: Any]] = [
             ["Sid": "AllowEverythingTheIdentityPolicyAllows", "Effect": "Allow", "Action": "*", "Resource": "*"],
             [
@@ -43,7 +48,9 @@ public enum MFABoundaryPolicy {
         let policy: [String: Any] = ["Version": "2012-10-17", "Statement": statements]
         let data =
             (try? JSONSerialization.data(
-                withJSONObject: policy, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
+                withJSONObject: policy,
+                options: pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+            )) ?? Data()
         return String(decoding: data, as: UTF8.self)
     }
 
@@ -102,7 +109,7 @@ public struct BoundaryApplier: Sendable {
 
     public func apply(
         userName: String, policyName: String = MFABoundaryPolicy.defaultName, force: Bool,
-        document: String = MFABoundaryPolicy.document
+        document: String = MFABoundaryPolicy.compactDocument
     ) async throws -> BoundaryApplication {
         let user = try await call("GetUser") { try await iam.getUser(userName: userName) }
         if !force {
@@ -131,9 +138,7 @@ public struct BoundaryApplier: Sendable {
             existing = try await iam.getPolicy(arn: arn)
         } catch let error as AWSClientError where error.serviceError?.code == "NoSuchEntity" {
             _ = try await call("CreatePolicy") {
-                try await iam.createPolicy(
-                    name: name, document: document,
-                    description: "latchkey: everything requires MFA except enrolling one's own device")
+                try await iam.createPolicy(name: name, document: document)
             }
             return .created
         } catch {

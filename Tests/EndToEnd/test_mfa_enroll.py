@@ -192,11 +192,8 @@ def test_missing_yubikey_or_ykman_creates_nothing(world: World, ykman: Path) -> 
 
 def test_unwritable_config_prints_the_line_to_add(world: World, ykman: Path) -> None:
     user = bare_user(world)
-    world.config.parent.chmod(0o500)
-    try:
-        result = world.run("mfa", "enroll", "doug", "--yubikey")
-    finally:
-        world.config.parent.chmod(0o700)
+    # Tests run as root, so file modes do not stop writes: a config under /proc cannot be created.
+    result = world.run("mfa", "enroll", "doug", "--yubikey", env={"AWS_CONFIG_FILE": "/proc/latchkey/config"})
     serial = f"arn:aws:iam::{user['account_id']}:mfa/{user['user_name']}"
     assert result.returncode == 1
     assert "enabled in AWS" in result.stderr and f"mfa_serial = {serial}" in result.stderr
