@@ -96,7 +96,8 @@ extension IAMClient {
     }
 
     /// The account's virtual MFA devices with the given assignment status, every page.
-    public func listVirtualMFADevices(assignment: VirtualMFAAssignment = .any) async throws -> [MFADeviceInfo] {
+    public func listVirtualMFADevices(assignment: VirtualMFAAssignment = .any) async throws -> [MFADeviceInfo]
+    {
         try await pages(
             "ListVirtualMFADevices", [("AssignmentStatus", assignment.rawValue)], list: "VirtualMFADevices"
         ) { member, read in

@@ -44,7 +44,8 @@ extension IAMClient {
     }
 
     public func getPolicyVersion(arn: String, versionId: String) async throws -> IAMPolicyVersion {
-        let result = try await client.call("GetPolicyVersion", [("PolicyArn", arn), ("VersionId", versionId)])
+        let result = try await client.call(
+            "GetPolicyVersion", [("PolicyArn", arn), ("VersionId", versionId)])
         let version = try Self.version(result.child("PolicyVersion"), operation: "GetPolicyVersion")
         return version
     }
@@ -55,7 +56,10 @@ extension IAMClient {
     {
         let result = try await client.call(
             "CreatePolicyVersion",
-            [("PolicyArn", arn), ("PolicyDocument", document), ("SetAsDefault", setAsDefault ? "true" : "false")])
+            [
+                ("PolicyArn", arn), ("PolicyDocument", document),
+                ("SetAsDefault", setAsDefault ? "true" : "false"),
+            ])
         return try Self.version(result.child("PolicyVersion"), operation: "CreatePolicyVersion")
     }
 
@@ -85,7 +89,8 @@ extension IAMClient {
     static func policy(_ result: XMLReader.Element, operation: String) throws -> IAMManagedPolicy {
         let read = ResultReader(service: "iam", operation: operation)
         return IAMManagedPolicy(
-            name: try read.string(result, "Policy", "PolicyName"), arn: try read.string(result, "Policy", "Arn"),
+            name: try read.string(result, "Policy", "PolicyName"),
+            arn: try read.string(result, "Policy", "Arn"),
             defaultVersionId: try read.string(result, "Policy", "DefaultVersionId"))
     }
 

@@ -45,7 +45,8 @@ public enum ConfigFileEditor {
     /// Removes `key` (and any indented continuation lines) from the profile's last section,
     /// keeping the section and everything else. Returns whether the key was there.
     @discardableResult
-    public static func removeProperty(_ key: String, profile: String, inConfigAt path: String) throws -> Bool {
+    public static func removeProperty(_ key: String, profile: String, inConfigAt path: String) throws -> Bool
+    {
         try validateProfileName(profile, path: path)
         var document = try EditableConfig.load(path)
         guard document.remove(key: key, profile: profile) else { return false }

@@ -9,10 +9,12 @@ extension Runtime {
     /// / the config when set, else IAM's global endpoint.
     func iamClient(credentials: AWSCredentials, profile: String, region: String?) throws -> IAMClient {
         let config = try? loadConfig()
-        let configured = config?.configuredEndpointURL(service: "iam", profile: profile, environment: environment)
+        let configured = config?.configuredEndpointURL(
+            service: "iam", profile: profile, environment: environment)
         let endpoint = try configured.map { text -> URL in
             guard let url = URL(string: text), url.scheme != nil, url.host != nil else {
-                throw CLIError("the IAM endpoint '\(text)' is not a URL; fix endpoint_url or AWS_ENDPOINT_URL.")
+                throw CLIError(
+                    "the IAM endpoint '\(text)' is not a URL; fix endpoint_url or AWS_ENDPOINT_URL.")
             }
             return url
         }
@@ -21,7 +23,8 @@ extension Runtime {
             ?? nonEmpty(environment["AWS_DEFAULT_REGION"]) ?? "us-east-1"
         return IAMClient(
             credentials: credentials, region: signingRegion, endpoint: endpoint,
-            transport: defaultHTTPTransport(userAgent: "latchkey/\(latchkeyVersion)", environment: environment))
+            transport: defaultHTTPTransport(
+                userAgent: "latchkey/\(latchkeyVersion)", environment: environment))
     }
 
     /// The profile's stored long-lived key: what a user without MFA yet may manage their own device with.

@@ -57,12 +57,15 @@ struct MFAEnrollCommand: AsyncParsableCommand {
         for (index, code) in codes.enumerated() {
             _ = try checkedEnrollmentCode(code, source: index == 0 ? "--codes (first)" : "--codes (second)")
         }
-        if yubikey, !codes.isEmpty { throw ValidationError("--yubikey reads the codes itself; drop --codes.") }
+        if yubikey, !codes.isEmpty {
+            throw ValidationError("--yubikey reads the codes itself; drop --codes.")
+        }
     }
 
     func run() async throws {
         let runtime = try Runtime(options: global)
-        let yubiKey = yubikey ? try YubiKeyOATH(environment: runtime.environment, deviceSerial: ykmanDevice) : nil
+        let yubiKey =
+            yubikey ? try YubiKeyOATH(environment: runtime.environment, deviceSerial: ykmanDevice) : nil
         let interactive = codes.isEmpty && yubiKey == nil
         if interactive, !Terminal.isAvailable {
             throw CLIError("no terminal is attached to read the two codes; pass --codes C1 C2 or --yubikey.")
@@ -76,7 +79,9 @@ struct MFAEnrollCommand: AsyncParsableCommand {
 
         do {
             try present(pending, showQR: yubiKey == nil)
-            if let yubiKey { try yubiKey.addTOTP(name: ykmanCred ?? pending.accountLabel, seed: pending.device.base32Seed) }
+            if let yubiKey {
+                try yubiKey.addTOTP(name: ykmanCred ?? pending.accountLabel, seed: pending.device.base32Seed)
+            }
         } catch {
             await enrollment.abandon(pending)
             throw error
@@ -112,7 +117,9 @@ struct MFAEnrollCommand: AsyncParsableCommand {
                 try Data(code.png()).write(to: URL(fileURLWithPath: qrPNG), options: .atomic)
                 chmod(qrPNG, 0o600)  // it holds the secret
             } catch {
-                throw CLIError("could not write the QR code to \(qrPNG) (\(error.localizedDescription)); choose another path.")
+                throw CLIError(
+                    "could not write the QR code to \(qrPNG) (\(error.localizedDescription)); choose another path."
+                )
             }
             print("Wrote the QR code to \(qrPNG); delete it once scanned (it holds the secret).")
         }

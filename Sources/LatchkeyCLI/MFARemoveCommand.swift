@@ -27,19 +27,23 @@ struct MFARemoveCommand: AsyncParsableCommand {
         let runtime = try Runtime(options: global)
         let configured = (try? runtime.loadConfig().profile(profile))?["mfa_serial"]
         let key = try await runtime.storedKey(profile: profile)
-        let listing = try runtime.iamClient(credentials: key, profile: profile, region: credentialOptions.region)
+        let listing = try runtime.iamClient(
+            credentials: key, profile: profile, region: credentialOptions.region)
         let user = try await listing.getUser(userName: nil)
         let enabled = try await listing.listMFADevices(userName: nil)
-        guard let target = serial ?? configured ?? (enabled.count == 1 ? enabled.first?.serialNumber : nil) else {
+        guard let target = serial ?? configured ?? (enabled.count == 1 ? enabled.first?.serialNumber : nil)
+        else {
             throw CLIError(
                 enabled.isEmpty
                     ? "user \(user.userName) has no MFA device to remove."
-                    : "user \(user.userName) has several MFA devices; name one with --serial (see `latchkey mfa list \(profile)`).")
+                    : "user \(user.userName) has several MFA devices; name one with --serial (see `latchkey mfa list \(profile)`)."
+            )
         }
         if enabled.contains(where: { $0.serialNumber == target }) {
             // Needs MFA under the boundary: the profile's MFA session, asked for before anything changes.
             let credentials = try await runtime.iamCredentials(profile: profile, options: credentialOptions)
-            let iam = try runtime.iamClient(credentials: credentials, profile: profile, region: credentialOptions.region)
+            let iam = try runtime.iamClient(
+                credentials: credentials, profile: profile, region: credentialOptions.region)
             try await iam.deactivateMFADevice(userName: user.userName, serialNumber: target)
             print("Deactivated \(target).")
             if MFADeviceInfo(serialNumber: target, userName: nil, enableDate: nil).isVirtual {
@@ -57,7 +61,8 @@ struct MFARemoveCommand: AsyncParsableCommand {
         let store = CredentialStore(keyring: try runtime.openKeyring())
         _ = try? await store.removeSessions(profile: profile)
         if configured == target,
-            try ConfigFileEditor.removeProperty("mfa_serial", profile: profile, inConfigAt: runtime.locations.configFile)
+            try ConfigFileEditor.removeProperty(
+                "mfa_serial", profile: profile, inConfigAt: runtime.locations.configFile)
         {
             print("Removed mfa_serial from [\(sectionName(profile))] in \(runtime.locations.configFile).")
         }

@@ -30,7 +30,8 @@ struct PolicyApplyCommand: AsyncParsableCommand {
     func run() async throws {
         let runtime = try Runtime(options: global)
         let credentials = try await runtime.iamCredentials(profile: profile, options: credentialOptions)
-        let iam = try runtime.iamClient(credentials: credentials, profile: profile, region: credentialOptions.region)
+        let iam = try runtime.iamClient(
+            credentials: credentials, profile: profile, region: credentialOptions.region)
         let result = try await BoundaryApplier(iam: iam, adminProfile: profile).apply(
             userName: user, policyName: policyName, force: force)
         switch result.policy {

@@ -15,7 +15,8 @@ public enum MFABoundaryPolicy {
 
     static let ownDeviceActions = ["iam:CreateVirtualMFADevice", "iam:DeleteVirtualMFADevice"]
     static let ownUserActions = [
-        "iam:EnableMFADevice", "iam:ResyncMFADevice", "iam:ListMFADevices", "iam:GetUser", "iam:ChangePassword",
+        "iam:EnableMFADevice", "iam:ResyncMFADevice", "iam:ListMFADevices", "iam:GetUser",
+        "iam:ChangePassword",
     ]
 
     static var withoutMFA: [String: Any] {
@@ -31,7 +32,10 @@ public enum MFABoundaryPolicy {
 
     static func render(pretty: Bool) -> String {
         let statements: [[String: Any]] = [
-            ["Sid": "AllowEverythingTheIdentityPolicyAllows", "Effect": "Allow", "Action": "*", "Resource": "*"],
+            [
+                "Sid": "AllowEverythingTheIdentityPolicyAllows", "Effect": "Allow", "Action": "*",
+                "Resource": "*",
+            ],
             [
                 "Sid": "DenyAllButSelfServiceWithoutMFA", "Effect": "Deny", "NotAction": selfServiceActions,
                 "Resource": "*", "Condition": withoutMFA,
@@ -49,7 +53,9 @@ public enum MFABoundaryPolicy {
         let data =
             (try? JSONSerialization.data(
                 withJSONObject: policy,
-                options: pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+                options: pretty
+                    ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                    : [.sortedKeys, .withoutEscapingSlashes]
             )) ?? Data()
         return String(decoding: data, as: UTF8.self)
     }
@@ -113,7 +119,9 @@ public struct BoundaryApplier: Sendable {
     ) async throws -> BoundaryApplication {
         let user = try await call("GetUser") { try await iam.getUser(userName: userName) }
         if !force {
-            let devices = try await call("ListMFADevices") { try await iam.listMFADevices(userName: userName) }
+            let devices = try await call("ListMFADevices") {
+                try await iam.listMFADevices(userName: userName)
+            }
             guard !devices.isEmpty else { throw BoundaryError.userHasNoMFA(user: userName) }
         }
         let partition = user.arn.split(separator: ":").dropFirst().first.map(String.init) ?? "aws"
@@ -178,6 +186,7 @@ public struct BoundaryApplier: Sendable {
         guard let service = (error as? AWSClientError)?.serviceError,
             ["AccessDenied", "AccessDeniedException"].contains(service.code)
         else { return error }
-        return BoundaryError.permissionDenied(action: "iam:\(operation)", profile: adminProfile, detail: service.code)
+        return BoundaryError.permissionDenied(
+            action: "iam:\(operation)", profile: adminProfile, detail: service.code)
     }
 }

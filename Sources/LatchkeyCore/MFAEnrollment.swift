@@ -61,8 +61,11 @@ public struct PendingEnrollment: Sendable {
 
 /// `otpauth://totp/ISSUER:USER@ACCOUNT?secret=SEED&issuer=ISSUER` (Key Uri Format), each part percent-encoded.
 public func makeOTPAuthURI(issuer: String, userName: String, accountId: String, seed: String) -> String {
-    let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-    func encode(_ text: String) -> String { text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? text }
+    let unreserved = CharacterSet(
+        charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+    func encode(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? text
+    }
     return "otpauth://totp/\(encode(issuer)):\(encode(userName))@\(encode(accountId))"
         + "?secret=\(encode(seed))&issuer=\(encode(issuer))"
 }
@@ -105,7 +108,8 @@ public struct MFAEnrollment: Sendable {
             let enabled = (try? await iam.listMFADevices(userName: user.userName))?.contains {
                 $0.serialNumber.hasSuffix(":mfa/\(name)") || $0.serialNumber.hasSuffix("/\(name)")
             }
-            throw MFAEnrollmentError.deviceNameTaken(name: name, profile: profile, enabledForUser: enabled ?? false)
+            throw MFAEnrollmentError.deviceNameTaken(
+                name: name, profile: profile, enabledForUser: enabled ?? false)
         } catch {
             throw translated(error, operation: "CreateVirtualMFADevice")
         }
@@ -129,13 +133,15 @@ public struct MFAEnrollment: Sendable {
                     userName: pending.user.userName, serialNumber: pending.device.serialNumber, code1: code1,
                     code2: code2)
                 return
-            } catch let error as AWSClientError where error.serviceError?.code == "InvalidAuthenticationCode" {
+            } catch let error as AWSClientError where error.serviceError?.code == "InvalidAuthenticationCode"
+            {
                 if attempt < attempts {
                     attempt += 1
                     continue
                 }
                 let deleted = await abandon(pending)
-                throw MFAEnrollmentError.codesRejected(serial: pending.device.serialNumber, deviceDeleted: deleted)
+                throw MFAEnrollmentError.codesRejected(
+                    serial: pending.device.serialNumber, deviceDeleted: deleted)
             } catch let error as MFAEnrollmentError where attempt < attempts && error.isRetryableInput {
                 attempt += 1
             } catch {

@@ -47,7 +47,8 @@ public struct YubiKeyOATH: Sendable {
 
     /// The current code of the account (`--single`: exactly one match or a failure).
     public func code(name: String) throws -> String {
-        let output = try run(prefix + ["oath", "accounts", "code", "--single", name], input: nil, step: "read a code")
+        let output = try run(
+            prefix + ["oath", "accounts", "code", "--single", name], input: nil, step: "read a code")
         return output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 

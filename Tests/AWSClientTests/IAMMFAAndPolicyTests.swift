@@ -7,7 +7,8 @@ import Testing
 @testable import AWSClient
 
 @Suite struct IAMMFAAndPolicyTests {
-    let keys = AWSCredentials(accessKeyId: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+    let keys = AWSCredentials(
+        accessKeyId: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
 
     func iam(_ steps: [ScriptedTransport.Step]) -> (IAMClient, ScriptedTransport) {
         let transport = ScriptedTransport(steps)
@@ -29,8 +30,9 @@ import Testing
                 + "<RequestId>r</RequestId></ErrorResponse>", status: status)
     }
 
+    /// The blob base64-encoded (as AWS sends it), and the Base32 text itself (as some doubles do).
     @Test(arguments: [
-        ("SkJTV1kzRFBFSFBLM1BYUEpCU1dZM0RQRUhQSzNQWFA=", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"),  // base64 of Base32
+        ("SkJTV1kzRFBFSFBLM1BYUEpCU1dZM0RQRUhQSzNQWFA=", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"),
         ("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"),  // Base32 as is
     ])
     func createVirtualMFADeviceReadsTheSeed(blob: String, seed: String) async throws {
@@ -38,19 +40,25 @@ import Testing
             Self.response(
                 "CreateVirtualMFADevice",
                 "<VirtualMFADevice><SerialNumber>arn:aws:iam::123456789012:mfa/doug</SerialNumber>"
-                    + "<Base32StringSeed>\(blob)</Base32StringSeed><QRCodePNG>AAAA</QRCodePNG></VirtualMFADevice>")
+                    + "<Base32StringSeed>\(blob)</Base32StringSeed><QRCodePNG>AAAA</QRCodePNG></VirtualMFADevice>"
+            )
         ])
         let device = try await client.createVirtualMFADevice(name: "doug")
-        #expect(device == VirtualMFADevice(serialNumber: "arn:aws:iam::123456789012:mfa/doug", base32Seed: seed))
+        #expect(
+            device == VirtualMFADevice(serialNumber: "arn:aws:iam::123456789012:mfa/doug", base32Seed: seed))
         #expect(!"\(device)".contains(seed))
-        #expect(await transport.bodies == ["Action=CreateVirtualMFADevice&Version=2010-05-08&VirtualMFADeviceName=doug"])
+        #expect(
+            await transport.bodies == [
+                "Action=CreateVirtualMFADevice&Version=2010-05-08&VirtualMFADeviceName=doug"
+            ])
     }
 
     @Test func seedThatIsNotBase32IsRefused() async throws {
         let (client, _) = iam([
             Self.response(
                 "CreateVirtualMFADevice",
-                "<VirtualMFADevice><SerialNumber>s</SerialNumber><Base32StringSeed>!!</Base32StringSeed></VirtualMFADevice>")
+                "<VirtualMFADevice><SerialNumber>s</SerialNumber><Base32StringSeed>!!</Base32StringSeed></VirtualMFADevice>"
+            )
         ])
         await #expect(throws: AWSClientError.self) { try await client.createVirtualMFADevice(name: "doug") }
     }
@@ -61,7 +69,8 @@ import Testing
             Self.response("DeleteVirtualMFADevice", nil), Self.response("PutUserPermissionsBoundary", nil),
             Self.response("DeletePolicyVersion", nil),
         ])
-        try await client.enableMFADevice(userName: "doug", serialNumber: "arn:s", code1: "123456", code2: "654321")
+        try await client.enableMFADevice(
+            userName: "doug", serialNumber: "arn:s", code1: "123456", code2: "654321")
         try await client.deactivateMFADevice(userName: "doug", serialNumber: "arn:s")
         try await client.deleteVirtualMFADevice(serialNumber: "arn:s")
         try await client.putUserPermissionsBoundary(userName: "doug", policyArn: "arn:p")
@@ -83,7 +92,8 @@ import Testing
     func errorsCarryTheirCode(code: String, status: Int) async throws {
         let (client, _) = iam([Self.error(code, status: status)])
         do {
-            try await client.enableMFADevice(userName: "u", serialNumber: "s", code1: "111111", code2: "222222")
+            try await client.enableMFADevice(
+                userName: "u", serialNumber: "s", code1: "111111", code2: "222222")
             Issue.record("expected \(code)")
         } catch let error as AWSClientError {
             #expect(error.serviceError?.code == code && error.serviceError?.httpStatus == status)
@@ -124,10 +134,12 @@ import Testing
             Self.response(
                 "GetPolicyVersion",
                 "<PolicyVersion><Document>%7B%22Version%22%3A%222012-10-17%22%7D</Document><VersionId>v2</VersionId>"
-                    + "<IsDefaultVersion>true</IsDefaultVersion><CreateDate>2024-01-02T03:04:05Z</CreateDate></PolicyVersion>"),
+                    + "<IsDefaultVersion>true</IsDefaultVersion><CreateDate>2024-01-02T03:04:05Z</CreateDate></PolicyVersion>"
+            ),
             Self.response(
                 "CreatePolicyVersion",
-                "<PolicyVersion><VersionId>v3</VersionId><IsDefaultVersion>true</IsDefaultVersion></PolicyVersion>"),
+                "<PolicyVersion><VersionId>v3</VersionId><IsDefaultVersion>true</IsDefaultVersion></PolicyVersion>"
+            ),
             Self.response(
                 "ListPolicyVersions",
                 "<Versions><member><VersionId>v3</VersionId><IsDefaultVersion>true</IsDefaultVersion></member>"
@@ -138,7 +150,8 @@ import Testing
                 "<User><UserName>d</UserName><UserId>A</UserId><Arn>arn:aws:iam::1:user/d</Arn>"
                     + "<CreateDate>2024-01-02T03:04:05Z</CreateDate><PermissionsBoundary>"
                     + "<PermissionsBoundaryType>Policy</PermissionsBoundaryType>"
-                    + "<PermissionsBoundaryArn>arn:aws:iam::1:policy/B</PermissionsBoundaryArn></PermissionsBoundary></User>"),
+                    + "<PermissionsBoundaryArn>arn:aws:iam::1:policy/B</PermissionsBoundaryArn></PermissionsBoundary></User>"
+            ),
         ])
         #expect(try await client.createPolicy(name: "B", document: "{}").defaultVersionId == "v2")
         #expect(try await client.getPolicy(arn: "arn:aws:iam::1:policy/B").name == "B")
@@ -153,6 +166,7 @@ import Testing
         #expect(bodies[0] == "Action=CreatePolicy&Version=2010-05-08&PolicyName=B&PolicyDocument=%7B%7D")
         #expect(
             bodies[3]
-                == "Action=CreatePolicyVersion&Version=2010-05-08&PolicyArn=arn%3Ap&PolicyDocument=%7B%7D&SetAsDefault=true")
+                == "Action=CreatePolicyVersion&Version=2010-05-08&PolicyArn=arn%3Ap&PolicyDocument=%7B%7D&SetAsDefault=true"
+        )
     }
 }

@@ -16,7 +16,8 @@ import Testing
     static let removals: [Removal] = [
         Removal(
             name: "only the key goes; comments, order and the other keys stay",
-            before: "# mine\n[profile dev]\nregion = eu-west-1 ; home\nMFA_Serial = arn:aws:iam::1:mfa/dev\noutput = json\n",
+            before:
+                "# mine\n[profile dev]\nregion = eu-west-1 ; home\nMFA_Serial = arn:aws:iam::1:mfa/dev\noutput = json\n",
             profile: "dev",
             after: "# mine\n[profile dev]\nregion = eu-west-1 ; home\noutput = json\n"),
         Removal(
@@ -40,7 +41,9 @@ import Testing
     func removePropertyRemovesOnlyTheKey(_ removal: Removal) throws {
         let folder = try TemporaryFolder()
         try folder.write(removal.before, to: "config")
-        #expect(try ConfigFileEditor.removeProperty(removal.key, profile: removal.profile, inConfigAt: folder.url("config")))
+        #expect(
+            try ConfigFileEditor.removeProperty(
+                removal.key, profile: removal.profile, inConfigAt: folder.url("config")))
         #expect(try folder.read("config") == removal.after)
         #expect(try folder.read("config.latchkey-backup") == removal.before)
         let parsed = try AWSSharedConfig.parse(configText: removal.after, credentialsText: nil)
@@ -51,8 +54,12 @@ import Testing
         let folder = try TemporaryFolder()
         let text = "[profile dev]\nregion = x\n"
         try folder.write(text, to: "config")
-        #expect(try ConfigFileEditor.removeProperty("mfa_serial", profile: "dev", inConfigAt: folder.url("config")) == false)
-        #expect(try ConfigFileEditor.removeProperty("mfa_serial", profile: "ops", inConfigAt: folder.url("config")) == false)
+        #expect(
+            try ConfigFileEditor.removeProperty(
+                "mfa_serial", profile: "dev", inConfigAt: folder.url("config")) == false)
+        #expect(
+            try ConfigFileEditor.removeProperty(
+                "mfa_serial", profile: "ops", inConfigAt: folder.url("config")) == false)
         #expect(try folder.read("config") == text)
         #expect(!folder.exists("config.latchkey-backup"))
     }

@@ -92,7 +92,8 @@ import Testing
             index += 1
         }
         let code = try QRCode(text: text)
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("qr-\(UUID().uuidString).png")
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "qr-\(UUID().uuidString).png")
         defer { try? FileManager.default.removeItem(at: file) }
         try Data(code.png(scale: 4)).write(to: file)
         let decoded = try run("zbarimg", "--raw", "-q", file.path)
@@ -109,7 +110,8 @@ import Testing
         matrix.applyMask(mask)
         matrix.drawFormatBits(mask: mask)
         let code = QRCode(matrix: matrix)
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("qr-\(UUID().uuidString).png")
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "qr-\(UUID().uuidString).png")
         defer { try? FileManager.default.removeItem(at: file) }
         try Data(code.png(scale: 4)).write(to: file)
         #expect(try run("zbarimg", "--raw", "-q", file.path) == text + "\n")
@@ -125,7 +127,9 @@ import Testing
         try process.run()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(arguments[0]) failed (scripts/setup --test installs zbar-tools)")
+        #expect(
+            process.terminationStatus == 0,
+            "\(arguments[0]) failed (scripts/setup --test installs zbar-tools)")
         return String(decoding: data, as: UTF8.self)
     }
 }

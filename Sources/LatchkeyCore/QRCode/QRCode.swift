@@ -7,7 +7,8 @@ public struct QRCode: Sendable, Equatable {
         public var description: String {
             switch self {
             case .tooLong(let bytes, let limit):
-                return "the text is \(bytes) bytes, more than a QR code here can hold (\(limit)); shorten the user or device name."
+                return
+                    "the text is \(bytes) bytes, more than a QR code here can hold (\(limit)); shorten the user or device name."
             }
         }
     }

@@ -168,7 +168,9 @@ struct QRMatrix {
         for y in 0..<size - 1 {
             for x in 0..<size - 1 {
                 let color = self[x, y]
-                if color == self[x + 1, y], color == self[x, y + 1], color == self[x + 1, y + 1] { total += 3 }
+                if color == self[x + 1, y], color == self[x, y + 1], color == self[x + 1, y + 1] {
+                    total += 3
+                }
             }
         }
         let darkCount = dark.filter { $0 }.count
