@@ -6,7 +6,7 @@ import Foundation
 let conflictingVariables = [
     "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
     "AWS_CREDENTIAL_EXPIRATION", "AWS_CREDENTIAL_FILE", "AWS_DEFAULT_PROFILE", "AWS_PROFILE",
-    "AWS_SDK_LOAD_CONFIG",
+    "AWS_SDK_LOAD_CONFIG", "LATCHKEY_SESSION_EXPIRES",
 ]
 
 /// The environment `exec` hands to the command: the caller's, minus conflicting variables, plus
@@ -24,6 +24,8 @@ public func execEnvironment(
     }
     if let expiration = credentials.expiration {
         environment["AWS_CREDENTIAL_EXPIRATION"] = iso8601(expiration)
+        // Epoch seconds, so a prompt can show the time left with shell arithmetic alone.
+        environment["LATCHKEY_SESSION_EXPIRES"] = String(Int(expiration.timeIntervalSince1970))
     }
     if let region {
         environment["AWS_REGION"] = region

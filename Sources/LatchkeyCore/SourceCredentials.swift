@@ -1,6 +1,7 @@
 import AWSClient
 import AWSSigV4
 import Foundation
+import Keyring
 
 /// Shows a person the IAM Identity Center sign-in (device code and URL) and opens the browser.
 /// The CLI implements it on the terminal; tests script it.

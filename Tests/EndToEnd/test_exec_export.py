@@ -37,7 +37,8 @@ def test_exec_runs_the_aws_cli_as_the_user_and_reuses_the_session(world: World, 
 
     sessions = world.listing()["profiles"][0]["sessions"]
     assert [s["type"] for s in sessions] == ["GetSessionToken"]
-    assert 3000 < sessions[0]["seconds_left"] <= 3600
+    # The double's clock may run up to a minute ahead of ours (it skips spent MFA steps).
+    assert 3000 < sessions[0]["seconds_left"] <= 3600 + 90
     assert sessions[0]["mfa_serial"] == doug["mfa_serial"]
 
 
@@ -137,7 +138,7 @@ def test_duration_flag_and_limits(world: World, doug: dict[str, str]) -> None:
         world.ok("export", "--format", "json", "--duration", "2h", "--mfa-token", code(world, doug), "doug").stdout
     )
     left = world.listing()["profiles"][0]["sessions"][0]["seconds_left"]
-    assert 7000 < left <= 7200, exported["Expiration"]
+    assert 7000 < left <= 7200 + 90, exported["Expiration"]
 
     too_long = world.run("export", "--duration", "40h", "doug")
     assert too_long.returncode == 1
