@@ -2,6 +2,57 @@
 #include "CLatchkeyServerSys.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <spawn.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+static volatile sig_atomic_t forward_to = 0;
+
+static void forward(int signal_number, siginfo_t *info, void *context) {
+    (void)context;
+    // SI_USER, SI_QUEUE, SI_TKILL are <= 0: a process sent it. Kernel/tty signals are > 0.
+    if (forward_to > 0 && info != 0 && info->si_code <= 0) kill((pid_t)forward_to, signal_number);
+}
+
+int latchkey_forward_signals(int child, const int *signals, int count) {
+    forward_to = child;
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_sigaction = forward;
+    action.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&action.sa_mask);
+    for (int i = 0; i < count; i++) {
+        if (sigaction(signals[i], &action, 0) != 0) return -errno;
+    }
+    return 0;
+}
+
+int latchkey_spawn(const char *path, char *const argv[], char *const envp[]) {
+    posix_spawnattr_t attributes;
+    posix_spawnattr_init(&attributes);
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&attributes, &none);
+    posix_spawnattr_setsigdefault(&attributes, &all);
+    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    pid_t pid = 0;
+    int failed = posix_spawn(&pid, path, 0, &attributes, argv, envp);
+    posix_spawnattr_destroy(&attributes);
+    return failed ? -failed : (int)pid;
+}
+
+int latchkey_wait_child(int child) {
+    int status = 0;
+    while (waitpid((pid_t)child, &status, 0) < 0) {
+        if (errno != EINTR) return 127;
+    }
+    if (WIFEXITED(status)) return WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+    return 1;
+}
 
 #ifdef __linux__
 #include <sys/epoll.h>

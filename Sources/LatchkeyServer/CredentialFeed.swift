@@ -21,17 +21,17 @@ public final class CredentialFeed: Sendable {
     let waitLimit: TimeInterval
 
     public init(
-        roleArn: String? = nil, refreshBefore: TimeInterval,
+        roleArn: String? = nil, initial: AWSCredentials? = nil, refreshBefore: TimeInterval,
         backoff: RefreshingCredentials.Backoff = .init(), now: @escaping @Sendable () -> Date = Date.init,
         waitLimit: TimeInterval = 60, fetch: @escaping RefreshingCredentials.Fetch
     ) {
-        let rendered = Locked<Rendered?>(nil)
+        let rendered = Locked<Rendered?>(initial.map { Self.render($0, roleArn: roleArn, updated: now()) })
         self.rendered = rendered
         self.roleArn = roleArn
         self.now = now
         self.waitLimit = waitLimit
         refresher = RefreshingCredentials(
-            refreshBefore: refreshBefore, backoff: backoff, now: now,
+            refreshBefore: refreshBefore, backoff: backoff, now: now, initial: initial,
             onUpdate: { update in
                 if case .refreshed(let credentials) = update {
                     let fresh = Self.render(credentials, roleArn: roleArn, updated: now())

@@ -64,8 +64,14 @@ public struct ServerError: Error, CustomStringConvertible {
             wake = latchkey_eventfd()
             loops = (0..<max(1, threads)).map { _ in latchkey_epoll_create() }
             for loop in loops {
-                Self.watch(loop, fd: listener, events: inEvents | exclusiveEvent, tag: Self.listenerTag)
-                Self.watch(loop, fd: wake, events: inEvents, tag: Self.wakeTag)
+                // EPOLLEXCLUSIVE accepts no flags but EPOLLIN/EPOLLOUT (EINVAL otherwise).
+                let watched = [
+                    Self.watch(loop, fd: listener, events: UInt32(LATCHKEY_EPOLLIN) | exclusiveEvent, tag: Self.listenerTag),
+                    Self.watch(loop, fd: wake, events: inEvents, tag: Self.wakeTag),
+                ]
+                guard loop >= 0, watched == [0, 0] else {
+                    throw ServerError(description: "could not set up the event loop: \(errorText()).")
+                }
             }
         }
 
@@ -86,7 +92,8 @@ public struct ServerError: Error, CustomStringConvertible {
             _ = write(wake, &value, 8)
         }
 
-        static func watch(_ loop: Int32, fd: Int32, events: UInt32, tag: UInt64, modify: Bool = false) {
+        @discardableResult
+        static func watch(_ loop: Int32, fd: Int32, events: UInt32, tag: UInt64, modify: Bool = false) -> Int32 {
             latchkey_epoll_watch(loop, fd, events, tag, modify ? 1 : 0)
         }
 

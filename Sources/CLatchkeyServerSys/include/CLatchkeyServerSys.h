@@ -29,4 +29,13 @@ int latchkey_accept(int listener);
 /// eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK).
 int latchkey_eventfd(void);
 
+/// posix_spawn of `path` with default signal dispositions and an empty mask; the pid, or -errno.
+int latchkey_spawn(const char *path, char *const argv[], char *const envp[]);
+/// Waits for `child`; its exit status, or 128 + the signal that killed it.
+int latchkey_wait_child(int child);
+/// Forwards the given signals to `child` when another process sent them (kill, systemd, a
+/// supervisor); signals from the terminal already reach the child's process group, so those are
+/// not sent twice (a second SIGINT makes tools like terraform abort without cleaning up).
+int latchkey_forward_signals(int child, const int *signals, int count);
+
 #endif
