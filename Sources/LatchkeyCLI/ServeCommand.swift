@@ -27,10 +27,13 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Port on 127.0.0.1 (default: a free one).")
     var port: UInt16 = 0
 
-    @Option(name: .customLong("token-file"), help: "ECS: write the token to this file (0600) instead of printing it.")
+    @Option(
+        name: .customLong("token-file"),
+        help: "ECS: write the token to this file (0600) instead of printing it.")
     var tokenFile: String?
 
-    @Option(name: .long, help: "How to ask for MFA codes when a refresh needs one: zenity, kdialog or osascript.")
+    @Option(
+        name: .long, help: "How to ask for MFA codes when a refresh needs one: zenity, kdialog or osascript.")
     var prompt: DialogPrompt.Driver?
 
     @Argument(help: "The profile name.")
@@ -48,7 +51,8 @@ struct ServeCommand: AsyncParsableCommand {
         print(lines.map { "export \($0.0)=\($0.1)" }.joined(separator: "\n"))
         fflush(nil)
         Terminal.say(
-            "latchkey: serving \(profile) on \(server.url) (\(kind == .ecs ? "ECS" : "IMDSv2")); Ctrl-C stops.\n")
+            "latchkey: serving \(profile) on \(server.url) (\(kind == .ecs ? "ECS" : "IMDSv2")); Ctrl-C stops.\n"
+        )
         while true { try await Task.sleep(for: .seconds(3600)) }
     }
 }
@@ -120,9 +124,12 @@ extension Runtime {
             let region = plan.region ?? "us-east-1"
             let sessionName = "latchkey-" + (nonEmpty(environment["USER"]) ?? "user")
             roles = RoleFeeds(base: feed, refreshBefore: refreshBefore) { roleArn, base in
-                let sts = try STSClient(credentials: base, region: region, endpoint: endpoint, transport: transport)
-                return try await sts.assumeRole(AssumeRoleRequest(roleArn: roleArn, roleSessionName: sessionName))
-                    .credentials
+                let sts = try STSClient(
+                    credentials: base, region: region, endpoint: endpoint, transport: transport)
+                return try await sts.assumeRole(
+                    AssumeRoleRequest(roleArn: roleArn, roleSessionName: sessionName)
+                )
+                .credentials
             }
         }
         let server = try CredentialServer(
@@ -157,7 +164,8 @@ enum ServerRefreshError: Error, CustomStringConvertible {
     var description: String {
         switch self {
         case .noMFACode(let profile, let serial):
-            return "the session of profile '\(profile)' expired and a new one needs an MFA code for \(serial), "
+            return
+                "the session of profile '\(profile)' expired and a new one needs an MFA code for \(serial), "
                 + "which the server cannot ask for; set mfa_process in the profile, or restart it with "
                 + "--prompt zenity (or kdialog, osascript)."
         }
@@ -186,6 +194,7 @@ struct DialogPrompt: MFAPrompt {
             let script = "display dialog \"\(text)\" default answer \"\" with title \"latchkey\""
             arguments = ["osascript", "-e", script, "-e", "text returned of result"]
         }
-        return try await SystemProcessRunner().output(of: arguments, environment: environment, timeout: .seconds(120))
+        return try await SystemProcessRunner().output(
+            of: arguments, environment: environment, timeout: .seconds(120))
     }
 }

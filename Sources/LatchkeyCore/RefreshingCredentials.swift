@@ -49,7 +49,8 @@ public actor RefreshingCredentials {
     ///   - refreshBefore: renew when less than this is left before `expiration`.
     ///   - onUpdate: called (on the actor) after every refresh, e.g. to re-render a cached response.
     public init(
-        refreshBefore: TimeInterval, backoff: Backoff = Backoff(), now: @escaping @Sendable () -> Date = Date.init,
+        refreshBefore: TimeInterval, backoff: Backoff = Backoff(),
+        now: @escaping @Sendable () -> Date = Date.init,
         initial: AWSCredentials? = nil, onUpdate: @escaping @Sendable (Update) -> Void = { _ in },
         fetch: @escaping Fetch
     ) {

@@ -69,7 +69,8 @@ public final class CredentialFeed: Sendable {
         case .failure(let error):
             return Self.unavailable(flavour, reason: "\(error)")
         case nil:
-            return Self.unavailable(flavour, reason: "the credentials are still being refreshed; try again shortly.")
+            return Self.unavailable(
+                flavour, reason: "the credentials are still being refreshed; try again shortly.")
         }
     }
 
@@ -117,7 +118,8 @@ public final class CredentialFeed: Sendable {
 /// Per-role feeds for the ECS server's `/role-arn/ARN`, each assuming its role from the
 /// profile's session; bounded so a client cannot make the server hold unlimited sessions.
 public final class RoleFeeds: Sendable {
-    public typealias Assume = @Sendable (_ roleArn: String, _ base: AWSCredentials) async throws -> AWSCredentials
+    public typealias Assume =
+        @Sendable (_ roleArn: String, _ base: AWSCredentials) async throws -> AWSCredentials
 
     let base: CredentialFeed
     let assume: Assume
@@ -125,7 +127,8 @@ public final class RoleFeeds: Sendable {
     let limit: Int
     private let feeds = Locked<[String: CredentialFeed]>([:])
 
-    public init(base: CredentialFeed, refreshBefore: TimeInterval, limit: Int = 32, assume: @escaping Assume) {
+    public init(base: CredentialFeed, refreshBefore: TimeInterval, limit: Int = 32, assume: @escaping Assume)
+    {
         self.base = base
         self.assume = assume
         self.refreshBefore = refreshBefore
@@ -140,7 +143,8 @@ public final class RoleFeeds: Sendable {
             let base = self.base.refresher
             let assume = self.assume
             let feed = CredentialFeed(
-                roleArn: roleArn, refreshBefore: refreshBefore, now: self.base.now, waitLimit: self.base.waitLimit
+                roleArn: roleArn, refreshBefore: refreshBefore, now: self.base.now,
+                waitLimit: self.base.waitLimit
             ) {
                 try await assume(roleArn, try await base.current())
             }
@@ -152,9 +156,11 @@ public final class RoleFeeds: Sendable {
 
 /// Runs async work from an event-loop thread (never a Swift concurrency thread) and waits for
 /// it; nil when it took longer than `limit`.
-func waitFor<T: Sendable>(limit: TimeInterval, _ operation: @escaping @Sendable () async throws -> T) -> Result<
-    T, any Error
->? {
+func waitFor<T: Sendable>(limit: TimeInterval, _ operation: @escaping @Sendable () async throws -> T)
+    -> Result<
+        T, any Error
+    >?
+{
     let done = DispatchSemaphore(value: 0)
     let outcome = Locked<Result<T, any Error>?>(nil)
     Task.detached {

@@ -31,7 +31,8 @@ public final class CredentialServer: Sendable {
         switch kind {
         case .ecs:
             server.start(
-                handler: ECSHandler(token: token ?? "", port: server.port, feed: feed, roles: roles, limiter: limiter))
+                handler: ECSHandler(
+                    token: token ?? "", port: server.port, feed: feed, roles: roles, limiter: limiter))
         case .ec2:
             server.start(
                 handler: IMDSHandler(
@@ -66,13 +67,15 @@ public final class CredentialServer: Sendable {
         guard let token else { return }
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard fd >= 0 else {
-            throw ServerError(description: "could not write the token file \(path): \(String(cString: strerror(errno))).")
+            throw ServerError(
+                description: "could not write the token file \(path): \(String(cString: strerror(errno))).")
         }
         defer { close(fd) }
         fchmod(fd, 0o600)
         let bytes = Array(token.utf8)
         guard write(fd, bytes, bytes.count) == bytes.count else {
-            throw ServerError(description: "could not write the token file \(path): \(String(cString: strerror(errno))).")
+            throw ServerError(
+                description: "could not write the token file \(path): \(String(cString: strerror(errno))).")
         }
     }
 }
@@ -84,13 +87,15 @@ let variablesHiddenFromServerClients = [
     "AWS_CREDENTIAL_EXPIRATION", "AWS_CREDENTIAL_FILE", "AWS_DEFAULT_PROFILE", "AWS_PROFILE",
     "AWS_SDK_LOAD_CONFIG", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
     "AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
-    "AWS_EC2_METADATA_SERVICE_ENDPOINT", "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "AWS_EC2_METADATA_DISABLED",
+    "AWS_EC2_METADATA_SERVICE_ENDPOINT", "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE",
+    "AWS_EC2_METADATA_DISABLED",
     "AWS_EC2_METADATA_V1_DISABLED", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN",
 ]
 
 /// The environment for a command that gets its credentials from `server`: no keys at all.
 public func serverClientEnvironment(
-    base: [String: String], server: CredentialServer, profile: String, region: String?, tokenFile: String? = nil
+    base: [String: String], server: CredentialServer, profile: String, region: String?,
+    tokenFile: String? = nil
 ) -> [String: String] {
     var environment = base
     for name in variablesHiddenFromServerClients { environment[name] = nil }

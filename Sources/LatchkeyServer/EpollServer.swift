@@ -36,7 +36,9 @@ public struct ServerError: Error, CustomStringConvertible {
         ) throws {
             self.parser = parser
             self.maxConnections = maxConnections
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+            let fd = socket(
+                AF_INET,
+                Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
             guard fd >= 0 else { throw ServerError(description: "could not create a socket: \(errorText())") }
             var one: Int32 = 1
             setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -53,7 +55,8 @@ public struct ServerError: Error, CustomStringConvertible {
                 let reason = errorText()
                 close(fd)
                 throw ServerError(
-                    description: "could not listen on 127.0.0.1:\(port): \(reason); choose another port with --port.")
+                    description:
+                        "could not listen on 127.0.0.1:\(port): \(reason); choose another port with --port.")
             }
             var length = socklen_t(MemoryLayout<sockaddr_in>.size)
             _ = withUnsafeMutablePointer(to: &address) {
@@ -66,7 +69,9 @@ public struct ServerError: Error, CustomStringConvertible {
             for loop in loops {
                 // EPOLLEXCLUSIVE accepts no flags but EPOLLIN/EPOLLOUT (EINVAL otherwise).
                 let watched = [
-                    Self.watch(loop, fd: listener, events: UInt32(LATCHKEY_EPOLLIN) | exclusiveEvent, tag: Self.listenerTag),
+                    Self.watch(
+                        loop, fd: listener, events: UInt32(LATCHKEY_EPOLLIN) | exclusiveEvent,
+                        tag: Self.listenerTag),
                     Self.watch(loop, fd: wake, events: inEvents, tag: Self.wakeTag),
                 ]
                 guard loop >= 0, watched == [0, 0] else {
@@ -93,7 +98,9 @@ public struct ServerError: Error, CustomStringConvertible {
         }
 
         @discardableResult
-        static func watch(_ loop: Int32, fd: Int32, events: UInt32, tag: UInt64, modify: Bool = false) -> Int32 {
+        static func watch(_ loop: Int32, fd: Int32, events: UInt32, tag: UInt64, modify: Bool = false)
+            -> Int32
+        {
             latchkey_epoll_watch(loop, fd, events, tag, modify ? 1 : 0)
         }
 
@@ -136,7 +143,8 @@ public struct ServerError: Error, CustomStringConvertible {
                     next = (next + 1) % loops.count
                     return loops[next]
                 }
-                let connection = Connection(fd: fd, capacity: parser.maxHeaderBytes + parser.maxBodyBytes + 1024)
+                let connection = Connection(
+                    fd: fd, capacity: parser.maxHeaderBytes + parser.maxBodyBytes + 1024)
                 let tag = UInt64(UInt(bitPattern: Unmanaged.passRetained(connection).toOpaque()))
                 Self.watch(loop, fd: fd, events: inEvents, tag: tag)
             }
@@ -200,7 +208,8 @@ public struct ServerError: Error, CustomStringConvertible {
             if connection.pendingOutput {
                 if !connection.waitingToWrite {
                     connection.waitingToWrite = true
-                    Self.watch(loop, fd: connection.fd, events: UInt32(LATCHKEY_EPOLLOUT), tag: tag, modify: true)
+                    Self.watch(
+                        loop, fd: connection.fd, events: UInt32(LATCHKEY_EPOLLOUT), tag: tag, modify: true)
                 }
                 return true
             }
@@ -274,7 +283,8 @@ public struct ServerError: Error, CustomStringConvertible {
             var total = 0
             while written < output.count {
                 let sent = output.withUnsafeBytes { raw in
-                    Glibc.send(fd, raw.baseAddress.map { $0 + written }, output.count - written, Int32(MSG_NOSIGNAL))
+                    Glibc.send(
+                        fd, raw.baseAddress.map { $0 + written }, output.count - written, Int32(MSG_NOSIGNAL))
                 }
                 if sent < 0 {
                     if errno == EINTR { continue }

@@ -20,7 +20,9 @@ public struct ECSHandler: RequestHandler {
     let roles: RoleFeeds?
     let limiter: FailureRateLimiter
 
-    public init(token: String, port: UInt16, feed: CredentialFeed, roles: RoleFeeds?, limiter: FailureRateLimiter) {
+    public init(
+        token: String, port: UInt16, feed: CredentialFeed, roles: RoleFeeds?, limiter: FailureRateLimiter
+    ) {
         self.token = Array(token.utf8)
         self.hosts = HostCheck(port: port)
         self.feed = feed
@@ -92,8 +94,10 @@ public struct IMDSHandler: RequestHandler {
             ("region", region),
             ("version", "2017-09-30"),
         ]
-        identityDocument = HTTPResponse(status: 200, contentType: "text/plain", body: Array(jsonObject(document).utf8))
-            .prebuilt()
+        identityDocument = HTTPResponse(
+            status: 200, contentType: "text/plain", body: Array(jsonObject(document).utf8)
+        )
+        .prebuilt()
     }
 
     public func respond(to request: HTTPRequest) -> HTTPResponse {
@@ -135,10 +139,12 @@ public struct IMDSHandler: RequestHandler {
         guard path.hasSuffix("/api/token") else { return methodNotAllowed }
         // Only the unversioned path issues tokens; a proxied PUT is refused like real IMDS does.
         guard path == "/latest/api/token", request.forwardedFor == nil else { return forbidden }
-        guard let text = request.metadataTokenTTL, let ttl = Int(text), MetadataTokenIssuer.ttlRange.contains(ttl)
+        guard let text = request.metadataTokenTTL, let ttl = Int(text),
+            MetadataTokenIssuer.ttlRange.contains(ttl)
         else { return .text(400, "Bad Request") }
         return HTTPResponse(
-            status: 200, contentType: "text/plain", headers: [("X-aws-ec2-metadata-token-ttl-seconds", "\(ttl)")],
+            status: 200, contentType: "text/plain",
+            headers: [("X-aws-ec2-metadata-token-ttl-seconds", "\(ttl)")],
             body: Array(issuer.issue(ttl: ttl, now: now()).utf8))
     }
 }

@@ -34,10 +34,13 @@ func containerCredentialsURL(_ env: [String: String]) -> Result<String, ClientEr
     guard let full = env["AWS_CONTAINER_CREDENTIALS_FULL_URI"] else {
         return .failure(ClientError("No environment variables were set to configure ECS provider"))
     }
-    guard let url = URLComponents(string: full), let scheme = url.scheme, let host = url.host, !host.isEmpty else {
+    guard let url = URLComponents(string: full), let scheme = url.scheme, let host = url.host, !host.isEmpty
+    else {
         return .failure(ClientError("URI did not specify a host"))
     }
-    let allowedHTTPHosts = ["localhost", "169.254.170.2", "169.254.170.23", "fd00:ec2::23", "[fd00:ec2::23]", "::1"]
+    let allowedHTTPHosts = [
+        "localhost", "169.254.170.2", "169.254.170.23", "fd00:ec2::23", "[fd00:ec2::23]", "::1",
+    ]
     guard scheme == "https" || host.hasPrefix("127.") || allowedHTTPHosts.contains(host) else {
         return .failure(ClientError("host is not allowed for http"))
     }
@@ -48,9 +51,12 @@ func containerCredentialsURL(_ env: [String: String]) -> Result<String, ClientEr
 func metadataTokenURL(_ test: [String: Any]) -> Result<String, ClientError> {
     let env = test["env"] as? [String: String] ?? [:]
     var config: [String: String] = [:]
-    if let files = test["fs"] as? [String: String], let name = env["AWS_CONFIG_FILE"], let text = files[name] {
+    if let files = test["fs"] as? [String: String], let name = env["AWS_CONFIG_FILE"], let text = files[name]
+    {
         for line in text.split(separator: "\n") where line.contains("=") {
-            let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            let parts = line.split(separator: "=", maxSplits: 1).map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }
             config[parts[0]] = parts[1]
         }
     }
@@ -105,7 +111,8 @@ struct ConformanceTests {
         }
         // A relative URI would win over ours: the client environment never carries one.
         let environment = serverClientEnvironment(
-            base: ["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/elsewhere", "AWS_ACCESS_KEY_ID": "AKIA"], server: server,
+            base: ["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/elsewhere", "AWS_ACCESS_KEY_ID": "AKIA"],
+            server: server,
             profile: "doug", region: nil)
         #expect(environment["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"] == nil)
         #expect(environment["AWS_ACCESS_KEY_ID"] == nil)
@@ -117,7 +124,8 @@ struct ConformanceTests {
         #expect(cases.count == 14)
         for test in cases { expectMatches(metadataTokenURL(test), test) }
 
-        let handler = IMDSHandler(port: 6000, feed: feed(), roleName: "doug", region: "us-east-1", limiter: .init())
+        let handler = IMDSHandler(
+            port: 6000, feed: feed(), roleName: "doug", region: "us-east-1", limiter: .init())
         let variables = ["AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:6000/"]
         let tokenURL = try metadataTokenURL(["env": variables]).get()
         #expect(tokenURL == "http://127.0.0.1:6000/latest/api/token")
@@ -142,7 +150,8 @@ struct ConformanceTests {
             let action = event["action"] as? [String: Any] ?? [:]
             if let request = (action["Request"] as? [String: Any])?["request"] as? [String: Any] {
                 exchanges.append((request, 0, nil, ""))
-            } else if let response = ((action["Response"] as? [String: Any])?["response"] as? [String: Any])?["Ok"]
+            } else if let response = ((action["Response"] as? [String: Any])?["response"] as? [String: Any])?[
+                "Ok"]
                 as? [String: Any], !exchanges.isEmpty
             {
                 exchanges[exchanges.count - 1].status = response["status"] as? Int ?? 0
@@ -158,13 +167,15 @@ struct ConformanceTests {
 
         let ecsToken = randomHexToken()
         let ecs = ECSHandler(token: ecsToken, port: 80, feed: feed(), roles: nil, limiter: .init())
-        let imds = IMDSHandler(port: 80, feed: feed(), roleName: "imds-assume-role-test", region: "us-east-1", limiter: .init())
+        let imds = IMDSHandler(
+            port: 80, feed: feed(), roleName: "imds-assume-role-test", region: "us-east-1", limiter: .init())
         var metadataToken: String?
         for exchange in exchanges {
             let uri = URLComponents(string: exchange.request["uri"] as? String ?? "")
             let headers = exchange.request["headers"] as? [String: [String]] ?? [:]
             var request = HTTPRequest(
-                method: exchange.request["method"] as? String ?? "", target: uri?.path ?? "", host: "127.0.0.1:80")
+                method: exchange.request["method"] as? String ?? "", target: uri?.path ?? "",
+                host: "127.0.0.1:80")
             request.metadataTokenTTL = headers["x-aws-ec2-metadata-token-ttl-seconds"]?.first
             let response: HTTPResponse
             if name.hasPrefix("ecs") {
@@ -179,8 +190,11 @@ struct ConformanceTests {
             }
             #expect(response.status == exchange.status, "\(request.method) \(request.target)")
             #expect(response.contentType == exchange.contentType, "\(request.method) \(request.target)")
-            if let recorded = try? JSONSerialization.jsonObject(with: Data(exchange.body.utf8)) as? [String: Any] {
-                let ours = try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any] ?? [:]
+            if let recorded = try? JSONSerialization.jsonObject(with: Data(exchange.body.utf8))
+                as? [String: Any]
+            {
+                let ours =
+                    try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any] ?? [:]
                 // RoleArn and AccountId are optional extras of real ECS; everything else must be there.
                 let required = Set(recorded.keys).subtracting(["RoleArn", "AccountId"])
                 #expect(required.isSubset(of: Set(ours.keys)), "\(required.subtracting(ours.keys))")

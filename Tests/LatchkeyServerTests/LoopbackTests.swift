@@ -43,7 +43,8 @@ struct RawClient {
     func read(responses count: Int) -> String {
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
-        while String(decoding: received, as: UTF8.self).components(separatedBy: "HTTP/1.1 ").count - 1 < count {
+        while String(decoding: received, as: UTF8.self).components(separatedBy: "HTTP/1.1 ").count - 1 < count
+        {
             let n = recv(fd, &buffer, buffer.count, 0)
             if n <= 0 { break }
             received += buffer[0..<n]
@@ -86,7 +87,9 @@ struct RawClient {
         client.send("GET /two HTTP/1.1\r\n\r\nGET /three HTTP/1.1\r\n\r\n")
         let both = client.read(responses: 2)
         #expect(both.contains("/two") && both.hasSuffix("/three"))
-        #expect(both.range(of: "/two")?.lowerBound ?? both.endIndex < both.range(of: "/three")?.lowerBound ?? both.startIndex)
+        #expect(
+            both.range(of: "/two")?.lowerBound ?? both.endIndex < both.range(of: "/three")?.lowerBound
+                ?? both.startIndex)
     }
 
     @Test func aRequestSplitAcrossReadsIsReassembled() throws {

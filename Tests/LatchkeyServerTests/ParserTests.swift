@@ -31,7 +31,8 @@ struct ParserTests {
     }
 
     @Test(arguments: [
-        "", "GET / HTTP/1.1\r\n", "GET / HTTP/1.1\r\nHost: a\r\n", "PUT / HTTP/1.1\r\nContent-Length: 3\r\n\r\nab",
+        "", "GET / HTTP/1.1\r\n", "GET / HTTP/1.1\r\nHost: a\r\n",
+        "PUT / HTTP/1.1\r\nContent-Length: 3\r\n\r\nab",
     ])
     func waitsForTheRestOfARequest(_ text: String) {
         #expect(parse(text) == .incomplete)
@@ -71,10 +72,12 @@ struct ParserTests {
 
     @Test func responsesSerializeWithLengthAndClose() {
         let response = HTTPResponse(
-            status: 200, contentType: "text/plain", headers: [("X-A", "1")], body: Array("hi".utf8), close: true)
+            status: 200, contentType: "text/plain", headers: [("X-A", "1")], body: Array("hi".utf8),
+            close: true)
         #expect(
             String(decoding: response.wireBytes(), as: UTF8.self)
-                == "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-A: 1\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi")
+                == "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-A: 1\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi"
+        )
         #expect(response.prebuilt().wireBytes() == response.wireBytes())
     }
 }

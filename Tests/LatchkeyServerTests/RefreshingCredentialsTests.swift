@@ -54,13 +54,14 @@ final class ScriptedFetch: @unchecked Sendable {
 struct RefreshingCredentialsTests {
     let clock = ManualClock(Date(timeIntervalSince1970: 1_700_000_000))
 
-    func make(_ fetch: ScriptedFetch, backoff: RefreshingCredentials.Backoff = .init(initial: 10, maximum: 40))
+    func make(
+        _ fetch: ScriptedFetch, backoff: RefreshingCredentials.Backoff = .init(initial: 10, maximum: 40)
+    )
         -> RefreshingCredentials
     {
         let clock = self.clock
-        return RefreshingCredentials(refreshBefore: 300, backoff: backoff, now: { clock.now }) {
-            try await fetch.next()
-        }
+        return RefreshingCredentials(
+            refreshBefore: 300, backoff: backoff, now: { clock.now }, fetch: { try await fetch.next() })
     }
 
     @Test func manyCallersShareOneRefresh() async throws {
@@ -125,11 +126,14 @@ struct RefreshingCredentialsTests {
         let clock = self.clock
         let calls = ScriptedFetch(clock: clock)
         let stale = AWSCredentials(
-            accessKeyId: "ASIASTALE", secretAccessKey: "s", sessionToken: "t", expiration: clock.now.addingTimeInterval(100))
-        let refresher = RefreshingCredentials(refreshBefore: 300, now: { clock.now }) {
-            _ = try? await calls.next()
-            return stale
-        }
+            accessKeyId: "ASIASTALE", secretAccessKey: "s", sessionToken: "t",
+            expiration: clock.now.addingTimeInterval(100))
+        let refresher = RefreshingCredentials(
+            refreshBefore: 300, now: { clock.now },
+            fetch: {
+                _ = try? await calls.next()
+                return stale
+            })
         for _ in 0..<20 { #expect(try await refresher.current().accessKeyId == "ASIASTALE") }
         #expect(calls.calls == 1)
         #expect(await refresher.secondsUntilRefresh() == 10)

@@ -11,7 +11,7 @@ let session = AWSCredentials(
     expiration: sessionExpiry)
 
 func feed(now: Date = sessionExpiry.addingTimeInterval(-3000)) -> CredentialFeed {
-    CredentialFeed(initial: session, refreshBefore: 300, now: { now }) { session }
+    CredentialFeed(initial: session, refreshBefore: 300, now: { now }, fetch: { session })
 }
 
 func json(_ response: HTTPResponse) throws -> [String: String] {
@@ -42,8 +42,10 @@ struct ECSRoutingTests {
     }
 
     @Test(arguments: [
-        (String?.none, "127.0.0.1:4000"), ("wrong", "127.0.0.1:4000"), (String(repeating: "ab", count: 32) + "x", "127.0.0.1:4000"),
-        (String(repeating: "ab", count: 32), "evil.example:4000"), (String(repeating: "ab", count: 32), "127.0.0.1:4001"),
+        (String?.none, "127.0.0.1:4000"), ("wrong", "127.0.0.1:4000"),
+        (String(repeating: "ab", count: 32) + "x", "127.0.0.1:4000"),
+        (String(repeating: "ab", count: 32), "evil.example:4000"),
+        (String(repeating: "ab", count: 32), "127.0.0.1:4001"),
     ])
     func refusesWithoutDetail(_ authorization: String?, _ host: String) {
         let response = handler().respond(to: get("/", authorization: authorization, host: host))
@@ -64,7 +66,9 @@ struct ECSRoutingTests {
         var put = get("/", authorization: token)
         put.method = "PUT"
         #expect(handler().respond(to: put).status == 405)
-        #expect(handler().respond(to: get("/role-arn/arn:aws:iam::123456789012:role/x", authorization: token)).status == 404)
+        #expect(
+            handler().respond(to: get("/role-arn/arn:aws:iam::123456789012:role/x", authorization: token))
+                .status == 404)
     }
 
     @Test func roleArnAssumesEachRoleOnceFromTheSession() async throws {
@@ -85,14 +89,17 @@ struct ECSRoutingTests {
             #expect(try json(response)["AccessKeyId"] == "ASIAROLE")
         }
         #expect(assumed.entries == ["\(arn) with ASIAEXAMPLEEXAMPLE01"])
-        #expect(ecs.respond(to: get("/role-arn/arn:aws:iam::123:role/short-account", authorization: token)).status == 404)
+        #expect(
+            ecs.respond(to: get("/role-arn/arn:aws:iam::123:role/short-account", authorization: token)).status
+                == 404)
     }
 
     @Test func aFailedRefreshIsAClearErrorWithoutSecrets() async throws {
         let expired = CredentialFeed(
-            initial: session, refreshBefore: 300, backoff: .init(initial: 60), now: { sessionExpiry.addingTimeInterval(1) }
-        ) { throw RefreshError.unavailable }
-        let ecs = ECSHandler(token: token, port: 4000, feed: expired, roles: nil, limiter: FailureRateLimiter())
+            initial: session, refreshBefore: 300, backoff: .init(initial: 60),
+            now: { sessionExpiry.addingTimeInterval(1) }, fetch: { throw RefreshError.unavailable })
+        let ecs = ECSHandler(
+            token: token, port: 4000, feed: expired, roles: nil, limiter: FailureRateLimiter())
         let request = get("/", authorization: token)
         let response = await onOwnThread { ecs.respond(to: request) }
         #expect(response.status == 503)
@@ -108,12 +115,14 @@ struct IMDSRoutingTests {
     func handler() -> IMDSHandler {
         let clock = self.clock
         return IMDSHandler(
-            port: 5000, feed: feed(), roleName: "team/doug", region: "eu-west-1", limiter: FailureRateLimiter(),
+            port: 5000, feed: feed(), roleName: "team/doug", region: "eu-west-1",
+            limiter: FailureRateLimiter(),
             now: { clock.value })
     }
 
     func request(_ method: String, _ path: String, token: String? = nil, ttl: String? = nil) -> HTTPRequest {
-        HTTPRequest(method: method, target: path, host: "localhost:5000", metadataToken: token, metadataTokenTTL: ttl)
+        HTTPRequest(
+            method: method, target: path, host: "localhost:5000", metadataToken: token, metadataTokenTTL: ttl)
     }
 
     func token(_ imds: IMDSHandler, ttl: String = "21600") -> String {
@@ -150,7 +159,8 @@ struct IMDSRoutingTests {
     @Test func servesRoleListingCredentialsAndIdentity() throws {
         let imds = handler()
         let live = token(imds)
-        let listing = imds.respond(to: request("GET", "/latest/meta-data/iam/security-credentials/", token: live))
+        let listing = imds.respond(
+            to: request("GET", "/latest/meta-data/iam/security-credentials/", token: live))
         #expect(listing.bodyText == "team-doug")
         let credentials = imds.respond(
             to: request("GET", "/latest/meta-data/iam/security-credentials/team-doug", token: live))
@@ -163,11 +173,15 @@ struct IMDSRoutingTests {
         #expect(document["Code"] == "Success")
         #expect(document["Type"] == "AWS-HMAC")
         #expect(document["Expiration"] == "2027-01-15T08:00:00Z")
-        let identity = imds.respond(to: request("GET", "/latest/dynamic/instance-identity/document", token: live))
+        let identity = imds.respond(
+            to: request("GET", "/latest/dynamic/instance-identity/document", token: live))
         #expect(try json(identity)["region"] == "eu-west-1")
-        #expect(imds.respond(to: request("GET", "/latest/meta-data/placement/region", token: live)).bodyText == "eu-west-1")
+        #expect(
+            imds.respond(to: request("GET", "/latest/meta-data/placement/region", token: live)).bodyText
+                == "eu-west-1")
         for missing in [
-            "/latest/meta-data/iam/security-credentials-extended/", "/latest/meta-data/iam/security-credentials/other",
+            "/latest/meta-data/iam/security-credentials-extended/",
+            "/latest/meta-data/iam/security-credentials/other",
             "/latest/user-data",
         ] {
             #expect(imds.respond(to: request("GET", missing, token: live)).status == 404)
