@@ -16,7 +16,7 @@ public final class CredentialFeed: Sendable {
     public let refresher: RefreshingCredentials
     let roleArn: String?
     let now: @Sendable () -> Date
-    private let rendered: Locked<Rendered?>
+    private let rendered: ReadMostly<Rendered?>
     /// How long a request may wait for a refresh before it is answered 503.
     let waitLimit: TimeInterval
 
@@ -25,7 +25,7 @@ public final class CredentialFeed: Sendable {
         backoff: RefreshingCredentials.Backoff = .init(), now: @escaping @Sendable () -> Date = Date.init,
         waitLimit: TimeInterval = 60, fetch: @escaping RefreshingCredentials.Fetch
     ) {
-        let rendered = Locked<Rendered?>(initial.map { Self.render($0, roleArn: roleArn, updated: now()) })
+        let rendered = ReadMostly<Rendered?>(initial.map { Self.render($0, roleArn: roleArn, updated: now()) })
         self.rendered = rendered
         self.roleArn = roleArn
         self.now = now
@@ -35,7 +35,7 @@ public final class CredentialFeed: Sendable {
             onUpdate: { update in
                 if case .refreshed(let credentials) = update {
                     let fresh = Self.render(credentials, roleArn: roleArn, updated: now())
-                    rendered.withLock { $0 = fresh }
+                    rendered.write { $0 = fresh }
                 }
             }, fetch: fetch)
     }

@@ -17,6 +17,39 @@ final class Locked<Value>: @unchecked Sendable {
     var current: Value { withLock { $0 } }
 }
 
+/// A value read on every request and written rarely: readers share a read lock and never wait
+/// for each other (a plain mutex made the two event loops queue behind one another).
+final class ReadMostly<Value>: @unchecked Sendable {
+    private let lock: UnsafeMutablePointer<pthread_rwlock_t>
+    private var value: Value
+
+    init(_ value: Value) {
+        self.value = value
+        lock = .allocate(capacity: 1)
+        lock.initialize(to: pthread_rwlock_t())
+        pthread_rwlock_init(lock, nil)
+    }
+
+    deinit {
+        pthread_rwlock_destroy(lock)
+        lock.deallocate()
+    }
+
+    func read<T>(_ body: (Value) throws -> T) rethrows -> T {
+        pthread_rwlock_rdlock(lock)
+        defer { pthread_rwlock_unlock(lock) }
+        return try body(value)
+    }
+
+    var current: Value { read { $0 } }
+
+    func write<T>(_ body: (inout Value) throws -> T) rethrows -> T {
+        pthread_rwlock_wrlock(lock)
+        defer { pthread_rwlock_unlock(lock) }
+        return try body(&value)
+    }
+}
+
 /// `count` random bytes from the system's CSPRNG (getrandom on Linux), as lower-case hex.
 public func randomHexToken(bytes count: Int = 32) -> String {
     var generator = SystemRandomNumberGenerator()
@@ -104,6 +137,7 @@ public struct MetadataTokenIssuer: Sendable {
     // Immutable after init; SymmetricKey just lacks the annotation.
     nonisolated(unsafe) let key: SymmetricKey
     public static let ttlRange = 1...21600
+    private let verified = ReadMostly<[String: UInt64]>([:])
 
     public init(key: SymmetricKey = SymmetricKey(size: .bits256)) {
         self.key = key
@@ -116,12 +150,25 @@ public struct MetadataTokenIssuer: Sendable {
 
     public func isValid(_ token: String?, now: Double) -> Bool {
         guard let token, token.utf8.count == 16 + 64 else { return false }
+        // Clients reuse one token for hours: remember verified ones rather than redo the HMAC.
+        // (Hashing is seeded per process, so lookup timing tells a guesser nothing.)
+        if let expiry = verified.read({ $0[token] }) { return Double(expiry) > now }
+        guard let expiry = verifiedExpiry(token) else { return false }
+        verified.write { cache in
+            if cache.count >= 256 { cache.removeAll() }
+            cache[token] = expiry
+        }
+        return Double(expiry) > now
+    }
+
+    /// The token's expiry when its MAC is right (checked in constant time), else nil.
+    func verifiedExpiry(_ token: String) -> UInt64? {
         let hex = Array(token.utf8)
         guard let expiry = UInt64(String(decoding: hex[0..<16], as: UTF8.self), radix: 16),
             let mac = bytes(fromHex: hex[16...])
-        else { return false }
+        else { return nil }
         let valid = HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: bigEndian(expiry), using: key)
-        return valid && Double(expiry) > now
+        return valid ? expiry : nil
     }
 
     private func expiryHex(_ expiry: UInt64) -> String {
