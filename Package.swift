@@ -20,9 +20,13 @@ let package = Package(
             name: "AWSSigV4",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict),
+        // libcurl through dlopen: Linux binaries never link FoundationNetworking (~8 ms at start-up).
+        .target(
+            name: "CCurlShim",
+            linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
         .target(
             name: "AWSClient",
-            dependencies: ["AWSSigV4"],
+            dependencies: ["AWSSigV4", "CCurlShim"],
             swiftSettings: strict),
         .target(name: "CLatchkeySys"),
         .target(

@@ -60,6 +60,8 @@ struct QueryProtocolClient: Sendable {
             }
         } catch is CancellationError {
             throw CancellationError()
+        } catch let error as CurlTransportError {
+            throw error  // a missing libcurl will not appear on retry; its message says what to install
         } catch {
             throw RetryableFailure(
                 error: .transport(

@@ -39,7 +39,7 @@ extension Runtime {
                 try await CredentialStore(keyring: keyring).inventory().credentials.map(\.profile))
             plan = try resolver.plan(for: request, storedProfiles: stored)
         }
-        debug("plan for \(profile): \(plan.operationName) with the key of '\(plan.keyProfile)'")
+        debug("plan for \(profile): \(plan.source.operation) then \(plan.steps.map(\.operation))")
         let service = CredentialService(context: coreContext(keyring: keyring))
         return try await service.credentials(for: plan, mfaToken: options.mfaToken)
     }

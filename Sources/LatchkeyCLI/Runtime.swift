@@ -59,7 +59,8 @@ struct Runtime {
     func coreContext(keyring: any Keyring) -> CoreContext {
         CoreContext(
             environment: environment, settings: settings, store: CredentialStore(keyring: keyring),
-            transport: URLSessionTransport(),
+            transport: defaultHTTPTransport(
+                userAgent: "latchkey/\(latchkeyVersion)", environment: environment),
             mfa: MFACodeSource(
                 prompt: Terminal.isAvailable ? TerminalMFAPrompt() : nil,
                 processRunner: SystemProcessRunner(), environment: environment),

@@ -120,7 +120,8 @@ extension Runtime {
         var roles: RoleFeeds?
         if kind == .ecs {
             let transport = context.transport
-            let endpoint = plan.stsEndpoint.flatMap(URL.init(string:))
+            let sts = plan.sts
+            let endpoint = sts.endpoint.flatMap(URL.init(string:))
             let region = plan.region ?? "us-east-1"
             let sessionName = "latchkey-" + (nonEmpty(environment["USER"]) ?? "user")
             roles = RoleFeeds(base: feed, refreshBefore: refreshBefore) { roleArn, base in

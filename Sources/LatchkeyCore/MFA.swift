@@ -25,11 +25,13 @@ public struct MFACodeSource: Sendable {
         self.environment = environment
     }
 
-    public func code(for plan: CredentialPlan, serial: String, flag: String?) async throws -> String {
+    public func code(profile: String, serial: String, mfaProcess: String?, flag: String?) async throws
+        -> String
+    {
         if let flag {
             return try validated(flag, source: "--mfa-token")
         }
-        if let command = plan.mfaProcess {
+        if let command = mfaProcess {
             let arguments = try splitCommandLine(command)
             let output: String
             do {
@@ -42,10 +44,9 @@ public struct MFACodeSource: Sendable {
         }
         guard let prompt else {
             throw LatchkeyError.mfaCodeUnavailable(
-                profile: plan.profile, serial: serial, reason: "no terminal is attached to ask for it")
+                profile: profile, serial: serial, reason: "no terminal is attached to ask for it")
         }
-        return try validated(
-            try await prompt.mfaCode(serial: serial, profile: plan.profile), source: "the prompt")
+        return try validated(try await prompt.mfaCode(serial: serial, profile: profile), source: "the prompt")
     }
 
     func validated(_ raw: String, source: String) throws -> String {
