@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,7 +24,7 @@ from typing import Any
 
 import pytest
 from conftest import BINARY, World, aws_cli, calls, code
-from double_fixtures import admin, create_role, set_auth
+from double_fixtures import admin, create_mfa_user, create_role, reset_calls, set_auth
 
 BOTO3_IDENTITY = """
 import json, boto3
@@ -142,6 +143,18 @@ def mfa_process_config(world: World, user: dict[str, str]) -> None:
 
 def set_double_offset(world: World, seconds: float) -> None:
     admin(world.endpoint, "POST", "clock", {"offset": seconds})
+
+
+def user_with_clock_set_back(world: World, seconds: float) -> dict[str, str]:
+    """Profile `doug` whose user and key are created on the double's clock set `seconds` back
+    (the double does not accept a key before the moment it was created)."""
+    set_double_offset(world, -seconds)
+    user = create_mfa_user(world.endpoint, f"doug-{uuid.uuid4().hex[:8]}")
+    world.write_config(f"[profile doug]\nmfa_serial = {user['mfa_serial']}\nregion = us-east-1\n")
+    keys = {"AWS_ACCESS_KEY_ID": user["access_key_id"], "AWS_SECRET_ACCESS_KEY": user["secret_access_key"]}
+    world.ok("add", "doug", "--env", env=keys)
+    reset_calls(world.endpoint)
+    return user
 
 
 # --- exec --------------------------------------------------------------------------------------
@@ -316,10 +329,10 @@ def test_serve_ec2_speaks_imdsv2(world: World, doug: dict[str, str]) -> None:
 # --- refresh -----------------------------------------------------------------------------------
 
 
-def test_serve_refreshes_before_expiry_and_clients_follow(world: World, doug: dict[str, str]) -> None:
-    mfa_process_config(world, doug)
+def test_serve_refreshes_before_expiry_and_clients_follow(world: World) -> None:
     # The first session expires 305 s from now on the wall clock: 5 s before the refresh window.
-    set_double_offset(world, -3295)
+    doug = user_with_clock_set_back(world, 3295)
+    mfa_process_config(world, doug)
     with serving(world, "doug", "--ecs") as server:
         server.token = server.variables["AWS_CONTAINER_AUTHORIZATION_TOKEN"]  # type: ignore[attr-defined]
         first = ecs_get(server)[1]
@@ -350,11 +363,9 @@ def test_serve_refreshes_before_expiry_and_clients_follow(world: World, doug: di
         assert json.loads(boto.stdout)["access_key"] == second["AccessKeyId"]
 
 
-def test_refresh_without_an_mfa_code_answers_a_clear_error_without_spinning(
-    world: World, doug: dict[str, str]
-) -> None:
+def test_refresh_without_an_mfa_code_answers_a_clear_error_without_spinning(world: World) -> None:
     # No mfa_process, no dialog, no terminal: the first session (10 s left) cannot be renewed.
-    set_double_offset(world, -3590)
+    doug = user_with_clock_set_back(world, 3590)
     started = time.time()
     with serving(world, "doug", "--ecs", "--debug", "--mfa-token", code(world, doug)) as server:
         server.token = server.variables["AWS_CONTAINER_AUTHORIZATION_TOKEN"]  # type: ignore[attr-defined]
