@@ -131,15 +131,18 @@ public struct HTTPRequestParser: Sendable {
         guard headEnd <= maxHeaderBytes else { return .invalid(status: 431) }
         var lines = LineIterator(bytes: bytes, end: headEnd)
         guard let requestLine = lines.next() else { return .invalid(status: 400) }
-        let parts = requestLine.split(separator: 32, omittingEmptySubsequences: false)
-        guard parts.count == 3, !parts[0].isEmpty, parts[1].first == UInt8(ascii: "/") else {
-            return .invalid(status: 400)
-        }
-        let version = parts[2]
+        // METHOD SP TARGET SP VERSION, found without allocating: the target may hold no space.
+        guard let firstSpace = requestLine.firstIndex(of: 32), let lastSpace = requestLine.lastIndex(of: 32),
+            firstSpace > requestLine.startIndex, lastSpace > firstSpace + 1
+        else { return .invalid(status: 400) }
+        let method = requestLine[..<firstSpace]
+        let target = requestLine[(firstSpace + 1)..<lastSpace]
+        let version = requestLine[(lastSpace + 1)...]
+        guard target.first == UInt8(ascii: "/"), !target.contains(32) else { return .invalid(status: 400) }
         guard version.elementsEqual("HTTP/1.1".utf8) || version.elementsEqual("HTTP/1.0".utf8) else {
             return .invalid(status: 505)
         }
-        var request = HTTPRequest(method: string(parts[0]), target: string(parts[1]))
+        var request = HTTPRequest(method: string(method), target: string(target))
         request.keepAlive = version.elementsEqual("HTTP/1.1".utf8)
         var contentLength = 0
         var sawHost = false

@@ -71,6 +71,10 @@ public struct IMDSHandler: RequestHandler {
     let limiter: FailureRateLimiter
     let now: @Sendable () -> Double
     let identityDocument: HTTPResponse
+    let listing: HTTPResponse
+    // Built once: concatenating them per request cost the hot path two allocations.
+    let listingPaths: [String]
+    let credentialsPath: String
 
     public init(
         port: UInt16, feed: CredentialFeed, roleName: String, region: String,
@@ -94,6 +98,10 @@ public struct IMDSHandler: RequestHandler {
             ("region", region),
             ("version", "2017-09-30"),
         ]
+        let prefix = "/latest/meta-data/iam/security-credentials"
+        listingPaths = [prefix, prefix + "/"]
+        credentialsPath = prefix + "/" + self.roleName
+        listing = HTTPResponse.text(200, self.roleName).prebuilt()
         identityDocument = HTTPResponse(
             status: 200, contentType: "text/plain", body: Array(jsonObject(document).utf8)
         )
@@ -117,12 +125,10 @@ public struct IMDSHandler: RequestHandler {
             if request.metadataToken != nil, !limiter.allowFailure() { return tooManyFailures }
             return HTTPResponse(status: 401, close: false)
         }
-        let credentialsPrefix = "/latest/meta-data/iam/security-credentials"
+        if path == credentialsPath { return feed.response(.imds) }
         switch path {
-        case credentialsPrefix, credentialsPrefix + "/":
-            return .text(200, roleName)
-        case credentialsPrefix + "/" + roleName:
-            return feed.response(.imds)
+        case listingPaths[0], listingPaths[1]:
+            return listing
         case "/latest/dynamic/instance-identity/document":
             return identityDocument
         case "/latest/meta-data/placement/region":
