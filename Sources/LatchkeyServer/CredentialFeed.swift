@@ -25,7 +25,8 @@ public final class CredentialFeed: Sendable {
         backoff: RefreshingCredentials.Backoff = .init(), now: @escaping @Sendable () -> Date = Date.init,
         waitLimit: TimeInterval = 60, fetch: @escaping RefreshingCredentials.Fetch
     ) {
-        let rendered = ReadMostly<Rendered?>(initial.map { Self.render($0, roleArn: roleArn, updated: now()) })
+        let rendered = ReadMostly<Rendered?>(
+            initial.map { Self.render($0, roleArn: roleArn, updated: now()) })
         self.rendered = rendered
         self.roleArn = roleArn
         self.now = now
