@@ -26,7 +26,7 @@ let package = Package(
             linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
         .target(
             name: "AWSClient",
-            dependencies: ["AWSSigV4", "CCurlShim"],
+            dependencies: ["AWSSigV4", .product(name: "Crypto", package: "swift-crypto"), "CCurlShim"],
             swiftSettings: strict),
         .target(name: "CLatchkeySys"),
         .target(

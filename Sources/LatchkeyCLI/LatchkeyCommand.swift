@@ -15,7 +15,7 @@ public struct LatchkeyCommand: AsyncParsableCommand {
         version: latchkeyVersion,
         subcommands: [
             AddCommand.self, RemoveCommand.self, ListCommand.self, ClearCommand.self, ExecCommand.self,
-            ExportCommand.self, ExplainCommand.self, ServeCommand.self,
+            ExportCommand.self, ExplainCommand.self, SSOCommand.self, ServeCommand.self,
         ])
 
     public init() {}

@@ -32,7 +32,11 @@ struct Runtime {
             FileHandle.standardError.write(Data("latchkey: \(message)\n".utf8))
         }
         backendName = options.backend ?? settings.backend ?? "file"
+        openBrowser = environment["LATCHKEY_NO_BROWSER"] != "1"
     }
+
+    /// Whether an IAM Identity Center sign-in opens the browser (off with LATCHKEY_NO_BROWSER=1 or --no-browser).
+    var openBrowser: Bool
 
     let backendName: String
 
@@ -56,15 +60,23 @@ struct Runtime {
         }
     }
 
-    func coreContext(keyring: any Keyring) -> CoreContext {
-        CoreContext(
+    func coreContext(keyring: any Keyring, prompt: String? = nil) throws -> CoreContext {
+        let runtimeDirectory = try? privateRuntimeDirectory(environment: environment)
+        let notice: @Sendable (String) -> Void = { Terminal.say("latchkey: \($0)\n") }
+        var mfa = MFACodeSource(
+            prompt: try PromptDriver.choose(
+                prompt ?? environment["LATCHKEY_PROMPT"], environment: environment),
+            processRunner: SystemProcessRunner(), environment: environment)
+        mfa.usedCodes = runtimeDirectory.map(UsedCodeLog.init(directory:))
+        mfa.notice = notice
+        var context = CoreContext(
             environment: environment, settings: settings, store: CredentialStore(keyring: keyring),
             transport: defaultHTTPTransport(
                 userAgent: "latchkey/\(latchkeyVersion)", environment: environment),
-            mfa: MFACodeSource(
-                prompt: Terminal.isAvailable ? TerminalMFAPrompt() : nil,
-                processRunner: SystemProcessRunner(), environment: environment),
-            debug: debug)
+            mfa: mfa, debug: debug, ssoPresenter: TerminalSSOPresenter(openBrowser: openBrowser))
+        context.lockDirectory = runtimeDirectory
+        context.notice = notice
+        return context
     }
 
     func resolver() throws -> ProfileResolver {

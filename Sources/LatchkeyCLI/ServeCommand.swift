@@ -103,7 +103,7 @@ extension Runtime {
         // Renew when a cached session would no longer be handed out (LATCHKEY_MIN_TTL), and make
         // the refresh itself skip the cache for a little longer, so it really gets a new one.
         let refreshBefore = TimeInterval(settings.minimumTTL)
-        var context = coreContext(keyring: try openKeyring())
+        var context = try coreContext(keyring: try openKeyring())
         context.settings.minimumTTL = settings.minimumTTL + 60
         context.mfa.prompt = prompt.map { DialogPrompt(driver: $0, environment: environment) }
         let service = CredentialService(context: context)

@@ -26,12 +26,19 @@ public struct CoreContext: Sendable {
     public var mfa: MFACodeSource
     public var now: @Sendable () -> Date
     public var debug: @Sendable (String) -> Void
+    /// Shows an IAM Identity Center sign-in; nil where no one can be shown one.
+    public var ssoPresenter: (any SSOLoginPresenter)?
+    /// Where the per-session locks live (see `SessionLocks`); nil turns coordination off.
+    public var lockDirectory: String?
+    /// Tells the person something while latchkey waits (on the terminal, never stdout).
+    public var notice: @Sendable (String) -> Void = { _ in }
 
     public init(
         environment: [String: String], settings: LatchkeySettings, store: CredentialStore,
         transport: any HTTPTransport, mfa: MFACodeSource, now: @escaping @Sendable () -> Date = Date.init,
-        debug: @escaping @Sendable (String) -> Void = { _ in }
+        debug: @escaping @Sendable (String) -> Void = { _ in }, ssoPresenter: (any SSOLoginPresenter)? = nil
     ) {
+        self.ssoPresenter = ssoPresenter
         self.environment = environment
         self.settings = settings
         self.store = store
@@ -71,13 +78,21 @@ public struct CredentialService: Sendable {
         try await store.removeSessions(expiredBefore: now)
         var flag = mfaToken
         for step in plan.steps[next...] {
+            // One process at a time makes a given session; the others wait, then find it cached.
+            let lock = try await lockSession(step.cacheKey, profile: step.profile)
+            defer { lock?.release() }
+            if lock != nil, let cached = try await fresh(step.cacheKey, now: context.now()) {
+                credentials = cached
+                continue
+            }
             var code: String?
             if let serial = step.mfaSerial {
                 code = try await context.mfa.code(
                     profile: step.profile, serial: serial, mfaProcess: step.mfaProcess, flag: flag)
                 flag = nil
             }
-            let sts = try stsClient(credentials: credentials, plan: plan, step: step)
+            let sts = try stsClient(
+                credentials: credentials, plan: plan, profile: step.profile, operation: step.operation)
             context.debug(
                 "calling \(step.operation) for '\(step.profile)' at \(sts.endpoint) with key \(mask(credentials.accessKeyId))"
             )
@@ -102,6 +117,7 @@ public struct CredentialService: Sendable {
             } catch {
                 throw explain(error, step: step, keyProfile: plan.source.keyProfile, sentCode: code != nil)
             }
+            if let code, let serial = step.mfaSerial { context.mfa.accepted(serial: serial, code: code) }
             try await store.storeSession(
                 credentials, key: step.cacheKey, profile: step.profile, type: step.operation,
                 mfaSerial: step.mfaSerial ?? step.mfaCoveredBy)
@@ -159,17 +175,18 @@ public struct CredentialService: Sendable {
                     sessionToken: nonEmpty(context.environment["AWS_SESSION_TOKEN"])), .longLivedKey
             )
         default:
-            throw LatchkeyError.sourceUnavailable(
-                profile: plan.profile, source: plan.source.operation,
-                reason: "this source is not supported yet.")
+            return try await externalSourceCredentials(plan, now: now)
         }
     }
 
-    func stsClient(credentials: AWSCredentials, plan: CredentialPlan, step: PlanStep) throws -> STSClient {
+    func stsClient(credentials: AWSCredentials?, plan: CredentialPlan, profile: String, operation: String)
+        throws
+        -> STSClient
+    {
         let endpoint = try plan.sts.endpoint.map { text -> URL in
             guard let url = URL(string: text), url.scheme != nil, url.host != nil else {
                 throw LatchkeyError.awsCallFailed(
-                    operation: step.operation, profile: step.profile,
+                    operation: operation, profile: profile,
                     detail:
                         "the configured STS endpoint '\(text)' is not a URL; fix endpoint_url or AWS_ENDPOINT_URL."
                 )

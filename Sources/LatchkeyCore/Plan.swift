@@ -13,6 +13,9 @@ public struct CredentialPlan: Sendable, Equatable {
     /// Region for STS and for the environment handed out; nil when nothing names one.
     public var region: String?
     public var sts: STSSettings
+    /// `ec2_metadata_service_endpoint` / `_mode` of the profile, for `credential_source = Ec2InstanceMetadata`.
+    public var instanceMetadataEndpoint: String?
+    public var instanceMetadataMode: String?
     /// Why the plan looks the way it does, for `explain` (e.g. why MFA is not asked twice).
     public var notes: [String]
 
@@ -70,6 +73,12 @@ public enum CredentialSource: Sendable, Equatable {
         public var roleName: String?
         public var registrationScopes: [String]
         public var cacheKey: String
+        /// Configured endpoints (`AWS_ENDPOINT_URL_SSO_OIDC`, `AWS_ENDPOINT_URL_SSO`, ...), nil for AWS's own.
+        public var oidcEndpoint: String?
+        public var portalEndpoint: String?
+
+        /// Where the sign-in token is kept: per sso-session, else per start URL (as the AWS CLI does).
+        public var tokenName: String { sessionName ?? startURL }
     }
 
     /// A key that does not expire: STS calls made with it are not role chaining.

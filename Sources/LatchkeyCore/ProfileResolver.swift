@@ -34,7 +34,9 @@ public struct ProfileResolver: Sendable {
             profile: name, source: chain.source, steps: [],
             region: request.region ?? nonEmpty(environment["AWS_REGION"])
                 ?? nonEmpty(environment["AWS_DEFAULT_REGION"]) ?? target.region,
-            sts: try stsSettings(for: name, target: target), notes: [])
+            sts: try stsSettings(for: name, target: target),
+            instanceMetadataEndpoint: target["ec2_metadata_service_endpoint"].flatMap(nonEmpty),
+            instanceMetadataMode: target["ec2_metadata_service_endpoint_mode"].flatMap(nonEmpty), notes: [])
         try addSteps(to: &plan, links: &chain.links, request: request)
         return plan
     }
@@ -233,8 +235,12 @@ public struct ProfileResolver: Sendable {
         }
         return .init(
             profile: name, sessionName: sessionName, startURL: startURL, region: region, accountId: accountId,
-            roleName: roleName, registrationScopes: scopes,
-            cacheKey: cacheKey(name, "SSO", [sessionName ?? "", startURL, accountId ?? "", roleName ?? ""]))
+            roleName: roleName, registrationScopes: scopes.isEmpty ? ["sso:account:access"] : scopes,
+            cacheKey: cacheKey(name, "SSO", [sessionName ?? "", startURL, accountId ?? "", roleName ?? ""]),
+            oidcEndpoint: config.configuredEndpointURL(
+                service: "SSO OIDC", profile: name, environment: environment),
+            portalEndpoint: config.configuredEndpointURL(
+                service: "SSO", profile: name, environment: environment))
     }
 
     // MARK: Steps: MFA, GetSessionToken, durations
