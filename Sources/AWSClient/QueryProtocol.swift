@@ -75,12 +75,13 @@ struct QueryProtocolClient: Sendable {
                 service: service, operation: action, httpStatus: response.status,
                 reason: "the body is not XML (\(error.reason))")
         }
-        guard root.name == action + "Response", let result = root.child(action + "Result") else {
+        guard root.name == action + "Response" else {
             throw AWSClientError.invalidResponse(
                 service: service, operation: action, httpStatus: response.status,
                 reason: "expected <\(action)Response><\(action)Result>, got <\(root.name)>")
         }
-        return result
+        // Actions with nothing to return (EnableMFADevice, PutUserPermissionsBoundary) send no Result.
+        return root.child(action + "Result") ?? XMLReader.Element(name: action + "Result")
     }
 
     /// Reads `<ErrorResponse><Error>`, `<ErrorResponse><Errors><Error>` or `<Response><Errors><Error>`.

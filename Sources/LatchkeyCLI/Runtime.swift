@@ -63,10 +63,10 @@ struct Runtime {
     func coreContext(keyring: any Keyring, prompt: String? = nil) throws -> CoreContext {
         let runtimeDirectory = try? privateRuntimeDirectory(environment: environment)
         let notice: @Sendable (String) -> Void = { Terminal.say("latchkey: \($0)\n") }
+        let children = childEnvironment(environment)
         var mfa = MFACodeSource(
-            prompt: try PromptDriver.choose(
-                prompt ?? environment["LATCHKEY_PROMPT"], environment: environment),
-            processRunner: SystemProcessRunner(), environment: environment)
+            prompt: try PromptDriver.choose(prompt ?? environment["LATCHKEY_PROMPT"], environment: children),
+            processRunner: SystemProcessRunner(), environment: children)
         mfa.usedCodes = runtimeDirectory.map(UsedCodeLog.init(directory:))
         mfa.notice = notice
         var context = CoreContext(

@@ -98,6 +98,7 @@ struct TerminalSSOPresenter: SSOLoginPresenter {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = [url]
+        process.environment = childEnvironment(ProcessInfo.processInfo.environment)
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try? process.run()

@@ -92,7 +92,7 @@ extension CredentialService {
         let output: String
         do {
             output = try await context.mfa.processRunner.output(
-                of: arguments, environment: context.environment,
+                of: arguments, environment: childEnvironment(context.environment),
                 timeout: .seconds(context.settings.processTimeout))
         } catch {
             throw LatchkeyError.sourceUnavailable(
