@@ -18,7 +18,9 @@ struct DoctorCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print JSON for scripts.")
     var json = false
 
-    @Argument(help: "The profile to check (default: only the config and the keyring).", completion: profileCompletion)
+    @Argument(
+        help: "The profile to check (default: only the config and the keyring).",
+        completion: profileCompletion)
     var profile: String?
 
     func run() async throws {
@@ -28,7 +30,8 @@ struct DoctorCommand: AsyncParsableCommand {
         let config = Result { try runtime.loadConfig() }
         let doctor = Doctor(
             context: context, config: config, configFile: runtime.locations.configFile,
-            iam: { key in try runtime.iamClient(credentials: key, profile: profile ?? "default", region: nil) })
+            iam: { key in try runtime.iamClient(credentials: key, profile: profile ?? "default", region: nil)
+            })
         let checks = await doctor.run(profile: profile)
         if json {
             let encoder = JSONEncoder()
@@ -36,9 +39,13 @@ struct DoctorCommand: AsyncParsableCommand {
             print(String(decoding: try encoder.encode(["checks": checks]), as: UTF8.self))
         } else {
             for check in checks {
-                let mark = ["ok": "ok  ", "warn": "warn", "fail": "FAIL", "skip": "skip"][check.status.rawValue] ?? "?"
+                let mark =
+                    ["ok": "ok  ", "warn": "warn", "fail": "FAIL", "skip": "skip"][check.status.rawValue]
+                    ?? "?"
                 print("\(mark)  \(check.name): \(check.detail)")
-                if let fix = check.fix, check.status == .warn || check.status == .fail { print("      fix: \(fix)") }
+                if let fix = check.fix, check.status == .warn || check.status == .fail {
+                    print("      fix: \(fix)")
+                }
             }
         }
         if checks.contains(where: { $0.status == .fail }) { throw ExitCode(1) }

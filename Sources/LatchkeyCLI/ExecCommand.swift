@@ -42,8 +42,7 @@ struct ExecCommand: AsyncParsableCommand {
             guard !(ecsServer && ec2Server) else {
                 throw CLIError("choose one of --ecs-server and --ec2-server.")
             }
-            var arguments = command.first == "--" ? Array(command.dropFirst()) : command
-            if arguments.isEmpty { arguments = [nonEmpty(runtime.environment["SHELL"]) ?? "/bin/sh"] }
+            let arguments = command.first == "--" ? Array(command.dropFirst()) : command
             try await runtime.execUnderServer(
                 kind: ecsServer ? .ecs : .ec2, profile: profile, options: credentialOptions,
                 arguments: arguments)

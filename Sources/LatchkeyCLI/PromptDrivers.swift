@@ -17,10 +17,18 @@ enum PromptDriver: String, CaseIterable {
             return try driver.make(environment: environment)
         }
         if Terminal.isAvailable { return TerminalMFAPrompt() }
-        for driver in [PromptDriver.osascript, .zenity, .kdialog] {
-            if let prompt = try? driver.make(environment: environment) { return prompt }
+        return withoutTerminal(nil, environment: environment)
+    }
+
+    /// For a background refresh, when the terminal belongs to someone else (the command under
+    /// `exec`, or nobody): the named driver unless it is the terminal, else a dialog that exists.
+    static func withoutTerminal(_ name: String?, environment: [String: String]) -> (any MFAPrompt)? {
+        if let name, let driver = PromptDriver(rawValue: name), driver != .terminal {
+            return try? driver.make(environment: environment)
         }
-        return nil
+        return [PromptDriver.osascript, .zenity, .kdialog].lazy.compactMap {
+            try? $0.make(environment: environment)
+        }.first
     }
 
     func make(environment: [String: String]) throws -> any MFAPrompt {

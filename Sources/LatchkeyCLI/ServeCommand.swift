@@ -32,17 +32,13 @@ struct ServeCommand: AsyncParsableCommand {
         help: "ECS: write the token to this file (0600) instead of printing it.")
     var tokenFile: String?
 
-    @Option(
-        name: .long, help: "How to ask for MFA codes when a refresh needs one: zenity, kdialog or osascript.")
-    var prompt: DialogPrompt.Driver?
-
-    @Argument(help: "The profile name.")
+    @Argument(help: "The profile name.", completion: profileCompletion)
     var profile: String
 
     func run() async throws {
         let runtime = try Runtime(options: global)
         let running = try await runtime.startCredentialServer(
-            kind: kind, profile: profile, options: credentialOptions, port: port, prompt: prompt)
+            kind: kind, profile: profile, options: credentialOptions, port: port)
         let server = running.server
         if let tokenFile { try server.writeTokenFile(tokenFile) }
         stopOnSignals(removing: tokenFile)
@@ -95,8 +91,7 @@ extension Runtime {
     /// Gets the first session (asking for MFA here, on the terminal, if needed), then serves it
     /// and renews it in the background without the terminal.
     func startCredentialServer(
-        kind: CredentialServerKind, profile: String, options: CredentialOptions, port: UInt16,
-        prompt: DialogPrompt.Driver?
+        kind: CredentialServerKind, profile: String, options: CredentialOptions, port: UInt16
     ) async throws -> RunningServer {
         let first = try await credentials(profile: profile, options: options)
         let plan = first.plan
@@ -105,7 +100,8 @@ extension Runtime {
         let refreshBefore = TimeInterval(settings.minimumTTL)
         var context = try coreContext(keyring: try openKeyring())
         context.settings.minimumTTL = settings.minimumTTL + 60
-        context.mfa.prompt = prompt.map { DialogPrompt(driver: $0, environment: environment) }
+        context.mfa.prompt = PromptDriver.withoutTerminal(
+            options.prompt ?? environment["LATCHKEY_PROMPT"], environment: childEnvironment(environment))
         let service = CredentialService(context: context)
         let debug = self.debug
         let feed = CredentialFeed(initial: first.credentials, refreshBefore: refreshBefore) {
@@ -146,9 +142,12 @@ extension Runtime {
         kind: CredentialServerKind, profile: String, options: CredentialOptions, arguments: [String]
     ) async throws -> Never {
         let running = try await startCredentialServer(
-            kind: kind, profile: profile, options: options, port: 0, prompt: nil)
-        let environment = serverClientEnvironment(
-            base: self.environment, server: running.server, profile: profile, region: running.region)
+            kind: kind, profile: profile, options: options, port: 0)
+        var environment = serverClientEnvironment(
+            base: childEnvironment(self.environment), server: running.server, profile: profile,
+            region: running.region)
+        let arguments =
+            arguments.isEmpty ? interactiveShell(profile: profile, environment: &environment) : arguments
         let path = try resolveExecutable(arguments[0], environment: environment)
         debug("running \(path) with the \(kind.rawValue) server of \(profile)")
         let child = try ChildProcess.spawn(path: path, arguments: arguments, environment: environment)
@@ -168,34 +167,7 @@ enum ServerRefreshError: Error, CustomStringConvertible {
             return
                 "the session of profile '\(profile)' expired and a new one needs an MFA code for \(serial), "
                 + "which the server cannot ask for; set mfa_process in the profile, or restart it with "
-                + "--prompt zenity (or kdialog, osascript)."
+                + "--prompt zenity (or kdialog, osascript, ykman)."
         }
-    }
-}
-
-/// Asks for an MFA code in a desktop dialog, for refreshes that happen while the terminal
-/// belongs to someone else (the command under `exec`, or nobody at all).
-struct DialogPrompt: MFAPrompt {
-    enum Driver: String, ExpressibleByArgument, Sendable {
-        case zenity, kdialog, osascript
-    }
-
-    var driver: Driver
-    var environment: [String: String]
-
-    func mfaCode(serial: String, profile: String) async throws -> String {
-        let text = "Enter the MFA code for \(serial) (latchkey profile \(profile))"
-        let arguments: [String]
-        switch driver {
-        case .zenity:
-            arguments = ["zenity", "--entry", "--title=latchkey", "--text=\(text)"]
-        case .kdialog:
-            arguments = ["kdialog", "--title", "latchkey", "--inputbox", text]
-        case .osascript:
-            let script = "display dialog \"\(text)\" default answer \"\" with title \"latchkey\""
-            arguments = ["osascript", "-e", script, "-e", "text returned of result"]
-        }
-        return try await SystemProcessRunner().output(
-            of: arguments, environment: environment, timeout: .seconds(120))
     }
 }

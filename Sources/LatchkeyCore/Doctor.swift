@@ -43,7 +43,10 @@ public struct Doctor: Sendable {
         switch self.config {
         case .success(let parsed):
             config = parsed
-            checks.append(.init(name: "config", status: .ok, detail: "\(parsed.profileNames.count) profiles in \(configFile)"))
+            checks.append(
+                .init(
+                    name: "config", status: .ok,
+                    detail: "\(parsed.profileNames.count) profiles in \(configFile)"))
         case .failure(let error):
             return [.init(name: "config", status: .fail, detail: "\(error)", fix: "fix the line it names")]
         }
@@ -53,10 +56,13 @@ public struct Doctor: Sendable {
             checks.append(
                 .init(
                     name: "keyring", status: .ok,
-                    detail: "\(context.store.keyring.backendName) backend: \(inventory.credentials.count) stored keys, "
+                    detail:
+                        "\(context.store.keyring.backendName) backend: \(inventory.credentials.count) stored keys, "
                         + "\(inventory.sessions.count) cached sessions"))
         } catch {
-            return checks + [.init(name: "keyring", status: .fail, detail: "\(error)", fix: "see the message above")]
+            return checks + [
+                .init(name: "keyring", status: .fail, detail: "\(error)", fix: "see the message above")
+            ]
         }
         guard let profile else {
             return checks + inventory.credentials.map { ageCheck($0, name: "key age (\($0.profile))") }
@@ -64,25 +70,34 @@ public struct Doctor: Sendable {
 
         let plan: CredentialPlan
         do {
-            let resolver = ProfileResolver(config: config, environment: context.environment, configFile: configFile)
+            let resolver = ProfileResolver(
+                config: config, environment: context.environment, configFile: configFile)
             plan = try resolver.plan(
                 for: CredentialRequest(profile: profile),
-                storedProfiles: config.profile(profile) == nil ? Set(inventory.credentials.map(\.profile)) : nil)
+                storedProfiles: config.profile(profile) == nil
+                    ? Set(inventory.credentials.map(\.profile)) : nil)
             let steps = ([plan.source.operation] + plan.steps.map(\.operation)).joined(separator: " -> ")
             checks.append(.init(name: "profile", status: .ok, detail: "'\(profile)' resolves: \(steps)"))
         } catch {
-            return checks + [.init(name: "profile", status: .fail, detail: "\(error)", fix: "`latchkey explain \(profile)`")]
+            return checks + [
+                .init(
+                    name: "profile", status: .fail, detail: "\(error)", fix: "`latchkey explain \(profile)`")
+            ]
         }
 
         let mfaSerial = plan.steps.compactMap(\.mfaSerial).first
         if let serial = mfaSerial {
             let step = plan.steps.first { $0.mfaSerial == serial }
-            let from = step?.mfaProcess.map { "mfa_process `\($0)`" }
+            let from =
+                step?.mfaProcess.map { "mfa_process `\($0)`" }
                 ?? (context.mfa.prompt != nil ? "a prompt" : nil)
             checks.append(
-                from.map { .init(name: "MFA code", status: .ok, detail: "codes for \(serial) come from \($0)") }
+                from.map {
+                    .init(name: "MFA code", status: .ok, detail: "codes for \(serial) come from \($0)")
+                }
                     ?? .init(
-                        name: "MFA code", status: .fail, detail: "nothing can supply a code for \(serial) here",
+                        name: "MFA code", status: .fail,
+                        detail: "nothing can supply a code for \(serial) here",
                         fix: "run from a terminal, set mfa_process, or choose --prompt zenity/kdialog/ykman"))
         }
         let sessions = inventory.sessions.filter { $0.profile == profile }
@@ -92,11 +107,16 @@ public struct Doctor: Sendable {
                 name: "sessions", status: .ok,
                 detail: sessions.isEmpty
                     ? "none cached"
-                    : sessions.map { "\($0.type) until \($0.expiration.map(iso8601) ?? "?")"
-                        + (($0.expiration ?? .distantPast) > now ? "" : " (expired)") }.joined(separator: "; ")))
+                    : sessions.map {
+                        "\($0.type) until \($0.expiration.map(iso8601) ?? "?")"
+                            + (($0.expiration ?? .distantPast) > now ? "" : " (expired)")
+                    }.joined(separator: "; ")))
 
         guard let keyProfile = plan.source.keyProfile else {
-            checks.append(.init(name: "stored key", status: .skip, detail: "'\(profile)' gets credentials from \(plan.source.operation)"))
+            checks.append(
+                .init(
+                    name: "stored key", status: .skip,
+                    detail: "'\(profile)' gets credentials from \(plan.source.operation)"))
             return checks
         }
         let key: AWSCredentials
@@ -105,18 +125,28 @@ public struct Doctor: Sendable {
                 key = credentials
                 checks.append(
                     .init(
-                        name: "stored key", status: .warn, detail: "the key of '\(keyProfile)' is written in clear in the shared files",
+                        name: "stored key", status: .warn,
+                        detail: "the key of '\(keyProfile)' is written in clear in the shared files",
                         fix: "`latchkey add \(keyProfile)` with that key, then delete it from the file"))
             } else if let stored = try await context.store.longLivedKey(profile: keyProfile) {
                 key = stored
-                checks.append(.init(name: "stored key", status: .ok, detail: "'\(keyProfile)': \(stored.accessKeyId.prefix(4))…\(stored.accessKeyId.suffix(4)), readable"))
+                checks.append(
+                    .init(
+                        name: "stored key", status: .ok,
+                        detail:
+                            "'\(keyProfile)': \(stored.accessKeyId.prefix(4))…\(stored.accessKeyId.suffix(4)), readable"
+                    ))
             } else {
-                return checks + [.init(
-                    name: "stored key", status: .fail, detail: "no key is stored for '\(keyProfile)'",
-                    fix: "`latchkey add \(keyProfile)`")]
+                return checks + [
+                    .init(
+                        name: "stored key", status: .fail, detail: "no key is stored for '\(keyProfile)'",
+                        fix: "`latchkey add \(keyProfile)`")
+                ]
             }
         } catch {
-            return checks + [.init(name: "stored key", status: .fail, detail: "\(error)", fix: "see the message above")]
+            return checks + [
+                .init(name: "stored key", status: .fail, detail: "\(error)", fix: "see the message above")
+            ]
         }
         if let stored = inventory.credentials.first(where: { $0.profile == keyProfile }) {
             checks.append(ageCheck(stored, name: "key age"))
@@ -127,15 +157,19 @@ public struct Doctor: Sendable {
         let identity: CallerIdentity
         do {
             let sts = try STSClient(
-                credentials: key, region: plan.region ?? "us-east-1", endpoint: plan.sts.endpoint.flatMap(URL.init(string:)),
-                transport: recorder, now: context.now, useFIPS: plan.sts.useFIPS, useDualStack: plan.sts.useDualStack,
+                credentials: key, region: plan.region ?? "us-east-1",
+                endpoint: plan.sts.endpoint.flatMap(URL.init(string:)),
+                transport: recorder, now: context.now, useFIPS: plan.sts.useFIPS,
+                useDualStack: plan.sts.useDualStack,
                 useGlobalEndpoint: plan.sts.useGlobalEndpoint)
             identity = try await sts.getCallerIdentity()
             checks.append(.init(name: "AWS", status: .ok, detail: "the key is \(identity.arn)"))
         } catch {
-            return checks + [.init(
-                name: "AWS", status: .fail, detail: "\(error)",
-                fix: "check the network; if the key was deleted or rotated, `latchkey add \(keyProfile)`")]
+            return checks + [
+                .init(
+                    name: "AWS", status: .fail, detail: "\(error)",
+                    fix: "check the network; if the key was deleted or rotated, `latchkey add \(keyProfile)`")
+            ]
         }
         if let serverDate = recorder.lastServerDate {
             let skew = context.now().timeIntervalSince(serverDate)
@@ -144,7 +178,8 @@ public struct Doctor: Sendable {
                     ? .init(name: "clock", status: .ok, detail: "within \(Int(abs(skew.rounded()))) s of AWS")
                     : .init(
                         name: "clock", status: .fail,
-                        detail: "\(Int(abs(skew.rounded()))) s \(skew > 0 ? "ahead of" : "behind") AWS: MFA codes depend on the time",
+                        detail:
+                            "\(Int(abs(skew.rounded()))) s \(skew > 0 ? "ahead of" : "behind") AWS: MFA codes depend on the time",
                         fix: "turn on time synchronisation (`timedatectl set-ntp true`)"))
         }
         guard identity.arn.contains(":user/") else {
@@ -157,47 +192,63 @@ public struct Doctor: Sendable {
             let devices = try await client.listMFADevices(userName: userName).map(\.serialNumber)
             switch (devices.isEmpty, mfaSerial) {
             case (true, nil):
-                checks.append(.init(
-                    name: "MFA device", status: .warn, detail: "\(userName) has no MFA device",
-                    fix: "`latchkey mfa enroll \(keyProfile)`"))
+                checks.append(
+                    .init(
+                        name: "MFA device", status: .warn, detail: "\(userName) has no MFA device",
+                        fix: "`latchkey mfa enroll \(keyProfile)`"))
             case (true, .some(let serial)):
-                checks.append(.init(
-                    name: "MFA device", status: .fail, detail: "mfa_serial is \(serial), but \(userName) has no MFA device",
-                    fix: "`latchkey mfa enroll \(keyProfile)`, or remove mfa_serial"))
+                checks.append(
+                    .init(
+                        name: "MFA device", status: .fail,
+                        detail: "mfa_serial is \(serial), but \(userName) has no MFA device",
+                        fix: "`latchkey mfa enroll \(keyProfile)`, or remove mfa_serial"))
             case (false, nil):
-                checks.append(.init(
-                    name: "MFA device", status: .warn, detail: "\(userName) has \(devices.joined(separator: ", ")) but the profile has no mfa_serial",
-                    fix: "add `mfa_serial = \(devices[0])` to [profile \(keyProfile)]"))
+                checks.append(
+                    .init(
+                        name: "MFA device", status: .warn,
+                        detail:
+                            "\(userName) has \(devices.joined(separator: ", ")) but the profile has no mfa_serial",
+                        fix: "add `mfa_serial = \(devices[0])` to [profile \(keyProfile)]"))
             case (false, .some(let serial)) where devices.contains(serial):
-                checks.append(.init(name: "MFA device", status: .ok, detail: "\(serial) is assigned to \(userName)"))
+                checks.append(
+                    .init(name: "MFA device", status: .ok, detail: "\(serial) is assigned to \(userName)"))
             case (false, .some(let serial)):
-                checks.append(.init(
-                    name: "MFA device", status: .fail, detail: "mfa_serial is \(serial), but \(userName) has \(devices.joined(separator: ", "))",
-                    fix: "set `mfa_serial = \(devices[0])`"))
+                checks.append(
+                    .init(
+                        name: "MFA device", status: .fail,
+                        detail:
+                            "mfa_serial is \(serial), but \(userName) has \(devices.joined(separator: ", "))",
+                        fix: "set `mfa_serial = \(devices[0])`"))
             }
             let boundary = try await client.userPermissionsBoundary(userName: userName)
             checks.append(
-                boundary.map { .init(name: "MFA boundary", status: .ok, detail: "permissions boundary \($0)") }
+                boundary.map {
+                    .init(name: "MFA boundary", status: .ok, detail: "permissions boundary \($0)")
+                }
                     ?? .init(
                         name: "MFA boundary", status: .warn,
                         detail: "\(userName) has no permissions boundary: the key works without MFA",
                         fix: "`latchkey policy apply \(userName) --profile ADMIN`"))
         } catch {
-            checks.append(.init(
-                name: "MFA device", status: .warn, detail: "IAM could not be asked: \(error)",
-                fix: "allow iam:ListMFADevices and iam:GetUser on your own user"))
+            checks.append(
+                .init(
+                    name: "MFA device", status: .warn, detail: "IAM could not be asked: \(error)",
+                    fix: "allow iam:ListMFADevices and iam:GetUser on your own user"))
         }
         return checks
     }
 
     func ageCheck(_ key: CredentialStore.StoredKey, name: String) -> DoctorCheck {
-        guard let added = key.added else { return .init(name: name, status: .skip, detail: "unknown (stored before latchkey kept dates)") }
+        guard let added = key.added else {
+            return .init(name: name, status: .skip, detail: "unknown (stored before latchkey kept dates)")
+        }
         let days = Int(context.now().timeIntervalSince(added) / 86400)
         guard days > Self.rotationDays else {
             return .init(name: name, status: .ok, detail: "'\(key.profile)': \(days) days old")
         }
         return .init(
-            name: name, status: .warn, detail: "'\(key.profile)': \(days) days old (more than \(Self.rotationDays))",
+            name: name, status: .warn,
+            detail: "'\(key.profile)': \(days) days old (more than \(Self.rotationDays))",
             fix: "`latchkey rotate \(key.profile)`")
     }
 }

@@ -41,6 +41,8 @@ def test_no_secret_leaks(world: World, doug: dict[str, str]) -> None:
     run("export", "--format", "json", "doug")  # its stdout is the intended output; stderr is scanned
     session = json.loads(world.ok("export", "--format", "json", "doug").stdout)
     run("exec", "doug", "--", "sh", "-c", "echo started")
+    # A server child gets the server's address and token only: its whole environment is scanned.
+    run("exec", "--ecs-server", "doug", "--", "sh", "-c", f"env > {world.env['TMPDIR']}/ecs-child-env")
     run("export", "nosuch")
     run("export", "--mfa-token", "12x456", "doug")
     run("export", "--no-session", "doug", LATCHKEY_FILE_PASSPHRASE="wrong passphrase")
@@ -68,3 +70,4 @@ def test_no_secret_leaks(world: World, doug: dict[str, str]) -> None:
     vault_bytes = b"".join(p.read_bytes() for p in world.vault.iterdir() if p.is_file())
     assert all(secret.encode() not in vault_bytes for secret in secrets.values())
     assert os.path.exists(world.home / "spied-code-source.txt")  # the spy did run
+    assert "AWS_CONTAINER_CREDENTIALS_FULL_URI" in Path(world.env["TMPDIR"], "ecs-child-env").read_text()
