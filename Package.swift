@@ -44,7 +44,9 @@ let package = Package(
         .target(name: "CLatchkeyServerSys"),
         .target(
             name: "LatchkeyServer",
-            dependencies: ["LatchkeyCore", "CLatchkeyServerSys", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "LatchkeyCore", "CLatchkeyServerSys", .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: strict),
         .target(
             name: "LatchkeyCLI",
