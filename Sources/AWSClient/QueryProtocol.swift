@@ -17,9 +17,10 @@ struct QueryProtocolClient: Sendable {
 
     /// Calls `action` and returns its `<ActionResult>` element. Unsigned calls (or a client
     /// without credentials) send no Authorization header, as for AssumeRoleWithWebIdentity.
-    func call(_ action: String, _ parameters: [(String, String)], signed: Bool = true) async throws
-        -> XMLReader.Element
-    {
+    /// Actions that answer with no result (DeleteAccessKey) pass `resultRequired: false`.
+    func call(
+        _ action: String, _ parameters: [(String, String)], signed: Bool = true, resultRequired: Bool = true
+    ) async throws -> XMLReader.Element {
         let body = Self.formBody([("Action", action), ("Version", apiVersion)] + parameters)
         let call = ServiceCall(
             service: service, operation: action, endpoint: endpoint, transport: transport, retry: retry,
@@ -28,7 +29,7 @@ struct QueryProtocolClient: Sendable {
             signed ? signedRequest(body: body) : unsignedRequest(body: body)
         } interpret: { response, _ in
             if (200...299).contains(response.status) {
-                return .done(try result(of: action, in: response))
+                return .done(try result(of: action, in: response, required: resultRequired))
             }
             return try call.failure(serviceError(action, response), status: response.status)
         }
@@ -66,7 +67,9 @@ struct QueryProtocolClient: Sendable {
         return port == defaultPort ? host : "\(host):\(port)"
     }
 
-    private func result(of action: String, in response: HTTPResponse) throws -> XMLReader.Element {
+    private func result(of action: String, in response: HTTPResponse, required: Bool = true) throws
+        -> XMLReader.Element
+    {
         let root: XMLReader.Element
         do {
             root = try XMLReader.parse(response.body)
@@ -75,6 +78,7 @@ struct QueryProtocolClient: Sendable {
                 service: service, operation: action, httpStatus: response.status,
                 reason: "the body is not XML (\(error.reason))")
         }
+        if !required, root.name == action + "Response" { return root.child(action + "Result") ?? root }
         guard root.name == action + "Response", let result = root.child(action + "Result") else {
             throw AWSClientError.invalidResponse(
                 service: service, operation: action, httpStatus: response.status,

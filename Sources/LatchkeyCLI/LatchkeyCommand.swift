@@ -15,7 +15,7 @@ public struct LatchkeyCommand: AsyncParsableCommand {
         version: latchkeyVersion,
         subcommands: [
             AddCommand.self, RemoveCommand.self, ListCommand.self, ClearCommand.self, ExecCommand.self,
-            ExportCommand.self, ExplainCommand.self, SSOCommand.self,
+            ExportCommand.self, ExplainCommand.self, SSOCommand.self, LoginCommand.self, RotateCommand.self,
         ])
 
     public init() {}
