@@ -62,10 +62,10 @@ struct ConsoleLoginTests {
 
     static let roleConfig = """
         [profile doug]
-        region = eu-west-1
         [profile admin]
         role_arn = arn:aws:iam::123456789012:role/admin
         source_profile = doug
+        region = eu-west-1
         """
 
     @Test func aRoleIsSignedInAsItIsWithoutDurationUnlessAsked() async throws {
