@@ -92,7 +92,8 @@ extension IAMClient {
         }
         return AccessKeyMetadata(
             accessKeyId: try read.string(element, "AccessKeyId"),
-            userName: read.optionalString(element, "UserName").flatMap { $0.isEmpty ? nil : $0 } ?? defaultUser
+            userName: read.optionalString(element, "UserName").flatMap { $0.isEmpty ? nil : $0 }
+                ?? defaultUser
                 ?? "",
             status: status, createDate: try read.date(element, "CreateDate"))
     }

@@ -26,12 +26,16 @@ public struct SigninEndpoint: Sendable, Equatable {
         switch partition {
         case "aws-cn": (signin, console) = ("https://signin.amazonaws.cn", "https://console.amazonaws.cn")
         case "aws-us-gov":
-            (signin, console) = ("https://signin.amazonaws-us-gov.com", "https://console.amazonaws-us-gov.com")
+            (signin, console) = (
+                "https://signin.amazonaws-us-gov.com", "https://console.amazonaws-us-gov.com"
+            )
         default: (signin, console) = ("https://signin.aws.amazon.com", "https://console.aws.amazon.com")
         }
         var federation = URL(string: signin + "/federation") ?? URL(fileURLWithPath: "/")
         if let override {
-            federation = override.path.isEmpty || override.path == "/" ? override.appendingPathComponent("federation") : override
+            federation =
+                override.path.isEmpty || override.path == "/"
+                ? override.appendingPathComponent("federation") : override
         }
         return SigninEndpoint(federation: federation, console: console, partition: partition)
     }

@@ -38,7 +38,9 @@ struct LoginCommand: AsyncParsableCommand {
 
     @Option(
         name: .long,
-        help: "Console session length: seconds or 15m, 1h, 12h (roles 15m-12h, 1h when chained; users 15m-36h).")
+        help:
+            "Console session length: seconds or 15m, 1h, 12h (roles 15m-12h, 1h when chained; users 15m-36h)."
+    )
     var duration: String?
 
     @Option(name: .customLong("mfa-token"), help: "The current MFA code, instead of asking.")
@@ -49,7 +51,8 @@ struct LoginCommand: AsyncParsableCommand {
         let name = profile ?? nonEmpty(runtime.environment["AWS_PROFILE"]) ?? "default"
         let seconds = try duration.map(parseDuration)
         let lookup = try await runtime.plan(
-            for: CredentialRequest(profile: name, durationSeconds: seconds, mfaToken: mfaToken, region: region))
+            for: CredentialRequest(
+                profile: name, durationSeconds: seconds, mfaToken: mfaToken, region: region))
         let login = ConsoleLogin(context: runtime.coreContext(keyring: lookup.keyring))
         let result = try await login.loginURL(
             plan: lookup.plan,
@@ -75,7 +78,9 @@ func openInBrowser(_ url: URL, environment: [String: String]) throws {
         let opener = "xdg-open"
     #endif
     guard let path = try? resolveExecutable(opener, environment: environment) else {
-        throw CLIError("\(opener) was not found to open a browser; run `latchkey login --stdout` and open the URL yourself.")
+        throw CLIError(
+            "\(opener) was not found to open a browser; run `latchkey login --stdout` and open the URL yourself."
+        )
     }
     let folder = try privateFolder(environment: environment)
     sweep(folder, olderThan: 15 * 60)
@@ -101,7 +106,8 @@ func openInBrowser(_ url: URL, environment: [String: String]) throws {
     try process.run()
     process.waitUntilExit()
     guard process.terminationStatus == 0 else {
-        throw CLIError("\(opener) failed (exit \(process.terminationStatus)); run `latchkey login --stdout` instead.")
+        throw CLIError(
+            "\(opener) failed (exit \(process.terminationStatus)); run `latchkey login --stdout` instead.")
     }
 }
 

@@ -33,7 +33,8 @@ struct RotateCommand: AsyncParsableCommand {
         let runtime = try Runtime(options: global)
         let lookup = try await runtime.plan(for: CredentialRequest(profile: profile))
         let rotation = try await KeyRotation.live(
-            plan: lookup.plan, resolver: lookup.resolver, context: runtime.coreContext(keyring: lookup.keyring),
+            plan: lookup.plan, resolver: lookup.resolver,
+            context: runtime.coreContext(keyring: lookup.keyring),
             noSession: noSession, mfaToken: mfaToken,
             verify: try KeyRotation.VerifyPolicy(environment: runtime.environment),
             progress: { FileHandle.standardError.write(Data("latchkey: \($0)\n".utf8)) })
@@ -56,7 +57,8 @@ extension Runtime {
         do {
             return (try resolver.plan(for: request), resolver, keyring)
         } catch LatchkeyError.unknownProfile {
-            let stored = Set(try await CredentialStore(keyring: keyring).inventory().credentials.map(\.profile))
+            let stored = Set(
+                try await CredentialStore(keyring: keyring).inventory().credentials.map(\.profile))
             return (try resolver.plan(for: request, storedProfiles: stored), resolver, keyring)
         }
     }

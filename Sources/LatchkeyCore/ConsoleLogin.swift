@@ -132,28 +132,33 @@ public struct ConsoleLogin: Sendable {
         do {
             token = try await client.getSigninToken(credentials: credentials, sessionDuration: duration)
         } catch {
-            throw LatchkeyError.awsCallFailed(operation: "getSigninToken", profile: plan.profile, detail: "\(error)")
+            throw LatchkeyError.awsCallFailed(
+                operation: "getSigninToken", profile: plan.profile, detail: "\(error)")
         }
         let destination = endpoint.destination(path: request.path, region: region)
         return ConsoleLoginURL(
-            url: client.loginURL(signinToken: token, destination: destination, issuer: endpoint.console + "/"),
+            url: client.loginURL(
+                signinToken: token, destination: destination, issuer: endpoint.console + "/"),
             kind: kind, sessionDuration: duration, destination: destination)
     }
 
     /// GetFederationToken with the long-lived key (the only key AWS accepts for it).
-    func federationToken(_ key: AWSCredentials, plan: CredentialPlan, request: ConsoleLoginRequest) async throws
+    func federationToken(_ key: AWSCredentials, plan: CredentialPlan, request: ConsoleLoginRequest)
+        async throws
         -> AWSCredentials
     {
         let duration = request.durationSeconds ?? ConsoleSessionDuration.defaultFederationToken
         guard ConsoleSessionDuration.federationToken.contains(duration) else {
             throw LatchkeyError.durationOutOfRange(
-                seconds: duration, operation: "GetFederationToken", range: ConsoleSessionDuration.federationToken)
+                seconds: duration, operation: "GetFederationToken",
+                range: ConsoleSessionDuration.federationToken)
         }
         let sts = try CredentialService(context: context).stsClient(
             credentials: key, plan: plan, profile: plan.profile, operation: "GetFederationToken")
         do {
             return try await sts.getFederationToken(
-                name: Self.federatedName(plan.profile), durationSeconds: duration, policy: Self.allowAllPolicy)
+                name: Self.federatedName(plan.profile), durationSeconds: duration, policy: Self.allowAllPolicy
+            )
         } catch {
             throw LatchkeyError.awsCallFailed(
                 operation: "GetFederationToken", profile: plan.profile, detail: "\(error)")
@@ -173,7 +178,8 @@ public struct ConsoleLogin: Sendable {
             signinPage: endpoint.accountSigninPage(accountId: identity.account))
     }
 
-    func signinPage(_ credentials: AWSCredentials, plan: CredentialPlan, endpoint: SigninEndpoint) async throws
+    func signinPage(_ credentials: AWSCredentials, plan: CredentialPlan, endpoint: SigninEndpoint)
+        async throws
         -> URL?
     {
         guard let identity = try? await callerIdentity(credentials, plan: plan) else { return nil }
@@ -186,7 +192,8 @@ public struct ConsoleLogin: Sendable {
         do {
             return try await sts.getCallerIdentity()
         } catch {
-            throw LatchkeyError.awsCallFailed(operation: "GetCallerIdentity", profile: plan.profile, detail: "\(error)")
+            throw LatchkeyError.awsCallFailed(
+                operation: "GetCallerIdentity", profile: plan.profile, detail: "\(error)")
         }
     }
 
@@ -231,7 +238,8 @@ public enum ConsoleLoginError: Error, CustomStringConvertible, Sendable, Equatab
                 + "Sign in with your password and MFA at \(page?.absoluteString ?? "your account's sign-in page"), "
                 + "or add a role profile (role_arn, source_profile = \(profile), mfa_serial) and log in to that."
         case .sessionTokenCredentials(let profile, let arn, let page):
-            return "profile '\(profile)' gives GetSessionToken credentials (\(arn)), which AWS does not accept for "
+            return
+                "profile '\(profile)' gives GetSessionToken credentials (\(arn)), which AWS does not accept for "
                 + "console sign-in; sign in at \(page.absoluteString), or use a role profile or a stored key."
         }
     }

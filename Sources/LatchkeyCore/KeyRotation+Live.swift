@@ -20,14 +20,17 @@ extension KeyRotation {
         }
         let oldKeyAdded = try await store.inventory().credentials.first { $0.profile == keyProfile }?.added
         let service = CredentialService(context: context)
-        let sessionPlan = noSession ? nil : try mfaSessionPlan(plan, keyProfile: keyProfile, resolver: resolver)
+        let sessionPlan =
+            noSession ? nil : try mfaSessionPlan(plan, keyProfile: keyProfile, resolver: resolver)
         let iamEndpoint = try resolver.config.configuredEndpointURL(
             service: "iam", profile: plan.profile, environment: context.environment
         ).map { text -> URL in
             guard let url = URL(string: text), url.scheme != nil, url.host != nil else {
                 throw LatchkeyError.awsCallFailed(
                     operation: "CreateAccessKey", profile: plan.profile,
-                    detail: "the configured IAM endpoint '\(text)' is not a URL; fix endpoint_url or AWS_ENDPOINT_URL.")
+                    detail:
+                        "the configured IAM endpoint '\(text)' is not a URL; fix endpoint_url or AWS_ENDPOINT_URL."
+                )
             }
             return url
         }
@@ -62,7 +65,9 @@ extension KeyRotation {
             },
             clearSessions: {
                 var removed = try await store.removeSessions(profile: keyProfile)
-                if plan.profile != keyProfile { removed += try await store.removeSessions(profile: plan.profile) }
+                if plan.profile != keyProfile {
+                    removed += try await store.removeSessions(profile: plan.profile)
+                }
                 return removed
             })
         return KeyRotation(
@@ -83,7 +88,8 @@ extension KeyRotation {
         }
         var step = mfaStep(plan)
         if step == nil, plan.profile != keyProfile {
-            step = mfaStep(try resolver.plan(for: CredentialRequest(profile: keyProfile), storedProfiles: nil))
+            step = mfaStep(
+                try resolver.plan(for: CredentialRequest(profile: keyProfile), storedProfiles: nil))
         }
         guard let step else { return nil }
         var sessionPlan = plan

@@ -23,7 +23,8 @@ public struct KeyRotation: Sendable {
         /// GetCallerIdentity signed with `key` itself.
         public var verifyKey: @Sendable (_ key: AWSCredentials) async throws -> CallerIdentity
         public var deleteKey:
-            @Sendable (_ accessKeyId: String, _ userName: String?, _ credentials: AWSCredentials) async throws ->
+            @Sendable (_ accessKeyId: String, _ userName: String?, _ credentials: AWSCredentials) async throws
+                ->
                 Void
         /// Removes the cached sessions made from the old key; returns how many.
         public var clearSessions: @Sendable () async throws -> Int
@@ -60,7 +61,8 @@ public struct KeyRotation: Sendable {
         public var maxDelay: Duration
 
         public init(
-            budget: Duration = .seconds(60), firstDelay: Duration = .seconds(1), maxDelay: Duration = .seconds(8)
+            budget: Duration = .seconds(60), firstDelay: Duration = .seconds(1),
+            maxDelay: Duration = .seconds(8)
         ) {
             self.budget = budget
             self.firstDelay = firstDelay
@@ -100,7 +102,8 @@ public struct KeyRotation: Sendable {
     public var progress: @Sendable (String) -> Void
 
     public init(
-        profile: String, oldKey: AWSCredentials, oldKeyAdded: Date? = nil, verify: VerifyPolicy = VerifyPolicy(),
+        profile: String, oldKey: AWSCredentials, oldKeyAdded: Date? = nil,
+        verify: VerifyPolicy = VerifyPolicy(),
         steps: Steps, progress: @escaping @Sendable (String) -> Void = { _ in }
     ) {
         self.profile = profile
@@ -126,14 +129,16 @@ public struct KeyRotation: Sendable {
         do {
             caller = try await steps.identity(credentials)
         } catch {
-            throw KeyRotationError.notStarted(profile: profile, step: "identify the key's user", cause: "\(error)")
+            throw KeyRotationError.notStarted(
+                profile: profile, step: "identify the key's user", cause: "\(error)")
         }
         let userName = try Self.userName(fromArn: caller.arn, profile: profile)
         let existing: [AccessKeyMetadata]
         do {
             existing = try await steps.listKeys(userName, credentials)
         } catch {
-            throw KeyRotationError.notStarted(profile: profile, step: "list the user's access keys", cause: "\(error)")
+            throw KeyRotationError.notStarted(
+                profile: profile, step: "list the user's access keys", cause: "\(error)")
         }
         guard existing.contains(where: { $0.accessKeyId == oldKey.accessKeyId }) else {
             throw KeyRotationError.storedKeyNotListed(
@@ -148,7 +153,8 @@ public struct KeyRotation: Sendable {
         do {
             created = try await steps.createKey(userName, credentials)
         } catch {
-            throw KeyRotationError.notStarted(profile: profile, step: "create the new access key", cause: "\(error)")
+            throw KeyRotationError.notStarted(
+                profile: profile, step: "create the new access key", cause: "\(error)")
         }
         let newKey = created.credentials
         progress("Created access key \(newKey.accessKeyId) for \(caller.arn).")
@@ -166,7 +172,8 @@ public struct KeyRotation: Sendable {
         var lastFailure = ""
         attempting: for delay in [Duration.zero] + verify.delays {
             if delay > .zero {
-                progress("The new key is not usable yet (IAM is eventually consistent); retrying in \(delay).")
+                progress(
+                    "The new key is not usable yet (IAM is eventually consistent); retrying in \(delay).")
                 try await steps.sleep(delay)
             }
             attempts += 1
@@ -187,7 +194,9 @@ public struct KeyRotation: Sendable {
         guard verified else {
             throw await undoNewKey(
                 newKey, userName: userName, credentials: credentials, restoreOld: true,
-                failure: "the new key did not work after \(attempts) attempt\(attempts == 1 ? "" : "s") (\(lastFailure))")
+                failure:
+                    "the new key did not work after \(attempts) attempt\(attempts == 1 ? "" : "s") (\(lastFailure))"
+            )
         }
         progress("Verified the new key.")
 
@@ -200,7 +209,8 @@ public struct KeyRotation: Sendable {
         let cleared = (try? await steps.clearSessions()) ?? 0
         if let deleteFailure {
             throw KeyRotationError.oldKeyNotDeleted(
-                profile: profile, oldKeyId: oldKey.accessKeyId, newKeyId: newKey.accessKeyId, userName: userName,
+                profile: profile, oldKeyId: oldKey.accessKeyId, newKeyId: newKey.accessKeyId,
+                userName: userName,
                 cause: deleteFailure)
         }
         progress("Deleted the old access key \(oldKey.accessKeyId).")
@@ -211,7 +221,8 @@ public struct KeyRotation: Sendable {
 
     /// Puts the old key back (when the new one was stored) and deletes the new key from AWS.
     private func undoNewKey(
-        _ newKey: AWSCredentials, userName: String?, credentials: AWSCredentials, restoreOld: Bool, failure: String
+        _ newKey: AWSCredentials, userName: String?, credentials: AWSCredentials, restoreOld: Bool,
+        failure: String
     ) async -> KeyRotationError {
         if restoreOld {
             do {
@@ -220,7 +231,8 @@ public struct KeyRotation: Sendable {
                 // The keyring still holds the new key: deleting it from AWS would leave nothing that works.
                 return .rolledBackPartly(
                     profile: profile, failure: failure, newKeyId: newKey.accessKeyId,
-                    oldKeyId: oldKey.accessKeyId, problem: "putting the old key back in the keyring failed (\(error))")
+                    oldKeyId: oldKey.accessKeyId,
+                    problem: "putting the old key back in the keyring failed (\(error))")
             }
         }
         do {
@@ -240,7 +252,8 @@ public struct KeyRotation: Sendable {
             throw KeyRotationError.notAUserKey(profile: profile, arn: arn)
         }
         if parts[5] == "root" { return nil }
-        guard parts[5].hasPrefix("user/"), let name = parts[5].split(separator: "/").last, name != "user" else {
+        guard parts[5].hasPrefix("user/"), let name = parts[5].split(separator: "/").last, name != "user"
+        else {
             throw KeyRotationError.notAUserKey(profile: profile, arn: arn)
         }
         return String(name)
@@ -258,28 +271,35 @@ public enum KeyRotationError: Error, CustomStringConvertible, Sendable, Equatabl
     /// The new key was deleted again; the old one is stored and still works.
     case rolledBack(profile: String, failure: String, newKeyId: String)
     /// The new key could not be deleted again; the old one is stored and still works.
-    case newKeyNotDeleted(profile: String, failure: String, newKeyId: String, userName: String?, cause: String)
+    case newKeyNotDeleted(
+        profile: String, failure: String, newKeyId: String, userName: String?, cause: String)
     /// The keyring kept the new key and AWS keeps both.
-    case rolledBackPartly(profile: String, failure: String, newKeyId: String, oldKeyId: String, problem: String)
+    case rolledBackPartly(
+        profile: String, failure: String, newKeyId: String, oldKeyId: String, problem: String)
     /// The rotation worked but the old key still exists in AWS.
-    case oldKeyNotDeleted(profile: String, oldKeyId: String, newKeyId: String, userName: String?, cause: String)
+    case oldKeyNotDeleted(
+        profile: String, oldKeyId: String, newKeyId: String, userName: String?, cause: String)
 
     public var description: String {
         switch self {
         case .notStarted(let profile, let step, let cause):
-            return "could not \(step) for profile '\(profile)'; nothing was changed and the stored key still works. "
+            return
+                "could not \(step) for profile '\(profile)'; nothing was changed and the stored key still works. "
                 + "\(cause)"
         case .notAStoredKey(let profile, let source):
-            return "profile '\(profile)' gets its credentials from \(source), not from a key stored in latchkey; "
+            return
+                "profile '\(profile)' gets its credentials from \(source), not from a key stored in latchkey; "
                 + "rotate the profile whose key is stored (`latchkey list` shows them)."
         case .notAUserKey(let profile, let arn):
-            return "the key stored for '\(profile)' belongs to \(arn), not an IAM user; only IAM users' keys can be "
+            return
+                "the key stored for '\(profile)' belongs to \(arn), not an IAM user; only IAM users' keys can be "
                 + "rotated. Nothing was changed."
         case .storedKeyNotListed(let profile, let id, let arn):
             return "the stored key \(id) of '\(profile)' is not among the access keys of \(arn); "
                 + "store the user's current key with `latchkey add \(profile)`. Nothing was changed."
         case .keyLimitReached(let profile, let other, let user):
-            return "the user of '\(profile)' already has two access keys (the IAM limit), so no new one can be "
+            return
+                "the user of '\(profile)' already has two access keys (the IAM limit), so no new one can be "
                 + "created; delete the other key \(other) first (`aws iam delete-access-key --access-key-id \(other)"
                 + "\(user.map { " --user-name \($0)" } ?? "")`) if nothing uses it, then run `latchkey rotate \(profile)` "
                 + "again. Nothing was changed."
@@ -287,15 +307,18 @@ public enum KeyRotationError: Error, CustomStringConvertible, Sendable, Equatabl
             return "rotation of '\(profile)' stopped: \(failure). The new key \(newKey) was deleted again; "
                 + "the old key is still stored and works."
         case .newKeyNotDeleted(let profile, let failure, let newKey, let user, let cause):
-            return "rotation of '\(profile)' stopped: \(failure). The old key is still stored and works, but the new "
+            return
+                "rotation of '\(profile)' stopped: \(failure). The old key is still stored and works, but the new "
                 + "key \(newKey) could not be deleted (\(cause)); remove it by hand: "
                 + "`aws iam delete-access-key --access-key-id \(newKey)\(user.map { " --user-name \($0)" } ?? "")`."
         case .rolledBackPartly(let profile, let failure, let newKey, let oldKey, let problem):
-            return "rotation of '\(profile)' stopped: \(failure), and \(problem). The keyring holds the new key "
+            return
+                "rotation of '\(profile)' stopped: \(failure), and \(problem). The keyring holds the new key "
                 + "\(newKey) and AWS still has the old key \(oldKey); both were kept. Check the keyring, then run "
                 + "`latchkey rotate \(profile)` again."
         case .oldKeyNotDeleted(let profile, let oldKey, let newKey, let user, let cause):
-            return "the new key \(newKey) of '\(profile)' is stored and works, but the old key \(oldKey) could not be "
+            return
+                "the new key \(newKey) of '\(profile)' is stored and works, but the old key \(oldKey) could not be "
                 + "deleted (\(cause)); remove it by hand: `aws iam delete-access-key --access-key-id \(oldKey)"
                 + "\(user.map { " --user-name \($0)" } ?? "")`."
         }

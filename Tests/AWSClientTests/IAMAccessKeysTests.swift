@@ -55,7 +55,11 @@ struct IAMAccessKeysTests {
         let keys = try await makeIAM(transport).listAccessKeys(userName: nil)
         #expect(keys.map(\.accessKeyId) == ["AKIAONE", "AKIATWO"])
         let bodies = await transport.bodies
-        #expect(bodies == ["Action=ListAccessKeys&Version=2010-05-08", "Action=ListAccessKeys&Version=2010-05-08&Marker=next-page"])
+        #expect(
+            bodies == [
+                "Action=ListAccessKeys&Version=2010-05-08",
+                "Action=ListAccessKeys&Version=2010-05-08&Marker=next-page",
+            ])
     }
 
     @Test func createAccessKeyReturnsTheSecretOnce() async throws {
@@ -76,8 +80,12 @@ struct IAMAccessKeysTests {
 
     @Test func deleteAndUpdateAcceptAnAnswerWithoutResult() async throws {
         let transport = ScriptedTransport([
-            .xml("<DeleteAccessKeyResponse><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></DeleteAccessKeyResponse>"),
-            .xml("<UpdateAccessKeyResponse><ResponseMetadata><RequestId>2</RequestId></ResponseMetadata></UpdateAccessKeyResponse>"),
+            .xml(
+                "<DeleteAccessKeyResponse><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></DeleteAccessKeyResponse>"
+            ),
+            .xml(
+                "<UpdateAccessKeyResponse><ResponseMetadata><RequestId>2</RequestId></ResponseMetadata></UpdateAccessKeyResponse>"
+            ),
         ])
         let iam = makeIAM(transport)
         try await iam.deleteAccessKey(accessKeyId: "AKIAOLD", userName: "doug")
@@ -92,7 +100,8 @@ struct IAMAccessKeysTests {
     @Test func errorsAreTypedServiceErrors() async throws {
         let transport = ScriptedTransport([
             .xml(
-                errorXML("LimitExceeded", message: "Cannot exceed quota for AccessKeysPerUser: 2"), status: 409)
+                errorXML("LimitExceeded", message: "Cannot exceed quota for AccessKeysPerUser: 2"),
+                status: 409)
         ])
         await #expect(throws: AWSClientError.self) {
             _ = try await makeIAM(transport).createAccessKey(userName: "doug")

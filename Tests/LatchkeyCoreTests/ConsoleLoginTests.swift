@@ -17,7 +17,8 @@ struct ConsoleLoginTests {
         CoreContext(
             environment: environment, settings: try LatchkeySettings(environment: ["HOME": "/nonexistent"]),
             store: CredentialStore(keyring: keyring), transport: transport,
-            mfa: MFACodeSource(prompt: nil, processRunner: ScriptedProcessRunner(output: ""), environment: [:]),
+            mfa: MFACodeSource(
+                prompt: nil, processRunner: ScriptedProcessRunner(output: ""), environment: [:]),
             now: clock.now)
     }
 
@@ -25,14 +26,16 @@ struct ConsoleLoginTests {
         -> CredentialPlan
     {
         try ProfileResolver(
-            config: try AWSSharedConfig.parse(configText: config, credentialsText: credentials), environment: [:],
+            config: try AWSSharedConfig.parse(configText: config, credentialsText: credentials),
+            environment: [:],
             configFile: "config"
         ).plan(for: CredentialRequest(profile: profile, durationSeconds: duration))
     }
 
     func storeKey() async throws {
         try await CredentialStore(keyring: keyring).storeLongLivedKey(
-            AWSCredentials(accessKeyId: "AKIAUSERKEY000000001", secretAccessKey: "user/secret"), profile: "doug",
+            AWSCredentials(accessKeyId: "AKIAUSERKEY000000001", secretAccessKey: "user/secret"),
+            profile: "doug",
             now: clock.date)
     }
 
@@ -49,7 +52,9 @@ struct ConsoleLoginTests {
     var assumeRole: ScriptedTransport.Step {
         credentialsXML(
             "AssumeRole", id: "ASIAROLE",
-            extra: "<AssumedRoleUser><AssumedRoleId>AROA:s</AssumedRoleId><Arn>arn:aws:sts::123456789012:assumed-role/admin/s</Arn></AssumedRoleUser>")
+            extra:
+                "<AssumedRoleUser><AssumedRoleId>AROA:s</AssumedRoleId><Arn>arn:aws:sts::123456789012:assumed-role/admin/s</Arn></AssumedRoleUser>"
+        )
     }
 
     static func identity(_ arn: String) -> ScriptedTransport.Step {
@@ -79,7 +84,9 @@ struct ConsoleLoginTests {
         #expect(signin.url.host == "signin.aws.amazon.com")
         #expect(queryValue(signin.url, "SessionDuration") == nil)
         let session = try #require(queryValue(signin.url, "Session"))
-        #expect(session.contains(#""sessionId":"ASIAROLE""#) && session.contains(#""sessionToken":"ASIAROLE-token""#))
+        #expect(
+            session.contains(#""sessionId":"ASIAROLE""#)
+                && session.contains(#""sessionToken":"ASIAROLE-token""#))
         // The login URL: same endpoint, Action=login, the token, a regional console destination.
         #expect(result.url.host == "signin.aws.amazon.com" && queryValue(result.url, "Action") == "login")
         #expect(queryValue(result.url, "SigninToken") == "SIGNIN-TOKEN")
@@ -99,7 +106,9 @@ struct ConsoleLoginTests {
         let requests = await transport.requests
         #expect(String(decoding: requests[0].body, as: UTF8.self).contains("DurationSeconds=7200"))
         #expect(queryValue(requests[1].url, "SessionDuration") == "7200")
-        #expect(result.destination.absoluteString == "https://eu-west-1.console.aws.amazon.com/ec2/home?region=eu-west-1")
+        #expect(
+            result.destination.absoluteString
+                == "https://eu-west-1.console.aws.amazon.com/ec2/home?region=eu-west-1")
     }
 
     @Test(arguments: [
@@ -130,7 +139,9 @@ struct ConsoleLoginTests {
         let transport = ScriptedTransport([
             credentialsXML(
                 "GetFederationToken", id: "ASIAFED",
-                extra: "<FederatedUser><FederatedUserId>1:latchkey-doug</FederatedUserId><Arn>arn:aws:sts::123456789012:federated-user/latchkey-doug</Arn></FederatedUser>"),
+                extra:
+                    "<FederatedUser><FederatedUserId>1:latchkey-doug</FederatedUserId><Arn>arn:aws:sts::123456789012:federated-user/latchkey-doug</Arn></FederatedUser>"
+            ),
             Self.token,
         ])
         let result = try await ConsoleLogin(context: try context(transport)).loginURL(
@@ -141,11 +152,16 @@ struct ConsoleLoginTests {
         let body = AWSPercentEncoding.decode(String(decoding: requests[0].body, as: UTF8.self))
         #expect(body.contains("Action=GetFederationToken") && body.contains("Name=latchkey-doug"))
         #expect(body.contains("DurationSeconds=7200"))
-        #expect(body.contains(#"Policy={"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#))
+        #expect(
+            body.contains(
+                #"Policy={"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#
+            ))
         #expect(requests[0].headers["Authorization"]?.contains("Credential=AKIAUSERKEY000000001/") == true)
         #expect(queryValue(requests[1].url, "SessionDuration") == nil)
         #expect(try #require(queryValue(requests[1].url, "Session")).contains("ASIAFED"))
-        #expect(queryValue(result.url, "Destination") == "https://us-east-1.console.aws.amazon.com/console/home?region=us-east-1")
+        #expect(
+            queryValue(result.url, "Destination")
+                == "https://us-east-1.console.aws.amazon.com/console/home?region=us-east-1")
     }
 
     @Test func anIAMUserWithMFAIsToldToUseTheAccountSigninPage() async throws {
@@ -174,7 +190,8 @@ struct ConsoleLoginTests {
             """
         do {
             _ = try await ConsoleLogin(context: try context(transport)).loginURL(
-                plan: try plan("[profile temp]\nregion = us-gov-west-1\n", profile: "temp", credentials: credentials),
+                plan: try plan(
+                    "[profile temp]\nregion = us-gov-west-1\n", profile: "temp", credentials: credentials),
                 request: ConsoleLoginRequest(profile: "temp"))
             Issue.record("expected a refusal")
         } catch let error as ConsoleLoginError {
@@ -185,23 +202,34 @@ struct ConsoleLoginTests {
     }
 
     @Test func temporaryRoleCredentialsFromElsewhereAreSignedInAsChained() async throws {
-        let transport = ScriptedTransport([Self.identity("arn:aws:sts::123456789012:assumed-role/R/s"), Self.token])
-        let credentials = "[temp]\naws_access_key_id = ASIAROLE\naws_secret_access_key = s\naws_session_token = t\n"
+        let transport = ScriptedTransport([
+            Self.identity("arn:aws:sts::123456789012:assumed-role/R/s"), Self.token,
+        ])
+        let credentials =
+            "[temp]\naws_access_key_id = ASIAROLE\naws_secret_access_key = s\naws_session_token = t\n"
         let result = try await ConsoleLogin(context: try context(transport)).loginURL(
-            plan: try plan("", profile: "temp", credentials: credentials), request: ConsoleLoginRequest(profile: "temp"))
+            plan: try plan("", profile: "temp", credentials: credentials),
+            request: ConsoleLoginRequest(profile: "temp"))
         #expect(result.kind == .role(chained: true))
     }
 
     @Test(arguments: [
         ("cn-north-1", "signin.amazonaws.cn", "https://console.amazonaws.cn/console/home?region=cn-north-1"),
-        ("us-gov-west-1", "signin.amazonaws-us-gov.com", "https://console.amazonaws-us-gov.com/console/home?region=us-gov-west-1"),
-        ("ap-southeast-2", "signin.aws.amazon.com", "https://ap-southeast-2.console.aws.amazon.com/console/home?region=ap-southeast-2"),
+        (
+            "us-gov-west-1", "signin.amazonaws-us-gov.com",
+            "https://console.amazonaws-us-gov.com/console/home?region=us-gov-west-1"
+        ),
+        (
+            "ap-southeast-2", "signin.aws.amazon.com",
+            "https://ap-southeast-2.console.aws.amazon.com/console/home?region=ap-southeast-2"
+        ),
     ])
     func eachPartitionUsesItsOwnHosts(region: String, signin: String, destination: String) async throws {
         try await storeKey()
         let transport = ScriptedTransport([assumeRole, Self.token])
         let result = try await ConsoleLogin(context: try context(transport)).loginURL(
-            plan: try plan(Self.roleConfig, profile: "admin"), request: ConsoleLoginRequest(profile: "admin", region: region))
+            plan: try plan(Self.roleConfig, profile: "admin"),
+            request: ConsoleLoginRequest(profile: "admin", region: region))
         let requests = await transport.requests
         #expect(requests[1].url.host == signin)
         #expect(result.url.host == signin)
@@ -212,18 +240,27 @@ struct ConsoleLoginTests {
         try await storeKey()
         let transport = ScriptedTransport([assumeRole, Self.token])
         let result = try await ConsoleLogin(
-            context: try context(transport, environment: ["LATCHKEY_SIGNIN_ENDPOINT": "http://127.0.0.1:4567"])
-        ).loginURL(plan: try plan(Self.roleConfig, profile: "admin"), request: ConsoleLoginRequest(profile: "admin"))
-        #expect(await transport.requests.last?.url.absoluteString.hasPrefix("http://127.0.0.1:4567/federation?") == true)
+            context: try context(
+                transport, environment: ["LATCHKEY_SIGNIN_ENDPOINT": "http://127.0.0.1:4567"])
+        ).loginURL(
+            plan: try plan(Self.roleConfig, profile: "admin"), request: ConsoleLoginRequest(profile: "admin"))
+        #expect(
+            await transport.requests.last?.url.absoluteString.hasPrefix("http://127.0.0.1:4567/federation?")
+                == true)
         #expect(result.url.absoluteString.hasPrefix("http://127.0.0.1:4567/federation?Action=login&"))
         await #expect(throws: ConsoleLoginError.badEndpoint("not a url")) {
             _ = try await ConsoleLogin(
                 context: try context(transport, environment: ["LATCHKEY_SIGNIN_ENDPOINT": "not a url"])
-            ).loginURL(plan: try plan(Self.roleConfig, profile: "admin"), request: ConsoleLoginRequest(profile: "admin"))
+            ).loginURL(
+                plan: try plan(Self.roleConfig, profile: "admin"),
+                request: ConsoleLoginRequest(profile: "admin"))
         }
     }
 
-    @Test(arguments: [("doug", "latchkey-doug"), ("team/ops dev", "latchkey-team-ops-dev"), ("a-very-long-profile-name-indeed-yes", "latchkey-a-very-long-profile-nam")])
+    @Test(arguments: [
+        ("doug", "latchkey-doug"), ("team/ops dev", "latchkey-team-ops-dev"),
+        ("a-very-long-profile-name-indeed-yes", "latchkey-a-very-long-profile-nam"),
+    ])
     func federatedNames(profile: String, expected: String) {
         #expect(ConsoleLogin.federatedName(profile) == expected)
         #expect(ConsoleLogin.federatedName(profile).count <= 32)

@@ -19,7 +19,8 @@ final class FakeAccount: @unchecked Sendable {
     let verifyAs: String?
 
     init(
-        keys: [String] = ["AKIAOLD"], stored: String = "AKIAOLD", failing: Set<Step> = [], verifyFailures: Int = 0,
+        keys: [String] = ["AKIAOLD"], stored: String = "AKIAOLD", failing: Set<Step> = [],
+        verifyFailures: Int = 0,
         userArn: String = "arn:aws:iam::123456789012:user/team/doug", verifyAs: String? = nil
     ) {
         state = (keys, stored, [], verifyFailures)
@@ -59,7 +60,8 @@ final class FakeAccount: @unchecked Sendable {
             listKeys: { user, credentials in
                 try self.record("list \(user ?? "-") \(credentials.accessKeyId)", .list)
                 return self.keys.map {
-                    AccessKeyMetadata(accessKeyId: $0, userName: user ?? "", status: .active, createDate: Date())
+                    AccessKeyMetadata(
+                        accessKeyId: $0, userName: user ?? "", status: .active, createDate: Date())
                 }
             },
             createKey: { user, credentials in
@@ -86,12 +88,16 @@ final class FakeAccount: @unchecked Sendable {
                     throw AWSClientError.service(
                         AWSServiceError(
                             service: "sts", operation: "GetCallerIdentity", httpStatus: 403,
-                            code: "InvalidClientTokenId", message: "The security token included in the request is invalid."))
+                            code: "InvalidClientTokenId",
+                            message: "The security token included in the request is invalid."))
                 }
-                return CallerIdentity(account: "123456789012", arn: self.verifyAs ?? self.userArn, userId: "AIDA")
+                return CallerIdentity(
+                    account: "123456789012", arn: self.verifyAs ?? self.userArn, userId: "AIDA")
             },
             deleteKey: { id, user, credentials in
-                try self.record("delete \(id) \(user ?? "-") \(credentials.accessKeyId)", id == "AKIANEW" ? .deleteNew : .deleteOld)
+                try self.record(
+                    "delete \(id) \(user ?? "-") \(credentials.accessKeyId)",
+                    id == "AKIANEW" ? .deleteNew : .deleteOld)
                 self.lock.withLock { self.state.keys.removeAll { $0 == id } }
             },
             clearSessions: {
@@ -126,12 +132,16 @@ struct KeyRotationTests {
 
     @Test func twoKeysAreRefusedBeforeAnythingChangesNamingTheOtherKey() async throws {
         let account = FakeAccount(keys: ["AKIAOLD", "AKIASPARE"])
-        await #expect(throws: KeyRotationError.keyLimitReached(profile: "doug", otherKeyId: "AKIASPARE", userName: "doug")) {
+        await #expect(
+            throws: KeyRotationError.keyLimitReached(
+                profile: "doug", otherKeyId: "AKIASPARE", userName: "doug")
+        ) {
             _ = try await account.rotation().run()
         }
         #expect(!account.log.contains { $0.hasPrefix("create") || $0.hasPrefix("store") })
         #expect(account.keys == ["AKIAOLD", "AKIASPARE"] && account.stored == "AKIAOLD")
-        let message = "\(KeyRotationError.keyLimitReached(profile: "doug", otherKeyId: "AKIASPARE", userName: "doug"))"
+        let message =
+            "\(KeyRotationError.keyLimitReached(profile: "doug", otherKeyId: "AKIASPARE", userName: "doug"))"
         #expect(message.contains("AKIASPARE") && message.contains("Nothing was changed"))
     }
 
@@ -157,7 +167,8 @@ struct KeyRotationTests {
         } catch let error as KeyRotationError {
             guard case .rolledBack(_, _, let newKey) = error else { throw error }
             #expect(newKey == "AKIANEW")
-            #expect("\(error)".contains("could not be stored") && "\(error)".contains("old key is still stored"))
+            #expect(
+                "\(error)".contains("could not be stored") && "\(error)".contains("old key is still stored"))
         }
         #expect(account.keys == ["AKIAOLD"] && account.stored == "AKIAOLD")
         #expect(account.log.suffix(2) == ["store AKIANEW", "delete AKIANEW doug ASIAMFA"])
@@ -170,7 +181,9 @@ struct KeyRotationTests {
             Issue.record("expected a failure")
         } catch let error as KeyRotationError {
             guard case .rolledBack = error else { throw error }
-            #expect("\(error)".contains("did not work after 3 attempts") && "\(error)".contains("InvalidClientTokenId"))
+            #expect(
+                "\(error)".contains("did not work after 3 attempts")
+                    && "\(error)".contains("InvalidClientTokenId"))
         }
         // Attempts at 0, +1 s, +2 s (the 3 s budget), then the old key goes back before the new one is deleted.
         #expect(account.log.filter { $0.hasPrefix("sleep") } == ["sleep 1.0 seconds", "sleep 2.0 seconds"])
@@ -240,7 +253,9 @@ struct KeyRotationTests {
         #expect(try KeyRotation.userName(fromArn: arn, profile: "p") == expected)
     }
 
-    @Test(arguments: ["arn:aws:sts::123456789012:assumed-role/R/s", "arn:aws:sts::123456789012:federated-user/x", "junk"])
+    @Test(arguments: [
+        "arn:aws:sts::123456789012:assumed-role/R/s", "arn:aws:sts::123456789012:federated-user/x", "junk",
+    ])
     func nonUserKeysAreRefused(arn: String) {
         #expect(throws: KeyRotationError.notAUserKey(profile: "p", arn: arn)) {
             try KeyRotation.userName(fromArn: arn, profile: "p")
@@ -248,11 +263,18 @@ struct KeyRotationTests {
     }
 
     @Test func verifyDelaysDoubleAndFitTheBudget() throws {
-        #expect(KeyRotation.VerifyPolicy(budget: .seconds(20)).delays == [.seconds(1), .seconds(2), .seconds(4), .seconds(8), .seconds(5)])
+        #expect(
+            KeyRotation.VerifyPolicy(budget: .seconds(20)).delays == [
+                .seconds(1), .seconds(2), .seconds(4), .seconds(8), .seconds(5),
+            ])
         #expect(KeyRotation.VerifyPolicy(budget: .zero).delays.isEmpty)
-        #expect(try KeyRotation.VerifyPolicy(environment: ["LATCHKEY_ROTATE_VERIFY_TIMEOUT": "2m"]).budget == .seconds(120))
+        #expect(
+            try KeyRotation.VerifyPolicy(environment: ["LATCHKEY_ROTATE_VERIFY_TIMEOUT": "2m"]).budget
+                == .seconds(120))
         #expect(try KeyRotation.VerifyPolicy(environment: [:]).budget == .seconds(60))
-        #expect(throws: LatchkeyError.self) { try KeyRotation.VerifyPolicy(environment: ["LATCHKEY_ROTATE_VERIFY_TIMEOUT": "soon"]) }
+        #expect(throws: LatchkeyError.self) {
+            try KeyRotation.VerifyPolicy(environment: ["LATCHKEY_ROTATE_VERIFY_TIMEOUT": "soon"])
+        }
     }
 
     @Test func keyAgeCountsWholeDaysAndAdvisesRotationAt90() {
@@ -264,7 +286,8 @@ struct KeyRotationTests {
         #expect(key(89.99).ageInDays(now: now) == 89 && !key(89.99).needsRotation(now: now))
         #expect(key(90).ageInDays(now: now) == 90 && key(90).needsRotation(now: now))
         #expect(key(-3).ageInDays(now: now) == 0)
-        #expect(CredentialStore.StoredKey(profile: "p", accessKeyId: nil, added: nil).ageInDays(now: now) == nil)
+        #expect(
+            CredentialStore.StoredKey(profile: "p", accessKeyId: nil, added: nil).ageInDays(now: now) == nil)
         #expect(KeyAge.text(since: now - 12 * 86400 - 5, now: now) == "12d")
         #expect(KeyAge.text(since: now - 3900, now: now) == "1h05m")
         #expect(KeyAge.text(since: now + 100, now: now) == "0s")
