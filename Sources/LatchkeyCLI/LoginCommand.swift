@@ -51,8 +51,8 @@ struct LoginCommand: AsyncParsableCommand {
         let name = profile ?? nonEmpty(runtime.environment["AWS_PROFILE"]) ?? "default"
         let seconds = try duration.map(parseDuration)
         let lookup = try await runtime.plan(
-            for: CredentialRequest(
-                profile: name, durationSeconds: seconds, mfaToken: mfaToken, region: region))
+            // --region picks the console page (and its partition's hosts); STS keeps the profile's region.
+            for: CredentialRequest(profile: name, durationSeconds: seconds, mfaToken: mfaToken))
         let login = ConsoleLogin(context: runtime.coreContext(keyring: lookup.keyring))
         let result = try await login.loginURL(
             plan: lookup.plan,

@@ -71,6 +71,7 @@ def assert_unchanged(world: World, user: dict[str, str]) -> None:
 def test_rotation_replaces_the_key_with_one_mfa_session(world: World, doug: dict[str, str]) -> None:
     old = doug["access_key_id"]
     result = world.ok("rotate", "doug", "--mfa-token", code(world, doug))
+    counted = calls(world.endpoint)
     new = stored_key(world)
     assert new["id"] != old and new["id"].startswith("AKIA")
     assert f"{old} -> {new['id']}" in result.stdout
@@ -82,7 +83,6 @@ def test_rotation_replaces_the_key_with_one_mfa_session(world: World, doug: dict
     assert identity_or_error(world.endpoint, new["id"], new["secret"]) == doug["arn"]
 
     # One MFA session served every IAM call; the new key was verified with STS.
-    counted = calls(world.endpoint)
     assert counted["sts:GetSessionToken"] == 1
     assert counted["iam:ListAccessKeys"] == 1 and counted["iam:CreateAccessKey"] == 1
     assert counted["iam:DeleteAccessKey"] == 1
