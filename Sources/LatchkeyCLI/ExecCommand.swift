@@ -20,7 +20,7 @@ struct ExecCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var credentialOptions: CredentialOptions
 
-    @Argument(help: "The profile name.")
+    @Argument(help: "The profile name.", completion: profileCompletion)
     var profile: String
 
     @Argument(parsing: .captureForPassthrough, help: "The command and its arguments (default: $SHELL).")
@@ -32,12 +32,12 @@ struct ExecCommand: AsyncParsableCommand {
             throw LatchkeyError.nestedExec(profile: active)
         }
         let resolved = try await runtime.credentials(profile: profile, options: credentialOptions)
-        let environment = execEnvironment(
+        var environment = execEnvironment(
             base: runtime.environment, credentials: resolved.credentials, profile: profile,
             region: resolved.plan.region)
         var arguments = command.first == "--" ? Array(command.dropFirst()) : command
         if arguments.isEmpty {
-            arguments = [nonEmpty(runtime.environment["SHELL"]) ?? "/bin/sh"]
+            arguments = interactiveShell(profile: profile, environment: &environment)
             if let expiration = resolved.credentials.expiration {
                 let left = formatDuration(Int(expiration.timeIntervalSinceNow))
                 Terminal.say(

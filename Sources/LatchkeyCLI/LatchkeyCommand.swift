@@ -15,7 +15,8 @@ public struct LatchkeyCommand: AsyncParsableCommand {
         version: latchkeyVersion,
         subcommands: [
             AddCommand.self, RemoveCommand.self, ListCommand.self, ClearCommand.self, ExecCommand.self,
-            ExportCommand.self, ExplainCommand.self, SSOCommand.self, LoginCommand.self, RotateCommand.self,
+            ExportCommand.self, ExplainCommand.self, SSOCommand.self, ShellInitCommand.self,
+            LoginCommand.self, RotateCommand.self,
         ])
 
     public init() {}

@@ -53,7 +53,7 @@ struct LoginCommand: AsyncParsableCommand {
         let lookup = try await runtime.plan(
             // --region picks the console page (and its partition's hosts); STS keeps the profile's region.
             for: CredentialRequest(profile: name, durationSeconds: seconds, mfaToken: mfaToken))
-        let login = ConsoleLogin(context: runtime.coreContext(keyring: lookup.keyring))
+        let login = ConsoleLogin(context: try runtime.coreContext(keyring: lookup.keyring))
         let result = try await login.loginURL(
             plan: lookup.plan,
             request: ConsoleLoginRequest(

@@ -34,7 +34,7 @@ struct RotateCommand: AsyncParsableCommand {
         let lookup = try await runtime.plan(for: CredentialRequest(profile: profile))
         let rotation = try await KeyRotation.live(
             plan: lookup.plan, resolver: lookup.resolver,
-            context: runtime.coreContext(keyring: lookup.keyring),
+            context: try runtime.coreContext(keyring: lookup.keyring),
             noSession: noSession, mfaToken: mfaToken,
             verify: try KeyRotation.VerifyPolicy(environment: runtime.environment),
             progress: { FileHandle.standardError.write(Data("latchkey: \($0)\n".utf8)) })

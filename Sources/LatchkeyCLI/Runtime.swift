@@ -60,15 +60,23 @@ struct Runtime {
         }
     }
 
-    func coreContext(keyring: any Keyring) -> CoreContext {
-        CoreContext(
+    func coreContext(keyring: any Keyring, prompt: String? = nil) throws -> CoreContext {
+        let runtimeDirectory = try? privateRuntimeDirectory(environment: environment)
+        let notice: @Sendable (String) -> Void = { Terminal.say("latchkey: \($0)\n") }
+        let children = childEnvironment(environment)
+        var mfa = MFACodeSource(
+            prompt: try PromptDriver.choose(prompt ?? environment["LATCHKEY_PROMPT"], environment: children),
+            processRunner: SystemProcessRunner(), environment: children)
+        mfa.usedCodes = runtimeDirectory.map(UsedCodeLog.init(directory:))
+        mfa.notice = notice
+        var context = CoreContext(
             environment: environment, settings: settings, store: CredentialStore(keyring: keyring),
             transport: defaultHTTPTransport(
                 userAgent: "latchkey/\(latchkeyVersion)", environment: environment),
-            mfa: MFACodeSource(
-                prompt: Terminal.isAvailable ? TerminalMFAPrompt() : nil,
-                processRunner: SystemProcessRunner(), environment: environment),
-            debug: debug, ssoPresenter: TerminalSSOPresenter(openBrowser: openBrowser))
+            mfa: mfa, debug: debug, ssoPresenter: TerminalSSOPresenter(openBrowser: openBrowser))
+        context.lockDirectory = runtimeDirectory
+        context.notice = notice
+        return context
     }
 
     func resolver() throws -> ProfileResolver {

@@ -30,7 +30,8 @@ struct SSOCommand: AsyncParsableCommand {
             var runtime = try Runtime(options: global)
             if noBrowser { runtime.openBrowser = false }
             let sso = try runtime.ssoSource(profile: profile)
-            let service = CredentialService(context: runtime.coreContext(keyring: try runtime.openKeyring()))
+            let service = CredentialService(
+                context: try runtime.coreContext(keyring: try runtime.openKeyring()))
             let token = try await service.ssoToken(sso, forceLogin: true)
             print("Signed in to \(sso.startURL) until \(iso8601(token.expiresAt)).")
         }
@@ -97,6 +98,7 @@ struct TerminalSSOPresenter: SSOLoginPresenter {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = [url]
+        process.environment = childEnvironment(ProcessInfo.processInfo.environment)
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try? process.run()

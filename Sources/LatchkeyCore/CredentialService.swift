@@ -28,6 +28,10 @@ public struct CoreContext: Sendable {
     public var debug: @Sendable (String) -> Void
     /// Shows an IAM Identity Center sign-in; nil where no one can be shown one.
     public var ssoPresenter: (any SSOLoginPresenter)?
+    /// Where the per-session locks live (see `SessionLocks`); nil turns coordination off.
+    public var lockDirectory: String?
+    /// Tells the person something while latchkey waits (on the terminal, never stdout).
+    public var notice: @Sendable (String) -> Void = { _ in }
 
     public init(
         environment: [String: String], settings: LatchkeySettings, store: CredentialStore,
@@ -74,6 +78,13 @@ public struct CredentialService: Sendable {
         try await store.removeSessions(expiredBefore: now)
         var flag = mfaToken
         for step in plan.steps[next...] {
+            // One process at a time makes a given session; the others wait, then find it cached.
+            let lock = try await lockSession(step.cacheKey, profile: step.profile)
+            defer { lock?.release() }
+            if lock != nil, let cached = try await fresh(step.cacheKey, now: context.now()) {
+                credentials = cached
+                continue
+            }
             var code: String?
             if let serial = step.mfaSerial {
                 code = try await context.mfa.code(
@@ -106,6 +117,7 @@ public struct CredentialService: Sendable {
             } catch {
                 throw explain(error, step: step, keyProfile: plan.source.keyProfile, sentCode: code != nil)
             }
+            if let code, let serial = step.mfaSerial { context.mfa.accepted(serial: serial, code: code) }
             try await store.storeSession(
                 credentials, key: step.cacheKey, profile: step.profile, type: step.operation,
                 mfaSerial: step.mfaSerial ?? step.mfaCoveredBy)

@@ -20,6 +20,7 @@ public enum LatchkeyError: Error, CustomStringConvertible, Sendable {
     case mfaRejected(profile: String, serial: String)
     case mfaCodeUnavailable(profile: String, serial: String, reason: String)
     case mfaProcessFailed(command: String, reason: String)
+    case mfaCodeReused(serial: String)
     case invalidAccessKeyId(String)
     case invalidSecretAccessKey
     case temporaryKeyNotAllowed
@@ -29,6 +30,7 @@ public enum LatchkeyError: Error, CustomStringConvertible, Sendable {
     case corruptStoredItem(key: String)
     case awsCallFailed(operation: String, profile: String, detail: String)
     case sourceUnavailable(profile: String, source: String, reason: String)
+    case lockTimeout(profile: String, seconds: Int)
 
     public var description: String {
         switch self {
@@ -82,7 +84,11 @@ public enum LatchkeyError: Error, CustomStringConvertible, Sendable {
                 + "Nothing was cached."
         case .mfaCodeUnavailable(let profile, let serial, let reason):
             return "profile '\(profile)' needs an MFA code for \(serial) but \(reason); "
-                + "pass --mfa-token CODE, set mfa_process in the profile, or run from a terminal."
+                + "pass --mfa-token CODE, set mfa_process in the profile, choose a --prompt driver "
+                + "(zenity, kdialog, osascript, ykman), or run from a terminal."
+        case .mfaCodeReused(let serial):
+            return "that MFA code for \(serial) was already used, and AWS accepts each code only once; "
+                + "wait for the next code (a new one appears every 30 seconds) and try again."
         case .mfaProcessFailed(let command, let reason):
             return
                 "mfa_process `\(command)` failed: \(reason); run it by hand to check it prints a 6-digit code."
@@ -107,6 +113,9 @@ public enum LatchkeyError: Error, CustomStringConvertible, Sendable {
                 + "(sessions) or add the credentials again with `latchkey add`."
         case .awsCallFailed(let operation, let profile, let detail):
             return "\(operation) for profile '\(profile)' failed: \(detail)"
+        case .lockTimeout(let profile, let seconds):
+            return "another latchkey process has been getting the session for '\(profile)' for \(seconds) s "
+                + "(waiting for an MFA code?); answer or stop it and try again, or raise LATCHKEY_LOCK_TIMEOUT."
         case .sourceUnavailable(let profile, let source, let reason):
             return "profile '\(profile)' gets credentials from \(source), but \(reason)"
         }

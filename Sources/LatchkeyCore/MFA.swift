@@ -13,11 +13,16 @@ public protocol ProcessRunner: Sendable {
 }
 
 /// Where an MFA code comes from, in the order the issue names: `--mfa-token`, the profile's
-/// `mfa_process`, then a prompt.
+/// `mfa_process`, then a prompt. A code already accepted in this window is never sent again:
+/// latchkey waits for the next one (a program) or asks again (a person), and says so.
 public struct MFACodeSource: Sendable {
     public var prompt: (any MFAPrompt)?
     public var processRunner: any ProcessRunner
     public var environment: [String: String]
+    public var usedCodes: UsedCodeLog?
+    public var now: @Sendable () -> Date = Date.init
+    public var sleep: @Sendable (Double) async throws -> Void = { try await Task.sleep(for: .seconds($0)) }
+    public var notice: @Sendable (String) -> Void = { _ in }
 
     public init(prompt: (any MFAPrompt)?, processRunner: any ProcessRunner, environment: [String: String]) {
         self.prompt = prompt
@@ -28,8 +33,36 @@ public struct MFACodeSource: Sendable {
     public func code(profile: String, serial: String, mfaProcess: String?, flag: String?) async throws
         -> String
     {
+        for _ in 0..<4 {
+            let (code, source) = try await obtain(
+                profile: profile, serial: serial, mfaProcess: mfaProcess, flag: flag)
+            guard let usedCodes, usedCodes.wasUsed(serial: serial, code: code, at: now()) else { return code }
+            switch source {
+            case "--mfa-token":
+                throw LatchkeyError.mfaCodeReused(serial: serial)
+            case "the prompt":
+                notice("that code for \(serial) was already used; wait for the next one and enter it.")
+            default:
+                let wait = UsedCodeLog.secondsToNextStep(from: now()) + 1
+                notice(
+                    "the current code for \(serial) was already used; waiting \(Int(wait)) s for the next one…"
+                )
+                try await sleep(wait)
+            }
+        }
+        throw LatchkeyError.mfaCodeReused(serial: serial)
+    }
+
+    /// Records a code AWS accepted.
+    public func accepted(serial: String, code: String) {
+        usedCodes?.record(serial: serial, code: code, at: now())
+    }
+
+    func obtain(profile: String, serial: String, mfaProcess: String?, flag: String?) async throws -> (
+        String, String
+    ) {
         if let flag {
-            return try validated(flag, source: "--mfa-token")
+            return (try validated(flag, source: "--mfa-token"), "--mfa-token")
         }
         if let command = mfaProcess {
             let arguments = try splitCommandLine(command)
@@ -40,13 +73,16 @@ public struct MFACodeSource: Sendable {
             } catch {
                 throw LatchkeyError.mfaProcessFailed(command: command, reason: "\(error)")
             }
-            return try validated(output, source: "mfa_process")
+            return (try validated(output, source: "mfa_process"), "mfa_process")
         }
         guard let prompt else {
             throw LatchkeyError.mfaCodeUnavailable(
                 profile: profile, serial: serial, reason: "no terminal is attached to ask for it")
         }
-        return try validated(try await prompt.mfaCode(serial: serial, profile: profile), source: "the prompt")
+        return (
+            try validated(try await prompt.mfaCode(serial: serial, profile: profile), source: "the prompt"),
+            "the prompt"
+        )
     }
 
     func validated(_ raw: String, source: String) throws -> String {

@@ -9,6 +9,8 @@ public struct LatchkeySettings: Sendable, Equatable {
     public var backend: String?
     public var fileDirectory: String
     public var region: String?
+    /// How long a process waits for another one that is getting the same session.
+    public var lockTimeout: Int = 180
     /// How long a `credential_process` may run.
     public var processTimeout: Int = 60
     /// Also write IAM Identity Center sign-ins to the AWS CLI's `~/.aws/sso/cache`, so `aws` shares them.
@@ -21,6 +23,9 @@ public struct LatchkeySettings: Sendable, Equatable {
         }
         if let text = environment["LATCHKEY_UNLOCK_TTL"], !text.isEmpty {
             unlockTTL = try parseDuration(text)
+        }
+        if let text = environment["LATCHKEY_LOCK_TIMEOUT"], !text.isEmpty {
+            lockTimeout = try parseDuration(text)
         }
         if let text = environment["LATCHKEY_PROCESS_TIMEOUT"], !text.isEmpty {
             processTimeout = try parseDuration(text)

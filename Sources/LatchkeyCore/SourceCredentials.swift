@@ -1,6 +1,7 @@
 import AWSClient
 import AWSSigV4
 import Foundation
+import Keyring
 
 /// Shows a person the IAM Identity Center sign-in (device code and URL) and opens the browser.
 /// The CLI implements it on the terminal; tests script it.
@@ -91,7 +92,7 @@ extension CredentialService {
         let output: String
         do {
             output = try await context.mfa.processRunner.output(
-                of: arguments, environment: context.environment,
+                of: arguments, environment: childEnvironment(context.environment),
                 timeout: .seconds(context.settings.processTimeout))
         } catch {
             throw LatchkeyError.sourceUnavailable(
