@@ -70,7 +70,7 @@ extension IAMClient {
     public func deleteAccessKey(accessKeyId: String, userName: String?) async throws {
         var parameters = [("AccessKeyId", accessKeyId)]
         if let userName { parameters.append(("UserName", userName)) }
-        _ = try await client.call("DeleteAccessKey", parameters, resultRequired: false)
+        _ = try await client.call("DeleteAccessKey", parameters)
     }
 
     public func updateAccessKey(accessKeyId: String, status: AccessKeyMetadata.Status, userName: String?)
@@ -78,7 +78,7 @@ extension IAMClient {
     {
         var parameters = [("AccessKeyId", accessKeyId), ("Status", status.rawValue)]
         if let userName { parameters.append(("UserName", userName)) }
-        _ = try await client.call("UpdateAccessKey", parameters, resultRequired: false)
+        _ = try await client.call("UpdateAccessKey", parameters)
     }
 
     private func accessKeyMetadata(_ element: XMLReader.Element, _ read: ResultReader, defaultUser: String?)

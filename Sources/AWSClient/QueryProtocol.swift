@@ -17,10 +17,9 @@ struct QueryProtocolClient: Sendable {
 
     /// Calls `action` and returns its `<ActionResult>` element. Unsigned calls (or a client
     /// without credentials) send no Authorization header, as for AssumeRoleWithWebIdentity.
-    /// Actions that answer with no result (DeleteAccessKey) pass `resultRequired: false`.
-    func call(
-        _ action: String, _ parameters: [(String, String)], signed: Bool = true, resultRequired: Bool = true
-    ) async throws -> XMLReader.Element {
+    func call(_ action: String, _ parameters: [(String, String)], signed: Bool = true) async throws
+        -> XMLReader.Element
+    {
         let body = Self.formBody([("Action", action), ("Version", apiVersion)] + parameters)
         let call = ServiceCall(
             service: service, operation: action, endpoint: endpoint, transport: transport, retry: retry,
@@ -29,7 +28,7 @@ struct QueryProtocolClient: Sendable {
             signed ? signedRequest(body: body) : unsignedRequest(body: body)
         } interpret: { response, _ in
             if (200...299).contains(response.status) {
-                return .done(try result(of: action, in: response, required: resultRequired))
+                return .done(try result(of: action, in: response))
             }
             return try call.failure(serviceError(action, response), status: response.status)
         }
@@ -67,9 +66,7 @@ struct QueryProtocolClient: Sendable {
         return port == defaultPort ? host : "\(host):\(port)"
     }
 
-    private func result(of action: String, in response: HTTPResponse, required: Bool = true) throws
-        -> XMLReader.Element
-    {
+    private func result(of action: String, in response: HTTPResponse) throws -> XMLReader.Element {
         let root: XMLReader.Element
         do {
             root = try XMLReader.parse(response.body)
@@ -78,13 +75,13 @@ struct QueryProtocolClient: Sendable {
                 service: service, operation: action, httpStatus: response.status,
                 reason: "the body is not XML (\(error.reason))")
         }
-        if !required, root.name == action + "Response" { return root.child(action + "Result") ?? root }
-        guard root.name == action + "Response", let result = root.child(action + "Result") else {
+        guard root.name == action + "Response" else {
             throw AWSClientError.invalidResponse(
                 service: service, operation: action, httpStatus: response.status,
                 reason: "expected <\(action)Response><\(action)Result>, got <\(root.name)>")
         }
-        return result
+        // Actions with nothing to return (EnableMFADevice, PutUserPermissionsBoundary) send no Result.
+        return root.child(action + "Result") ?? XMLReader.Element(name: action + "Result")
     }
 
     /// Reads `<ErrorResponse><Error>`, `<ErrorResponse><Errors><Error>` or `<Response><Errors><Error>`.

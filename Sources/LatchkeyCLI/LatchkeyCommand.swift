@@ -16,7 +16,7 @@ public struct LatchkeyCommand: AsyncParsableCommand {
         subcommands: [
             AddCommand.self, RemoveCommand.self, ListCommand.self, ClearCommand.self, ExecCommand.self,
             ExportCommand.self, ExplainCommand.self, SSOCommand.self, ShellInitCommand.self,
-            LoginCommand.self, RotateCommand.self,
+            MFACommand.self, PolicyCommand.self, LoginCommand.self, RotateCommand.self,
         ])
 
     public init() {}

@@ -26,8 +26,17 @@ def caller(world: World, profile: str, **kwargs) -> subprocess.CompletedProcess[
     return world.run("exec", profile, "--", aws_cli(), "sts", "get-caller-identity", "--output", "json", **kwargs)
 
 
+def arn(world: World, profile: str) -> str:
+    result = caller(world, profile)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)["Arn"]
+
+
 def test_credential_process_source_is_cached_and_can_start_a_role(world: World, doug: dict[str, str]) -> None:
     # latchkey itself as the process: a real credential_process that prints doug's MFA session.
+    # It gets no passphrase from its parent (latchkey never passes its secrets on); it opens the
+    # vault through the kernel's unlock memory, as a user's would.
+    world.env["LATCHKEY_UNLOCK_TTL"] = "60"
     world.ok("export", "--mfa-token", code(world, doug), "doug")
     counter = world.home / "runs"
     script = world.home / "process.sh"
@@ -39,10 +48,10 @@ def test_credential_process_source_is_cached_and_can_start_a_role(world: World, 
     with world.config.open("a") as config:
         config.write(f"\n[profile proc]\ncredential_process = {script}\n"
                      f"\n[profile proc-role]\nrole_arn = {role}\nsource_profile = proc\n")
-    assert json.loads(caller(world, "proc").stdout)["Arn"] == doug["arn"]
-    assert json.loads(caller(world, "proc").stdout)["Arn"] == doug["arn"]
+    assert arn(world, "proc") == doug["arn"]
+    assert arn(world, "proc") == doug["arn"]
     assert counter.read_text().count("run") == 1  # the second call used the cached output
-    assert ":assumed-role/from-process/" in json.loads(caller(world, "proc-role").stdout)["Arn"]
+    assert ":assumed-role/from-process/" in arn(world, "proc-role")
 
 
 def test_credential_process_failures_are_explained(world: World) -> None:
