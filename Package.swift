@@ -41,10 +41,15 @@ let package = Package(
             name: "LatchkeyCore",
             dependencies: ["AWSConfig", "AWSSigV4", "AWSClient", "Keyring", "CLatchkeySys"],
             swiftSettings: strict),
+        .target(name: "CLatchkeyServerSys"),
+        .target(
+            name: "LatchkeyServer",
+            dependencies: ["LatchkeyCore", "CLatchkeyServerSys", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict),
         .target(
             name: "LatchkeyCLI",
             dependencies: [
-                "LatchkeyCore", "CLatchkeySys",
+                "LatchkeyCore", "LatchkeyServer", "CLatchkeySys",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -64,6 +69,9 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "LatchkeyCoreTests", dependencies: ["LatchkeyCore", "LatchkeyTestSupport"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "LatchkeyServerTests", dependencies: ["LatchkeyServer", "LatchkeyCore"],
             swiftSettings: strict),
     ]
 )

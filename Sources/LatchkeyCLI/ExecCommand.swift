@@ -20,6 +20,13 @@ struct ExecCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var credentialOptions: CredentialOptions
 
+    @Flag(name: .customLong("ecs-server"), help: "Serve the session from a local ECS server that renews it.")
+    var ecsServer = false
+
+    @Flag(
+        name: .customLong("ec2-server"), help: "Serve the session from a local IMDSv2 server that renews it.")
+    var ec2Server = false
+
     @Argument(help: "The profile name.", completion: profileCompletion)
     var profile: String
 
@@ -30,6 +37,16 @@ struct ExecCommand: AsyncParsableCommand {
         let runtime = try Runtime(options: global)
         if let active = nonEmpty(runtime.environment["AWS_VAULT"]) {
             throw LatchkeyError.nestedExec(profile: active)
+        }
+        if ecsServer || ec2Server {
+            guard !(ecsServer && ec2Server) else {
+                throw CLIError("choose one of --ecs-server and --ec2-server.")
+            }
+            var arguments = command.first == "--" ? Array(command.dropFirst()) : command
+            if arguments.isEmpty { arguments = [nonEmpty(runtime.environment["SHELL"]) ?? "/bin/sh"] }
+            try await runtime.execUnderServer(
+                kind: ecsServer ? .ecs : .ec2, profile: profile, options: credentialOptions,
+                arguments: arguments)
         }
         let resolved = try await runtime.credentials(profile: profile, options: credentialOptions)
         var environment = execEnvironment(

@@ -16,7 +16,8 @@ public struct LatchkeyCommand: AsyncParsableCommand {
         subcommands: [
             AddCommand.self, RemoveCommand.self, ListCommand.self, ClearCommand.self, ExecCommand.self,
             ExportCommand.self, ExplainCommand.self, SSOCommand.self, ShellInitCommand.self,
-            MFACommand.self, PolicyCommand.self, LoginCommand.self, RotateCommand.self,
+            DoctorCommand.self,
+            MFACommand.self, PolicyCommand.self, ServeCommand.self, LoginCommand.self, RotateCommand.self,
         ])
 
     public init() {}

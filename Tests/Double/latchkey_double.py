@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import base64
 import datetime
+import email.utils
 import hmac
 import json
 import logging
@@ -1235,6 +1236,10 @@ class DoubleApp:
 
 
 class DoubleRequestHandler(WSGIRequestHandler):
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        # AWS's Date header tells its time (clients measure their clock skew by it): the double's clock.
+        return email.utils.formatdate(STATE.now_epoch(), usegmt=True)
+
     def make_environ(self) -> Any:
         environ = super().make_environ()
         token = self.headers.get("x-amz-sso_bearer_token")
