@@ -17,7 +17,7 @@ public struct LatchkeyCommand: AsyncParsableCommand {
             AddCommand.self, RemoveCommand.self, ListCommand.self, ClearCommand.self, ExecCommand.self,
             ExportCommand.self, ExplainCommand.self, SSOCommand.self, ShellInitCommand.self,
             DoctorCommand.self,
-            MFACommand.self, PolicyCommand.self, ServeCommand.self,
+            MFACommand.self, PolicyCommand.self, ServeCommand.self, LoginCommand.self, RotateCommand.self,
         ])
 
     public init() {}
