@@ -106,7 +106,7 @@ struct CurlTransportTests {
         }
         let elapsed = clock.now - started
         #expect(elapsed >= .milliseconds(400))
-        #expect(elapsed < .seconds(3))
+        #expect(elapsed < .seconds(10))  // generous: it proves the call ends, not how fast
     }
 
     @Test func aRefusedPortIsAConnectionFailure() async throws {
