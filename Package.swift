@@ -61,8 +61,10 @@ let package = Package(
             dependencies: ["LatchkeyCore", "Keyring", "AWSClient", "AWSConfig"],
             swiftSettings: strict),
 
-        .testTarget(name: "AWSConfigTests", dependencies: ["AWSConfig"], swiftSettings: strict),
-        .testTarget(name: "AWSSigV4Tests", dependencies: ["AWSSigV4"], swiftSettings: strict),
+        .testTarget(
+            name: "AWSConfigTests", dependencies: ["AWSConfig", "LatchkeyTestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "AWSSigV4Tests", dependencies: ["AWSSigV4", "LatchkeyTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "AWSClientTests", dependencies: ["AWSClient", "LatchkeyTestSupport"],
             swiftSettings: strict),
@@ -73,7 +75,8 @@ let package = Package(
             name: "LatchkeyCoreTests", dependencies: ["LatchkeyCore", "LatchkeyTestSupport"],
             swiftSettings: strict),
         .testTarget(
-            name: "LatchkeyServerTests", dependencies: ["LatchkeyServer", "LatchkeyCore"],
+            name: "LatchkeyServerTests",
+            dependencies: ["LatchkeyServer", "LatchkeyCore", "LatchkeyTestSupport"],
             swiftSettings: strict),
     ]
 )
