@@ -201,9 +201,9 @@ def write(report: Report, root: Path) -> Path:
     if busy:
         lines += [
             "",
-            f"**This machine was shared and noisy during the run** (load average above half the {machine.cores} cores):"
-            " other builds and tests ran next to it, so absolute times are pessimistic and p90/p99 are noisy. The"
-            " comparisons within a table were measured in the same minutes and are fairer than the absolute values.",
+            f"**This machine was shared and noisy during the run** (load average above half its {machine.cores} cores,"
+            " so other work competed for the CPU): absolute times are pessimistic and p90/p99 are noisy. Rows of one"
+            " table were measured in the same minutes, so the comparisons are fairer than the absolute values.",
         ]
 
     if report.hot_paths:
@@ -286,4 +286,66 @@ def write(report: Report, root: Path) -> Path:
         lines += ["", "## Notes", ""] + [f"- {note}" for note in report.notes]
     path = root / "BENCHMARKS.md"
     path.write_text("\n".join(lines) + "\n")
+    _update_readme(report, root / "README.md")
     return path
+
+
+SUMMARY_START = "<!-- bench-summary:start (scripts/bench --report writes this block) -->"
+SUMMARY_END = "<!-- bench-summary:end -->"
+
+
+def _summary(report: Report) -> list[str]:
+    """A few rows of the report for the README: each latchkey figure next to its peer's."""
+    timings = {row.name: row for row in report.hot_paths}
+
+    def ms(name: str) -> str:
+        row = timings.get(name)
+        return f"{row.median:.0f} ms" if row else "not measured"
+
+    rows = [
+        ("warm credentials, new process", ms("latchkey export --format json (warm)"),
+         f"botocore cached role: {ms('botocore cached assume-role+MFA credentials')};"
+         f" awsume cached MFA session: {ms('awsume cli-keys (warm)')}"),
+        ("start-up", ms("latchkey --version"), f"`aws --version`: {ms('aws --version')}"),
+    ]
+    if report.servers:
+        nginx, *ours = report.servers
+        best = min(ours, key=lambda server: server.rps) if ours else None
+        if best:
+            rows.append(
+                ("credential servers (slowest of ECS/IMDS)", f"{best.rps:,.0f} req/s, p99 {best.p99:.1f} ms",
+                 f"nginx, same JSON: {nginx.rps:,.0f} req/s, p99 {nginx.p99:.1f} ms")
+            )
+    if report.cold_start and report.cold_start.walls:
+        walls = sorted(report.cold_start.walls)
+        calls = sorted({sum(sts.values()) for sts in report.cold_start.sts_calls})
+        rows.append(
+            (f"{report.cold_start.processes} processes at once, empty cache", f"{percentile(walls, 0.5) * 1000:.0f} ms",
+             f"STS calls per round: {', '.join(map(str, calls))}")
+        )
+    if report.configs:
+        largest = report.configs[-1]
+        rows.append(
+            (f"config of {largest.profiles:,} profiles", f"{largest.latchkey.median:.0f} ms",
+             f"botocore loading it: {largest.botocore.median:.0f} ms")
+        )
+    machine = report.machine
+    return [
+        f"Medians from one run on {machine.cpu}, {machine.cores} cores, load average"
+        f" {machine.load_start[0]:.1f} at start (see [BENCHMARKS.md](BENCHMARKS.md) for p90s, charts and the machine):",
+        "",
+        "| path | latchkey | peers, same run |",
+        "|---|---:|---|",
+        *(f"| {name} | {ours} | {peers} |" for name, ours, peers in rows),
+    ]
+
+
+def _update_readme(report: Report, readme: Path) -> None:
+    if not readme.exists():
+        return
+    text = readme.read_text()
+    start, end = text.find(SUMMARY_START), text.find(SUMMARY_END)
+    if start < 0 or end < start:
+        return
+    block = "\n".join([SUMMARY_START, *_summary(report), SUMMARY_END])
+    readme.write_text(text[:start] + block + text[end + len(SUMMARY_END):])
