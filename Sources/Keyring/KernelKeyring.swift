@@ -120,6 +120,14 @@ public actor KernelKeyring: Keyring {
         return infos.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
     }
 
+    /// Destroys latchkey's keyring and every item in it.
+    public func removeAll() throws {
+        guard let container = try container(create: false) else { return }
+        if latchkey_keyctl_invalidate(container) != 0 {
+            _ = latchkey_keyctl_unlink(container, try scopeKeyring())
+        }
+    }
+
     // MARK: Kernel calls
 
     /// Possessor everything; the same user may view, read, write, search (later processes may not possess it).
