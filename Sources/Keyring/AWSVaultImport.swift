@@ -160,3 +160,46 @@ extension JWE {
         try aesKeyUnwrap(wrapped, kek: SymmetricKey(data: kek))
     }
 }
+
+extension AWSVault {
+    /// Every long-lived key among aws-vault's pass entries (`<prefix>/<profile>`); runs `pass show`
+    /// only for entries whose names are not sessions or tokens.
+    public static func passCredentials(
+        passCommand: String = "pass", storeDirectory: String, prefix: String,
+        environment: [String: String]
+    ) throws -> [AWSVaultCredential] {
+        let trimmed = prefix.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        let root = trimmed.isEmpty ? storeDirectory : storeDirectory + "/" + trimmed
+        guard let executable = ChildProcess.locate(passCommand, environment: environment) else {
+            throw BackendError.unavailable(backend: "pass", reason: "`\(passCommand)` is not installed")
+        }
+        guard let enumerator = FileManager.default.enumerator(atPath: root) else {
+            throw AWSVaultImportError.folderMissing(path: root)
+        }
+        var childEnvironment = environment
+        childEnvironment["PASSWORD_STORE_DIR"] = storeDirectory
+        var found: [AWSVaultCredential] = []
+        while let relative = enumerator.nextObject() as? String {
+            guard relative.hasSuffix(".gpg") else { continue }
+            let name = String(relative.dropLast(4))
+            guard !isSessionOrTokenName(name) else { continue }
+            let entry = trimmed.isEmpty ? name : trimmed + "/" + name
+            let output = try ChildProcess.run(executable, ["show", entry], environment: childEnvironment)
+            guard output.status == 0 else {
+                throw BackendError.commandFailed(
+                    backend: "pass", command: "pass show", status: output.status, message: oneLine(output.stderrText))
+            }
+            if let credential = credential(itemJSON: output.stdout, fallbackName: name) { found.append(credential) }
+        }
+        return found.sorted { $0.profile < $1.profile }
+    }
+
+    /// Every long-lived key in aws-vault's Secret Service collection (`awsvault` by default).
+    public static func secretServiceCredentials(collection: String = "awsvault") async throws -> [AWSVaultCredential] {
+        let keyring = SecretServiceKeyring(collection: collection)
+        return try await keyring.allItems().compactMap { item in
+            item.secret.flatMap { credential(itemJSON: $0, fallbackName: item.attributes["profile"] ?? item.label) }
+        }
+        .sorted { $0.profile < $1.profile }
+    }
+}

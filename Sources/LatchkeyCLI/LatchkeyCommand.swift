@@ -15,7 +15,7 @@ public struct LatchkeyCommand: AsyncParsableCommand {
         version: latchkeyVersion,
         subcommands: [
             AddCommand.self, RemoveCommand.self, ListCommand.self, ClearCommand.self, ExecCommand.self,
-            ExportCommand.self,
+            ExportCommand.self, BackendsCommand.self, MigrateCommand.self, ImportCommand.self,
         ])
 
     public init() {}
