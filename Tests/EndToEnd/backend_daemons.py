@@ -29,15 +29,13 @@ class SecretServiceDaemon:
         self.address, self.pid = printed[0], int(printed[1])
         subprocess.run(
             "printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1",
-            shell=True, check=True, env=self.env(os.environ),
+            shell=True, check=True, env={**self.env(os.environ), "XDG_DATA_HOME": str(self.home / "data")},
         )
         return self
 
     def env(self, base: dict[str, str]) -> dict[str, str]:
-        return {
-            **base, "DBUS_SESSION_BUS_ADDRESS": self.address, "XDG_RUNTIME_DIR": str(self.home),
-            "XDG_DATA_HOME": str(self.home / "data"),
-        }
+        # Only the bus: XDG_DATA_HOME would move latchkey's own file vault too.
+        return {**base, "DBUS_SESSION_BUS_ADDRESS": self.address}
 
     def __exit__(self, *_: object) -> None:
         if self.pid:

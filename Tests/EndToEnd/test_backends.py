@@ -4,6 +4,7 @@ backend listing, migration between backends, and importing aws-vault's file stor
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import shutil
@@ -232,3 +233,25 @@ def test_import_aws_vault_file_store_made_by_joserfc(world: World) -> None:
     assert stored_key(world)["SecretAccessKey"] == KEYS["AWS_SECRET_ACCESS_KEY"]
     again = world.ok("import", "aws-vault", env={"AWS_VAULT_FILE_PASSPHRASE": "aws-vault passphrase"})
     assert "skipped doug" in again.stdout
+
+
+@pytest.mark.parametrize("backend", ["keyctl", "pass", "secret-service"])
+def test_cached_session_migrates_and_is_reused(backend: str, world: World, doug: dict[str, str], tmp_path: Path) -> None:
+    """A session made through the file vault, migrated, is then served warm by the other backend."""
+    from conftest import calls, code
+
+    first = json.loads(world.ok("export", "--format", "json", "--mfa-token", code(world, doug), "doug").stdout)
+    with contextlib.ExitStack() as stack:
+        env = {"LATCHKEY_BACKEND": backend, "LATCHKEY_KEYCTL_KEYRING": f"latchkey-e2e-{uuid.uuid4().hex[:8]}"}
+        if backend == "pass":
+            env.update(stack.enter_context(PassStore(tmp_path / "pass")).env({}))
+        if backend == "secret-service":
+            env.update(stack.enter_context(SecretServiceDaemon(tmp_path / "ss")).env({}))
+            env["LATCHKEY_SECRET_SERVICE_COLLECTION"] = "default"
+        moved = world.ok("migrate", "--from", "file", "--to", backend, env=env)
+        assert moved.stdout.count("(verified)") == 2, moved.stdout
+        before = len(calls(world.endpoint))
+        warm = json.loads(world.ok("export", "--format", "json", "doug", env=env).stdout)
+        assert warm == first
+        assert len(calls(world.endpoint)) == before  # served from the backend, no STS call
+        world.ok("remove", "-f", "doug", env=env)
