@@ -75,14 +75,18 @@ public enum AWSVault {
             let value = try? JSONDecoder().decode(Value.self, from: data)
         else { return nil }
         let name = item.Key ?? fallbackName
-        guard !isSessionOrTokenName(name), (value.SessionToken ?? "").isEmpty, !value.AccessKeyID.isEmpty else {
+        guard !isSessionOrTokenName(name), (value.SessionToken ?? "").isEmpty, !value.AccessKeyID.isEmpty
+        else {
             return nil
         }
-        return AWSVaultCredential(profile: name, accessKeyId: value.AccessKeyID, secretAccessKey: value.SecretAccessKey)
+        return AWSVaultCredential(
+            profile: name, accessKeyId: value.AccessKeyID, secretAccessKey: value.SecretAccessKey)
     }
 
     /// Every long-lived key in aws-vault's file backend folder.
-    public static func fileStoreCredentials(directory: String, passphrase: String) throws -> [AWSVaultCredential] {
+    public static func fileStoreCredentials(directory: String, passphrase: String) throws
+        -> [AWSVaultCredential]
+    {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else {
             throw AWSVaultImportError.folderMissing(path: directory)
         }
@@ -110,7 +114,8 @@ public enum JWE {
         let algorithm = header["alg"] as? String ?? "?"
         let encryption = header["enc"] as? String ?? "?"
         guard algorithm == "PBES2-HS256+A128KW", encryption == "A256GCM" else {
-            throw AWSVaultImportError.unsupportedAlgorithm(file: file, algorithm: "\(algorithm) / \(encryption)")
+            throw AWSVaultImportError.unsupportedAlgorithm(
+                file: file, algorithm: "\(algorithm) / \(encryption)")
         }
         guard let count = header["p2c"] as? Int, count > 0, count <= 10_000_000,
             let saltInput = (header["p2s"] as? String).flatMap({ Data(base64URL: $0) })
@@ -187,18 +192,25 @@ extension AWSVault {
             let output = try ChildProcess.run(executable, ["show", entry], environment: childEnvironment)
             guard output.status == 0 else {
                 throw BackendError.commandFailed(
-                    backend: "pass", command: "pass show", status: output.status, message: oneLine(output.stderrText))
+                    backend: "pass", command: "pass show", status: output.status,
+                    message: oneLine(output.stderrText))
             }
-            if let credential = credential(itemJSON: output.stdout, fallbackName: name) { found.append(credential) }
+            if let credential = credential(itemJSON: output.stdout, fallbackName: name) {
+                found.append(credential)
+            }
         }
         return found.sorted { $0.profile < $1.profile }
     }
 
     /// Every long-lived key in aws-vault's Secret Service collection (`awsvault` by default).
-    public static func secretServiceCredentials(collection: String = "awsvault") async throws -> [AWSVaultCredential] {
+    public static func secretServiceCredentials(collection: String = "awsvault") async throws
+        -> [AWSVaultCredential]
+    {
         let keyring = SecretServiceKeyring(collection: collection)
         return try await keyring.allItems().compactMap { item in
-            item.secret.flatMap { credential(itemJSON: $0, fallbackName: item.attributes["profile"] ?? item.label) }
+            item.secret.flatMap {
+                credential(itemJSON: $0, fallbackName: item.attributes["profile"] ?? item.label)
+            }
         }
         .sorted { $0.profile < $1.profile }
     }

@@ -27,7 +27,8 @@ public enum BackendError: Error, Equatable, CustomStringConvertible {
         case .unavailable(let backend, let reason):
             return "The \(backend) backend is not available: \(reason)."
         case .unknownBackend(let name, let known):
-            return "There is no keyring backend named '\(name)'; use one of: \(known.joined(separator: ", "))."
+            return
+                "There is no keyring backend named '\(name)'; use one of: \(known.joined(separator: ", "))."
         case .quotaExceeded(let backend, let maxKeys, let maxBytes):
             let limits = [maxKeys.map { "\($0) keys" }, maxBytes.map { "\($0) bytes" }].compactMap { $0 }
             let limitText = limits.isEmpty ? "" : " (\(limits.joined(separator: " / ")) per user)"

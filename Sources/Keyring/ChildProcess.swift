@@ -66,8 +66,10 @@ struct ChildProcess {
 extension Data {
     /// Base64 with the URL alphabet and no padding (safe in file and entry names).
     var base64URL: String {
-        base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(
+            of: "/", with: "_"
+        )
+        .replacingOccurrences(of: "=", with: "")
     }
 
     init?(base64URL text: String) {

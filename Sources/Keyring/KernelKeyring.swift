@@ -101,7 +101,9 @@ public actor KernelKeyring: Keyring {
     }
 
     public func list() async throws -> [KeyringItemInfo] {
-        guard let container = try container(create: false), let listing = try read(container) else { return [] }
+        guard let container = try container(create: false), let listing = try read(container) else {
+            return []
+        }
         var infos: [KeyringItemInfo] = []
         let serials = listing.withUnsafeBytes { Array($0.bindMemory(to: Int32.self)) }
         for serial in serials {
@@ -173,7 +175,9 @@ public actor KernelKeyring: Keyring {
         var capacity = 4096
         while true {
             var buffer = [UInt8](repeating: 0, count: capacity)
-            let length = buffer.withUnsafeMutableBytes { latchkey_keyctl_read(serial, $0.baseAddress, $0.count) }
+            let length = buffer.withUnsafeMutableBytes {
+                latchkey_keyctl_read(serial, $0.baseAddress, $0.count)
+            }
             if length == -Int64(ENOKEY) || length == -Int64(EKEYREVOKED) || length == -Int64(EKEYEXPIRED) {
                 return nil
             }
@@ -189,7 +193,8 @@ public actor KernelKeyring: Keyring {
             latchkey_keyctl_describe(serial, $0.baseAddress, $0.count)
         }
         guard length > 0, length <= Int64(buffer.count) else { return nil }
-        let text = String(decoding: buffer.prefix(Int(length) - 1).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let text = String(
+            decoding: buffer.prefix(Int(length) - 1).map { UInt8(bitPattern: $0) }, as: UTF8.self)
         // "type;uid;gid;perm;description": the description itself may contain ';'.
         let fields = text.split(separator: ";", maxSplits: 4, omittingEmptySubsequences: false)
         guard fields.count == 5 else { return nil }

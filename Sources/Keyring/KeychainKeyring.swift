@@ -26,7 +26,8 @@
             let status = SecItemCopyMatching(query as CFDictionary, &result)
             if status == errSecItemNotFound { return nil }
             try check(status, "read \(key)")
-            guard let attributes = result as? [String: Any], let secret = attributes[kSecValueData as String] as? Data
+            guard let attributes = result as? [String: Any],
+                let secret = attributes[kSecValueData as String] as? Data
             else { throw BackendError.corruptItem(backend: backendName, key: key, reason: "no data") }
             return KeyringItem(
                 key: key, label: attributes[kSecAttrLabel as String] as? String ?? key,
@@ -40,7 +41,8 @@
                 kSecValueData as String: item.secret, kSecAttrLabel as String: item.label,
                 kSecAttrGeneric as String: metadata,
                 kSecAttrAccessible as String: isSession
-                    ? kSecAttrAccessibleAfterFirstUnlockThisDeviceOnly : kSecAttrAccessibleWhenUnlockedThisDeviceOnly,
+                    ? kSecAttrAccessibleAfterFirstUnlockThisDeviceOnly
+                    : kSecAttrAccessibleWhenUnlockedThisDeviceOnly,
             ]
             let status = SecItemUpdate(base(item.key) as CFDictionary, update as CFDictionary)
             if status == errSecItemNotFound {

@@ -61,7 +61,8 @@ public actor PassKeyring: Keyring {
             if !FileManager.default.fileExists(atPath: file(entry.name)) { return nil }
             throw failure("pass show", output)
         }
-        return KeyringItem(key: key, label: entry.info.label, metadata: entry.info.metadata, secret: output.stdout)
+        return KeyringItem(
+            key: key, label: entry.info.label, metadata: entry.info.metadata, secret: output.stdout)
     }
 
     public func set(_ item: KeyringItem) async throws {
@@ -125,7 +126,8 @@ public actor PassKeyring: Keyring {
     }
 
     /// Bytes kept as they are in a key's folder name; everything else is %XX.
-    private static let plain = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_:@+,=".utf8)
+    private static let plain = Set(
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_:@+,=".utf8)
 
     private func encode(_ key: String) throws -> String {
         var encoded = ""
@@ -183,7 +185,9 @@ public actor PassKeyring: Keyring {
     // MARK: Running pass
 
     private func pass(_ arguments: [String], stdin: Data = Data()) throws -> ChildProcess.Output {
-        if let reason = unavailableReason { throw BackendError.unavailable(backend: backendName, reason: reason) }
+        if let reason = unavailableReason {
+            throw BackendError.unavailable(backend: backendName, reason: reason)
+        }
         guard let executable = ChildProcess.locate(passCommand, environment: environment) else {
             throw BackendError.unavailable(backend: backendName, reason: "`\(passCommand)` is not installed")
         }
@@ -193,7 +197,8 @@ public actor PassKeyring: Keyring {
     private func failure(_ command: String, _ output: ChildProcess.Output) -> BackendError {
         let message = oneLine(output.stderrText)
         let lower = message.lowercased()
-        if lower.contains("no secret key") || lower.contains("no public key") || lower.contains("unusable public key")
+        if lower.contains("no secret key") || lower.contains("no public key")
+            || lower.contains("unusable public key")
         {
             return .gpgKeyMissing(store: storeDirectory, message: message)
         }

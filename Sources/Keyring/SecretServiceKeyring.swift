@@ -35,7 +35,9 @@ public actor SecretServiceKeyring: Keyring {
 
     deinit {
         let handle = self.handle
-        if handle != 0 { SecretServiceLibrary.call { latchkey_ss_close(UnsafeMutableRawPointer(bitPattern: handle)) } }
+        if handle != 0 {
+            SecretServiceLibrary.call { latchkey_ss_close(UnsafeMutableRawPointer(bitPattern: handle)) }
+        }
     }
 
     /// Nil when libsecret loads and a Secret Service answers on the session bus, else why not.
@@ -71,7 +73,8 @@ public actor SecretServiceKeyring: Keyring {
         // Two items for one key exist only if two writers raced; the newest wins.
         guard let newest = found.max(by: { $0.modified < $1.modified }) else { return nil }
         guard let secret = newest.secret else {
-            throw BackendError.corruptItem(backend: backendName, key: key, reason: "its secret cannot be read")
+            throw BackendError.corruptItem(
+                backend: backendName, key: key, reason: "its secret cannot be read")
         }
         return KeyringItem(key: key, label: newest.label, metadata: newest.metadata, secret: secret)
     }
@@ -85,7 +88,8 @@ public actor SecretServiceKeyring: Keyring {
         attributes["application"] = application
         attributes[Self.keyAttribute] = item.key
         // The two identifying attributes first: they find the items this one replaces.
-        let names = [Self.keyAttribute, "application"] + attributes.keys.filter { !Self.reserved.contains($0) }
+        let names =
+            [Self.keyAttribute, "application"] + attributes.keys.filter { !Self.reserved.contains($0) }
         let values = names.map { attributes[$0] ?? "" }
         guard let handle = try open(create: true) else { return }
         try withCStrings(names) { cNames in
@@ -137,7 +141,9 @@ public actor SecretServiceKeyring: Keyring {
         var secret: Data?
         var modified: UInt64
         var key: String? { attributes[SecretServiceKeyring.keyAttribute] }
-        var metadata: [String: String] { attributes.filter { !SecretServiceKeyring.reserved.contains($0.key) } }
+        var metadata: [String: String] {
+            attributes.filter { !SecretServiceKeyring.reserved.contains($0.key) }
+        }
     }
 
     private func open(create: Bool) throws -> UnsafeMutableRawPointer? {
@@ -155,7 +161,8 @@ public actor SecretServiceKeyring: Keyring {
             throw BackendError.unavailable(
                 backend: backendName,
                 reason: "the collection '\(collection)' \(message); create it in your keyring manager "
-                    + "(Seahorse), or set LATCHKEY_SECRET_SERVICE_COLLECTION=default to use your login collection")
+                    + "(Seahorse), or set LATCHKEY_SECRET_SERVICE_COLLECTION=default to use your login collection"
+            )
         }
         guard code == 0, address != 0 else { throw error(code, message) }
         handle = address
@@ -164,7 +171,9 @@ public actor SecretServiceKeyring: Keyring {
 
     private func close() {
         let handle = self.handle
-        if handle != 0 { SecretServiceLibrary.call { latchkey_ss_close(UnsafeMutableRawPointer(bitPattern: handle)) } }
+        if handle != 0 {
+            SecretServiceLibrary.call { latchkey_ss_close(UnsafeMutableRawPointer(bitPattern: handle)) }
+        }
         self.handle = 0
     }
 
@@ -188,7 +197,8 @@ public actor SecretServiceKeyring: Keyring {
             try withCStrings(names.map { match[$0] ?? "" }) { cValues in
                 try check {
                     latchkey_ss_search(
-                        handle, cNames, cValues, names.count, secrets ? 1 : 0, &result.items, &result.count, &$0)
+                        handle, cNames, cValues, names.count, secrets ? 1 : 0, &result.items, &result.count,
+                        &$0)
                 }
             }
         }
@@ -199,7 +209,9 @@ public actor SecretServiceKeyring: Keyring {
             let item = items[index]
             var attributes: [String: String] = [:]
             for at in 0..<item.attribute_count {
-                guard let name = item.attribute_names[at], let value = item.attribute_values[at] else { continue }
+                guard let name = item.attribute_names[at], let value = item.attribute_values[at] else {
+                    continue
+                }
                 attributes[String(cString: name)] = String(cString: value)
             }
             let secret = item.secret.map { Data(bytes: $0, count: item.secret_length) }
@@ -226,7 +238,8 @@ public actor SecretServiceKeyring: Keyring {
         case LATCHKEY_SS_UNAVAILABLE, LATCHKEY_SS_NO_SERVICE:
             return .unavailable(backend: backendName, reason: message)
         default:
-            return .system(backend: backendName, operation: "use the collection '\(collection)'", message: message)
+            return .system(
+                backend: backendName, operation: "use the collection '\(collection)'", message: message)
         }
     }
 }
@@ -261,7 +274,8 @@ private func withCStrings<T>(
     defer { pointers.forEach { free(UnsafeMutablePointer(mutating: $0)) } }
     return try pointers.withUnsafeBufferPointer { buffer in
         guard let base = buffer.baseAddress else {
-            throw BackendError.system(backend: "secret-service", operation: "pass attributes", message: "none")
+            throw BackendError.system(
+                backend: "secret-service", operation: "pass attributes", message: "none")
         }
         return try body(base)
     }

@@ -56,7 +56,8 @@ enum KnownBackend: String, CaseIterable {
 
     private func passKeyring(_ settings: BackendSettings, environment: [String: String]) -> PassKeyring {
         PassKeyring(
-            passCommand: settings.passCommand, storeDirectory: settings.passDirectory, prefix: settings.passPrefix,
+            passCommand: settings.passCommand, storeDirectory: settings.passDirectory,
+            prefix: settings.passPrefix,
             environment: environment)
     }
 }
@@ -91,7 +92,9 @@ func detectBackend(settings: LatchkeySettings, backends: BackendSettings) -> Str
     #if canImport(Security)
         return KnownBackend.keychain.rawValue
     #else
-        if FileManager.default.fileExists(atPath: settings.fileDirectory) { return KnownBackend.file.rawValue }
+        if FileManager.default.fileExists(atPath: settings.fileDirectory) {
+            return KnownBackend.file.rawValue
+        }
         let environment = ProcessInfo.processInfo.environment
         if KnownBackend.secretService.unavailableReason(backends, environment: environment) == nil {
             return KnownBackend.secretService.rawValue
@@ -117,7 +120,9 @@ struct BackendsCommand: AsyncParsableCommand {
         }
         if json {
             let objects = rows.map { name, reason -> [String: Any] in
-                var object: [String: Any] = ["name": name, "available": reason == nil, "selected": name == runtime.backendName]
+                var object: [String: Any] = [
+                    "name": name, "available": reason == nil, "selected": name == runtime.backendName,
+                ]
                 object["reason"] = reason
                 return object
             }
@@ -127,7 +132,9 @@ struct BackendsCommand: AsyncParsableCommand {
         }
         for (name, reason) in rows {
             let marker = name == runtime.backendName ? "*" : " "
-            print("\(marker) \(name.padding(toLength: 15, withPad: " ", startingAt: 0)) \(reason.map { "unavailable: \($0)" } ?? "available")")
+            print(
+                "\(marker) \(name.padding(toLength: 15, withPad: " ", startingAt: 0)) \(reason.map { "unavailable: \($0)" } ?? "available")"
+            )
         }
         print("(* = the backend used now; choose with --backend or LATCHKEY_BACKEND)")
     }

@@ -30,11 +30,15 @@ struct MigrateCommand: AsyncParsableCommand {
     var deleteSource = false
 
     func run() async throws {
-        guard from != to else { throw CLIError("--from and --to name the same backend '\(from)'; nothing to do.") }
+        guard from != to else {
+            throw CLIError("--from and --to name the same backend '\(from)'; nothing to do.")
+        }
         let runtime = try Runtime(options: global)
         let source = try runtime.openKeyring(named: from)
         let destination = try runtime.openKeyring(named: to)
-        let items = try await source.list().filter { info in profile.map { info.metadata["profile"] == $0 } ?? true }
+        let items = try await source.list().filter { info in
+            profile.map { info.metadata["profile"] == $0 } ?? true
+        }
         if items.isEmpty {
             print("Nothing to migrate from \(from)\(profile.map { " for profile \"\($0)\"" } ?? "").")
             return
@@ -50,7 +54,8 @@ struct MigrateCommand: AsyncParsableCommand {
             try await destination.set(item)
             guard try await destination.get(item.key) == item else {
                 throw CLIError(
-                    "the copy of \(item.key) in \(to) does not read back the same; nothing was removed from \(from).")
+                    "the copy of \(item.key) in \(to) does not read back the same; nothing was removed from \(from)."
+                )
             }
             print("copied \(item.key) to \(to) (verified)")
             copied.append(item.key)

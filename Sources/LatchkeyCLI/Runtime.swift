@@ -12,7 +12,9 @@ struct GlobalOptions: ParsableArguments {
 
     @Option(
         name: .long,
-        help: "Keyring backend: keychain, secret-service, keyctl, pass, file. (Default: $LATCHKEY_BACKEND, else detected.)")
+        help:
+            "Keyring backend: keychain, secret-service, keyctl, pass, file. (Default: $LATCHKEY_BACKEND, else detected.)"
+    )
     var backend: String?
 
     @Option(name: .customLong("pass-dir"), help: "The pass store folder. (Default: $PASSWORD_STORE_DIR.)")
@@ -21,7 +23,8 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .customLong("pass-cmd"), help: "The pass program. (Default: pass.)")
     var passCmd: String?
 
-    @Option(name: .customLong("pass-prefix"), help: "The folder of latchkey's pass entries. (Default: latchkey.)")
+    @Option(
+        name: .customLong("pass-prefix"), help: "The folder of latchkey's pass entries. (Default: latchkey.)")
     var passPrefix: String?
 }
 
@@ -43,7 +46,8 @@ struct Runtime {
             FileHandle.standardError.write(Data("latchkey: \(message)\n".utf8))
         }
         backends = BackendSettings(environment: environment, options: options)
-        backendName = options.backend ?? settings.backend ?? detectBackend(settings: settings, backends: backends)
+        backendName =
+            options.backend ?? settings.backend ?? detectBackend(settings: settings, backends: backends)
     }
 
     let backendName: String

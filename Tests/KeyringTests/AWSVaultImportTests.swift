@@ -25,9 +25,11 @@ import Testing
     }
 
     static func item(_ key: String, accessKeyId: String, secret: String, token: String = "") -> String {
-        let value = #"{"AccessKeyID":"\#(accessKeyId)","SecretAccessKey":"\#(secret)","SessionToken":"\#(token)","ProviderName":""}"#
+        let value =
+            #"{"AccessKeyID":"\#(accessKeyId)","SecretAccessKey":"\#(secret)","SessionToken":"\#(token)","ProviderName":""}"#
         let data = Data(value.utf8).base64EncodedString()
-        return #"{"Key":"\#(key)","Data":"\#(data)","Label":"aws-vault (\#(key))","Description":"","KeychainNotTrustApplication":true,"KeychainNotSynchronizable":false}"#
+        return
+            #"{"Key":"\#(key)","Data":"\#(data)","Label":"aws-vault (\#(key))","Description":"","KeychainNotTrustApplication":true,"KeychainNotSynchronizable":false}"#
     }
 
     @Test func importsLongLivedKeysAndSkipsSessions() throws {
@@ -45,8 +47,10 @@ import Testing
         let found = try AWSVault.fileStoreCredentials(directory: folder.path, passphrase: "vault pass")
         #expect(
             found == [
-                AWSVaultCredential(profile: "doug", accessKeyId: "AKIADOUGEXAMPLE", secretAccessKey: "doug/secret+key"),
-                AWSVaultCredential(profile: "zoë", accessKeyId: "AKIAZOEEXAMPLE", secretAccessKey: "zoe-secret"),
+                AWSVaultCredential(
+                    profile: "doug", accessKeyId: "AKIADOUGEXAMPLE", secretAccessKey: "doug/secret+key"),
+                AWSVaultCredential(
+                    profile: "zoë", accessKeyId: "AKIAZOEEXAMPLE", secretAccessKey: "zoe-secret"),
             ])
     }
 
@@ -68,15 +72,18 @@ import Testing
         #expect(throws: AWSVaultImportError.folderMissing(path: "/nonexistent/awsvault")) {
             try AWSVault.fileStoreCredentials(directory: "/nonexistent/awsvault", passphrase: "x")
         }
-        #expect(throws: AWSVaultImportError.notJWE(file: "f")) { try JWE.decrypt("a.b.c", passphrase: "x", file: "f") }
+        #expect(throws: AWSVaultImportError.notJWE(file: "f")) {
+            try JWE.decrypt("a.b.c", passphrase: "x", file: "f")
+        }
     }
 
     /// RFC 3394 section 4.1: 128 bits of key data wrapped with a 128-bit KEK.
     @Test func aesKeyUnwrapRFC3394Vector() throws {
         func hex(_ text: String) -> Data {
-            Data(stride(from: 0, to: text.count, by: 2).map {
-                UInt8(text.dropFirst($0).prefix(2), radix: 16) ?? 0
-            })
+            Data(
+                stride(from: 0, to: text.count, by: 2).map {
+                    UInt8(text.dropFirst($0).prefix(2), radix: 16) ?? 0
+                })
         }
         let kek = hex("000102030405060708090A0B0C0D0E0F")
         let wrapped = hex("1FA68B0A8112B447AEF34BD8FB5A7B829D3E862371D2CFE5")

@@ -45,9 +45,11 @@ enum BackendFixtures {
             // The daemons fork; libc's system() waits for the shell alone (Foundation's Process did not
             // reap it here), and the shell sends the daemons' output to a file, never to a pipe of ours.
             let printed = home + "/bus"
-            let startBus = "dbus-daemon --session --fork --print-address=1 --print-pid=1 >'\(printed)' 2>/dev/null"
+            let startBus =
+                "dbus-daemon --session --fork --print-address=1 --print-pid=1 >'\(printed)' 2>/dev/null"
             guard system(startBus) == 0,
-                let lines = try? String(contentsOfFile: printed, encoding: .utf8).split(separator: "\n").map(String.init),
+                let lines = try? String(contentsOfFile: printed, encoding: .utf8).split(separator: "\n").map(
+                    String.init),
                 lines.count >= 2, lines[0].hasPrefix("unix:"), let pid = pid_t(lines[1])
             else { return .failure(Unavailable(description: "dbus-daemon did not start")) }
             pidsToKill.append(pid)
@@ -81,10 +83,12 @@ enum BackendFixtures {
                     "gpg", "--batch", "--pinentry-mode", "loopback", "--passphrase", "", "--quick-gen-key",
                     "latchkey test <test@example.invalid>", "default", "default", "never",
                 ], environment: environment)
-            let listing = try run("/usr/bin/env", ["gpg", "--list-keys", "--with-colons"], environment: environment)
+            let listing = try run(
+                "/usr/bin/env", ["gpg", "--list-keys", "--with-colons"], environment: environment)
             guard
                 let line = listing.split(separator: "\n").first(where: { $0.hasPrefix("fpr:") }),
-                let fingerprint = line.split(separator: ":", omittingEmptySubsequences: false).dropFirst(9).first
+                let fingerprint = line.split(separator: ":", omittingEmptySubsequences: false).dropFirst(9)
+                    .first
             else { return .failure(Unavailable(description: "gpg made no key: \(listing)")) }
             return .success((home, String(fingerprint)))
         } catch {

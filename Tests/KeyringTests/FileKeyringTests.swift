@@ -229,7 +229,10 @@ private struct VaultFiles {
         try await vault.keyring().set(item("credentials:ann"))
         try await vault.keyring().set(item("credentials:bob"))
         try Tamper.swappedFiles.apply(to: vault.path, victim: "credentials:doug", other: "credentials:ann")
-        #expect(try await vault.keyring(noPassphraseExpected).list().map(\.key) == ["credentials:ann", "credentials:bob"])
+        #expect(
+            try await vault.keyring(noPassphraseExpected).list().map(\.key) == [
+                "credentials:ann", "credentials:bob",
+            ])
     }
 
     @Test func truncatedItemGivesAClearErrorAndOthersStillRead() async throws {

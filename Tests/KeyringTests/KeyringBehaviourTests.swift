@@ -113,7 +113,9 @@ enum TestBackend: String, CaseIterable, Sendable {
     }
 
     /// An empty keyring of this backend, and what removes everything it made.
-    func make(in folder: TemporaryFolder) throws -> (factory: KeyringFactory, cleanup: @Sendable () async -> Void) {
+    func make(in folder: TemporaryFolder) throws -> (
+        factory: KeyringFactory, cleanup: @Sendable () async -> Void
+    ) {
         let unique = "latchkey-test-\(UUID().uuidString.prefix(8))"
         switch self {
         case .file:
