@@ -20,9 +20,13 @@ let package = Package(
             name: "AWSSigV4",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict),
+        // libcurl through dlopen: Linux binaries never link FoundationNetworking (~8 ms at start-up).
+        .target(
+            name: "CCurlShim",
+            linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
         .target(
             name: "AWSClient",
-            dependencies: ["AWSSigV4"],
+            dependencies: ["AWSSigV4", .product(name: "Crypto", package: "swift-crypto"), "CCurlShim"],
             swiftSettings: strict),
         .target(name: "CLatchkeySys"),
         // libsecret is dlopen'ed on first use of the secret-service backend: no link-time dependency.
@@ -39,10 +43,17 @@ let package = Package(
             name: "LatchkeyCore",
             dependencies: ["AWSConfig", "AWSSigV4", "AWSClient", "Keyring", "CLatchkeySys"],
             swiftSettings: strict),
+        .target(name: "CLatchkeyServerSys"),
+        .target(
+            name: "LatchkeyServer",
+            dependencies: [
+                "LatchkeyCore", "CLatchkeyServerSys", .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict),
         .target(
             name: "LatchkeyCLI",
             dependencies: [
-                "LatchkeyCore", "CLatchkeySys",
+                "LatchkeyCore", "LatchkeyServer", "CLatchkeySys",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -52,8 +63,10 @@ let package = Package(
             dependencies: ["LatchkeyCore", "Keyring", "AWSClient", "AWSConfig"],
             swiftSettings: strict),
 
-        .testTarget(name: "AWSConfigTests", dependencies: ["AWSConfig"], swiftSettings: strict),
-        .testTarget(name: "AWSSigV4Tests", dependencies: ["AWSSigV4"], swiftSettings: strict),
+        .testTarget(
+            name: "AWSConfigTests", dependencies: ["AWSConfig", "LatchkeyTestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "AWSSigV4Tests", dependencies: ["AWSSigV4", "LatchkeyTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "AWSClientTests", dependencies: ["AWSClient", "LatchkeyTestSupport"],
             swiftSettings: strict),
@@ -62,6 +75,10 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "LatchkeyCoreTests", dependencies: ["LatchkeyCore", "LatchkeyTestSupport"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "LatchkeyServerTests",
+            dependencies: ["LatchkeyServer", "LatchkeyCore", "LatchkeyTestSupport"],
             swiftSettings: strict),
     ]
 )

@@ -28,7 +28,9 @@ public struct HTTPResponse: Sendable, Equatable {
 
     /// The server's clock from the `Date` header (IMF-fixdate), for clock-skew checks.
     public var serverDate: Date? {
-        headers["date"].flatMap(Timestamps.httpDate)
+        // A proxy may repeat the header ("date1, date2"): the first one is the origin's.
+        guard let value = headers["date"], let end = value.range(of: "GMT") else { return nil }
+        return Timestamps.httpDate(String(value[..<end.upperBound]))
     }
 }
 

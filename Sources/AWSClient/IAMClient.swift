@@ -23,7 +23,7 @@ public struct IAMUser: Sendable, Equatable {
 /// partition (`iam.us-gov.amazonaws.com`/`us-gov-west-1`, `iam.cn-north-1.amazonaws.com.cn`/`cn-north-1`
 /// elsewhere). An explicit `endpoint` signs with `region`.
 public struct IAMClient: Sendable {
-    private let client: QueryProtocolClient
+    let client: QueryProtocolClient
 
     public var endpoint: URL { client.endpoint }
     public var signingRegion: String { client.signingRegion }

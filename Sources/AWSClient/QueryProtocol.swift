@@ -5,7 +5,7 @@ import Foundation
 struct QueryProtocolClient: Sendable {
     var service: String
     var apiVersion: String
-    var credentials: AWSCredentials
+    var credentials: AWSCredentials?
     var endpoint: URL
     var signingRegion: String
     var transport: any HTTPTransport
@@ -15,18 +15,22 @@ struct QueryProtocolClient: Sendable {
 
     static let contentType = "application/x-www-form-urlencoded; charset=utf-8"
 
-    /// Calls `action` and returns its `<ActionResult>` element.
-    func call(_ action: String, _ parameters: [(String, String)]) async throws -> XMLReader.Element {
+    /// Calls `action` and returns its `<ActionResult>` element. Unsigned calls (or a client
+    /// without credentials) send no Authorization header, as for AssumeRoleWithWebIdentity.
+    func call(_ action: String, _ parameters: [(String, String)], signed: Bool = true) async throws
+        -> XMLReader.Element
+    {
         let body = Self.formBody([("Action", action), ("Version", apiVersion)] + parameters)
-        var attempt = 0
-        while true {
-            attempt += 1
-            do {
-                return try await once(action, body: body, attempt: attempt)
-            } catch let failure as RetryableFailure {
-                guard attempt < retry.maxAttempts else { throw failure.error }
-                try await retry.sleep(retry.delay(beforeRetry: attempt))
+        let call = ServiceCall(
+            service: service, operation: action, endpoint: endpoint, transport: transport, retry: retry,
+            timeout: timeout)
+        return try await call.run {
+            signed ? signedRequest(body: body) : unsignedRequest(body: body)
+        } interpret: { response, _ in
+            if (200...299).contains(response.status) {
+                return .done(try result(of: action, in: response))
             }
+            return try call.failure(serviceError(action, response), status: response.status)
         }
     }
 
@@ -36,51 +40,12 @@ struct QueryProtocolClient: Sendable {
         return Data(pairs.joined(separator: "&").utf8)
     }
 
-    private struct RetryableFailure: Error {
-        var error: AWSClientError
-    }
-
-    private func once(_ action: String, body: Data, attempt: Int) async throws -> XMLReader.Element {
-        let request = signedRequest(body: body)
-        let response: HTTPResponse
-        do {
-            response = try await transport.send(request, timeout: timeout)
-        } catch let error as HTTPTransportError {
-            switch error {
-            case .timedOut:
-                throw RetryableFailure(
-                    error: .timeout(
-                        service: service, operation: action, endpoint: endpointDescription, after: timeout,
-                        attempts: attempt))
-            case .connection(let reason):
-                throw RetryableFailure(
-                    error: .transport(
-                        service: service, operation: action, endpoint: endpointDescription, reason: reason,
-                        attempts: attempt))
-            }
-        } catch is CancellationError {
-            throw CancellationError()
-        } catch {
-            throw RetryableFailure(
-                error: .transport(
-                    service: service, operation: action, endpoint: endpointDescription,
-                    reason: String(describing: error), attempts: attempt))
-        }
-        if (200...299).contains(response.status) {
-            return try result(of: action, in: response)
-        }
-        let error = serviceError(action, response)
-        let retryable =
-            error.serviceError?.isRetryable
-            ?? (response.status == 429 || (500...599).contains(response.status))
-        throw retryable ? RetryableFailure(error: error) : error
-    }
-
-    private var endpointDescription: String {
-        endpoint.host.map { host in endpoint.port.map { "\(host):\($0)" } ?? host } ?? endpoint.absoluteString
+    func unsignedRequest(body: Data) -> HTTPRequest {
+        HTTPRequest(method: "POST", url: endpoint, headers: ["Content-Type": Self.contentType], body: body)
     }
 
     func signedRequest(body: Data) -> HTTPRequest {
+        guard let credentials else { return unsignedRequest(body: body) }
         let signer = SigV4Signer(credentials: credentials, region: signingRegion, service: service)
         var path = endpoint.path
         if path.isEmpty { path = "/" }
@@ -110,12 +75,13 @@ struct QueryProtocolClient: Sendable {
                 service: service, operation: action, httpStatus: response.status,
                 reason: "the body is not XML (\(error.reason))")
         }
-        guard root.name == action + "Response", let result = root.child(action + "Result") else {
+        guard root.name == action + "Response" else {
             throw AWSClientError.invalidResponse(
                 service: service, operation: action, httpStatus: response.status,
                 reason: "expected <\(action)Response><\(action)Result>, got <\(root.name)>")
         }
-        return result
+        // Actions with nothing to return (EnableMFADevice, PutUserPermissionsBoundary) send no Result.
+        return root.child(action + "Result") ?? XMLReader.Element(name: action + "Result")
     }
 
     /// Reads `<ErrorResponse><Error>`, `<ErrorResponse><Errors><Error>` or `<Response><Errors><Error>`.

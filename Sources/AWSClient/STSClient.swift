@@ -100,7 +100,7 @@ public struct CallerIdentity: Sendable, Equatable {
 
 /// The STS operations latchkey needs, over the Query protocol (version 2011-06-15).
 public struct STSClient: Sendable {
-    private let client: QueryProtocolClient
+    let client: QueryProtocolClient
 
     /// The endpoint requests go to (an explicit `endpoint` wins over the resolved regional one).
     public var endpoint: URL { client.endpoint }
@@ -108,8 +108,9 @@ public struct STSClient: Sendable {
     public var signingRegion: String { client.signingRegion }
 
     /// Throws `STSEndpoint.ResolutionError` when no endpoint can be derived from the region/options.
+    /// With nil `credentials` requests go unsigned: only `assumeRoleWithWebIdentity` works then.
     public init(
-        credentials: AWSCredentials, region: String, endpoint: URL? = nil, transport: any HTTPTransport,
+        credentials: AWSCredentials?, region: String, endpoint: URL? = nil, transport: any HTTPTransport,
         retry: RetryPolicy = .standard, timeout: Duration = .seconds(10),
         now: @escaping @Sendable () -> Date = Date.init, useFIPS: Bool = false, useDualStack: Bool = false,
         useGlobalEndpoint: Bool = false

@@ -42,6 +42,18 @@ public enum ConfigFileEditor {
         try document.save(verifying: profile, key: key, value: value)
     }
 
+    /// Removes `key` (and any indented continuation lines) from the profile's last section,
+    /// keeping the section and everything else. Returns whether the key was there.
+    @discardableResult
+    public static func removeProperty(_ key: String, profile: String, inConfigAt path: String) throws -> Bool
+    {
+        try validateProfileName(profile, path: path)
+        var document = try EditableConfig.load(path)
+        guard document.remove(key: key, profile: profile) else { return false }
+        try document.save(verifying: profile, key: nil, value: nil)
+        return true
+    }
+
     private static func validateProfileName(_ name: String, path: String) throws {
         guard ProfileName.isValid(name) else {
             throw ConfigError(
@@ -196,6 +208,26 @@ private struct EditableConfig {
         } else {
             insert([Line(text: Substring("\(key) = \(value)"), terminator: newline)], after: lastContent)
         }
+    }
+
+    mutating func remove(key: String, profile: String) -> Bool {
+        guard let header = lastSection(for: profile) else { return false }
+        var end = sectionEnd(after: header)
+        let wanted = key.lowercased()
+        var removed = false
+        var index = header + 1
+        while index < end {
+            if case .property(let found) = kind(of: lines[index].text), found == wanted {
+                removeContinuations(after: index, before: end)
+                end = sectionEnd(after: header)
+                lines.remove(at: index)
+                end -= 1
+                removed = true
+            } else {
+                index += 1
+            }
+        }
+        return removed
     }
 
     mutating func appendSection(for profile: String, properties: [(String, String)]) {

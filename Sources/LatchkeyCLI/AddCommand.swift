@@ -15,7 +15,7 @@ struct AddCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "The profile name.")
+    @Argument(help: "The profile name.", completion: profileCompletion)
     var profile: String
 
     @Flag(name: .long, help: "Read AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY from the environment.")

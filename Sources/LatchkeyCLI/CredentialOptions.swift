@@ -17,6 +17,13 @@ struct CredentialOptions: ParsableArguments {
     @Flag(name: .customLong("no-session"), help: "Hand out the stored long-lived key, without STS.")
     var noSession = false
 
+    @Option(
+        name: .long,
+        help:
+            "How to ask for MFA codes: terminal, zenity, kdialog, osascript, ykman. (Default: $LATCHKEY_PROMPT, else the terminal, else a dialog.)"
+    )
+    var prompt: String?
+
     func request(profile: String) throws -> CredentialRequest {
         CredentialRequest(
             profile: profile, durationSeconds: try duration.map(parseDuration), mfaToken: mfaToken,
@@ -39,8 +46,8 @@ extension Runtime {
                 try await CredentialStore(keyring: keyring).inventory().credentials.map(\.profile))
             plan = try resolver.plan(for: request, storedProfiles: stored)
         }
-        debug("plan for \(profile): \(plan.operationName) with the key of '\(plan.keyProfile)'")
-        let service = CredentialService(context: coreContext(keyring: keyring))
+        debug("plan for \(profile): \(plan.source.operation) then \(plan.steps.map(\.operation))")
+        let service = CredentialService(context: try coreContext(keyring: keyring, prompt: options.prompt))
         return try await service.credentials(for: plan, mfaToken: options.mfaToken)
     }
 }

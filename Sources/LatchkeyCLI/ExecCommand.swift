@@ -20,7 +20,14 @@ struct ExecCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var credentialOptions: CredentialOptions
 
-    @Argument(help: "The profile name.")
+    @Flag(name: .customLong("ecs-server"), help: "Serve the session from a local ECS server that renews it.")
+    var ecsServer = false
+
+    @Flag(
+        name: .customLong("ec2-server"), help: "Serve the session from a local IMDSv2 server that renews it.")
+    var ec2Server = false
+
+    @Argument(help: "The profile name.", completion: profileCompletion)
     var profile: String
 
     @Argument(parsing: .captureForPassthrough, help: "The command and its arguments (default: $SHELL).")
@@ -31,13 +38,22 @@ struct ExecCommand: AsyncParsableCommand {
         if let active = nonEmpty(runtime.environment["AWS_VAULT"]) {
             throw LatchkeyError.nestedExec(profile: active)
         }
+        if ecsServer || ec2Server {
+            guard !(ecsServer && ec2Server) else {
+                throw CLIError("choose one of --ecs-server and --ec2-server.")
+            }
+            let arguments = command.first == "--" ? Array(command.dropFirst()) : command
+            try await runtime.execUnderServer(
+                kind: ecsServer ? .ecs : .ec2, profile: profile, options: credentialOptions,
+                arguments: arguments)
+        }
         let resolved = try await runtime.credentials(profile: profile, options: credentialOptions)
-        let environment = execEnvironment(
+        var environment = execEnvironment(
             base: runtime.environment, credentials: resolved.credentials, profile: profile,
             region: resolved.plan.region)
         var arguments = command.first == "--" ? Array(command.dropFirst()) : command
         if arguments.isEmpty {
-            arguments = [nonEmpty(runtime.environment["SHELL"]) ?? "/bin/sh"]
+            arguments = interactiveShell(profile: profile, environment: &environment)
             if let expiration = resolved.credentials.expiration {
                 let left = formatDuration(Int(expiration.timeIntervalSinceNow))
                 Terminal.say(

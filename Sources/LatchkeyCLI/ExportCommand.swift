@@ -20,7 +20,7 @@ struct ExportCommand: AsyncParsableCommand {
     @Option(name: .long, help: "env, export-env, json or ini.")
     var format: ExportFormat = .env
 
-    @Argument(help: "The profile name.")
+    @Argument(help: "The profile name.", completion: profileCompletion)
     var profile: String
 
     func run() async throws {

@@ -15,7 +15,9 @@ public struct LatchkeyCommand: AsyncParsableCommand {
         version: latchkeyVersion,
         subcommands: [
             AddCommand.self, RemoveCommand.self, ListCommand.self, ClearCommand.self, ExecCommand.self,
-            ExportCommand.self, BackendsCommand.self, MigrateCommand.self, ImportCommand.self,
+            ExportCommand.self, ExplainCommand.self, SSOCommand.self, ShellInitCommand.self,
+            DoctorCommand.self, BackendsCommand.self, MigrateCommand.self, ImportCommand.self,
+            MFACommand.self, PolicyCommand.self, ServeCommand.self, LoginCommand.self, RotateCommand.self,
         ])
 
     public init() {}

@@ -63,8 +63,7 @@ func timeLeft(_ expiration: Date?, now: Date) -> String {
 }
 
 func age(since date: Date, now: Date) -> String {
-    let days = Int(now.timeIntervalSince(date) / 86400)
-    return days >= 1 ? "\(days)d" : formatDuration(Int(now.timeIntervalSince(date)))
+    KeyAge.text(since: date, now: now)
 }
 
 /// Left-aligned columns separated by two spaces.
@@ -103,6 +102,7 @@ func listingJSON(names: [String], inventory: CredentialStore.Inventory, now: Dat
     struct Key: Encodable {
         var access_key_id: String?
         var added: String?
+        var age_days: Int?
     }
     struct Session: Encodable {
         var type: String
@@ -115,7 +115,9 @@ func listingJSON(names: [String], inventory: CredentialStore.Inventory, now: Dat
             Profile(
                 name: name,
                 credentials: inventory.credentials.first { $0.profile == name }.map {
-                    Key(access_key_id: $0.accessKeyId, added: $0.added.map(iso8601))
+                    Key(
+                        access_key_id: $0.accessKeyId, added: $0.added.map(iso8601),
+                        age_days: $0.ageInDays(now: now))
                 },
                 sessions: inventory.sessions.filter { $0.profile == name }.map {
                     Session(

@@ -9,7 +9,7 @@ struct RemoveCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "The profile name.")
+    @Argument(help: "The profile name.", completion: profileCompletion)
     var profile: String
 
     @Flag(name: [.short, .long], help: "Do not ask for confirmation.")

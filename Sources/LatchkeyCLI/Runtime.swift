@@ -48,7 +48,11 @@ struct Runtime {
         backends = BackendSettings(environment: environment, options: options)
         backendName =
             options.backend ?? settings.backend ?? detectBackend(settings: settings, backends: backends)
+        openBrowser = environment["LATCHKEY_NO_BROWSER"] != "1"
     }
+
+    /// Whether an IAM Identity Center sign-in opens the browser (off with LATCHKEY_NO_BROWSER=1 or --no-browser).
+    var openBrowser: Bool
 
     let backendName: String
     let backends: BackendSettings
@@ -78,14 +82,23 @@ struct Runtime {
         }
     }
 
-    func coreContext(keyring: any Keyring) -> CoreContext {
-        CoreContext(
+    func coreContext(keyring: any Keyring, prompt: String? = nil) throws -> CoreContext {
+        let runtimeDirectory = try? privateRuntimeDirectory(environment: environment)
+        let notice: @Sendable (String) -> Void = { Terminal.say("latchkey: \($0)\n") }
+        let children = childEnvironment(environment)
+        var mfa = MFACodeSource(
+            prompt: try PromptDriver.choose(prompt ?? environment["LATCHKEY_PROMPT"], environment: children),
+            processRunner: SystemProcessRunner(), environment: children)
+        mfa.usedCodes = runtimeDirectory.map(UsedCodeLog.init(directory:))
+        mfa.notice = notice
+        var context = CoreContext(
             environment: environment, settings: settings, store: CredentialStore(keyring: keyring),
-            transport: URLSessionTransport(),
-            mfa: MFACodeSource(
-                prompt: Terminal.isAvailable ? TerminalMFAPrompt() : nil,
-                processRunner: SystemProcessRunner(), environment: environment),
-            debug: debug)
+            transport: defaultHTTPTransport(
+                userAgent: "latchkey/\(latchkeyVersion)", environment: environment),
+            mfa: mfa, debug: debug, ssoPresenter: TerminalSSOPresenter(openBrowser: openBrowser))
+        context.lockDirectory = runtimeDirectory
+        context.notice = notice
+        return context
     }
 
     func resolver() throws -> ProfileResolver {

@@ -1,3 +1,4 @@
+import AWSClient
 import AWSSigV4
 import Foundation
 import Keyring
@@ -73,6 +74,29 @@ public struct CredentialStore: Sendable {
         return AWSCredentials(
             accessKeyId: record.accessKeyId, secretAccessKey: record.secretAccessKey, sessionToken: token,
             expiration: Date(timeIntervalSince1970: TimeInterval(expiration)))
+    }
+
+    // MARK: IAM Identity Center tokens
+
+    static func ssoTokenKey(_ name: String) -> String { "sso-token:\(name)" }
+
+    public func storeSSOToken(_ token: SSOToken, name: String) async throws {
+        try await keyring.set(
+            KeyringItem(
+                key: Self.ssoTokenKey(name), label: "latchkey IAM Identity Center sign-in: \(name)",
+                metadata: ["kind": "sso-token", "profile": name, "expiration": iso8601(token.expiresAt)],
+                secret: try JSONEncoder().encode(token)))
+    }
+
+    /// The stored sign-in, nil when absent or unreadable (signing in again replaces it).
+    public func ssoToken(name: String) async throws -> SSOToken? {
+        guard let item = try await keyring.get(Self.ssoTokenKey(name)) else { return nil }
+        return try? JSONDecoder().decode(SSOToken.self, from: item.secret)
+    }
+
+    @discardableResult
+    public func removeSSOToken(name: String) async throws -> Bool {
+        try await keyring.remove(Self.ssoTokenKey(name))
     }
 
     /// Everything stored, described from metadata alone.

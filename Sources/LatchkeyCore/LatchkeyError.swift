@@ -5,13 +5,22 @@ public enum LatchkeyError: Error, CustomStringConvertible, Sendable {
     case unknownProfile(String, configFile: String)
     case noStoredCredentials(profile: String, backend: String)
     case roleWithoutSource(profile: String)
-    case unsupportedChain(profile: String, source: String)
+    case missingSourceProfile(source: String, referencedBy: String, configFile: String)
+    case profileLoop([String])
+    case sourceAndCredentialSource(profile: String)
+    case unknownCredentialSource(profile: String, value: String)
+    case partialKeys(profile: String, missing: String)
+    case webIdentityWithoutRole(profile: String)
+    case invalidSSOConfig(profile: String, problem: String)
+    case chainedDurationTooLong(profile: String, seconds: Int, reason: String)
+    case invalidSetting(profile: String, key: String, value: String, expected: String)
     case invalidDuration(String)
     case durationOutOfRange(seconds: Int, operation: String, range: ClosedRange<Int>)
     case malformedMFACode(source: String)
     case mfaRejected(profile: String, serial: String)
     case mfaCodeUnavailable(profile: String, serial: String, reason: String)
     case mfaProcessFailed(command: String, reason: String)
+    case mfaCodeReused(serial: String)
     case invalidAccessKeyId(String)
     case invalidSecretAccessKey
     case temporaryKeyNotAllowed
@@ -20,6 +29,8 @@ public enum LatchkeyError: Error, CustomStringConvertible, Sendable {
     case commandNotFound(String)
     case corruptStoredItem(key: String)
     case awsCallFailed(operation: String, profile: String, detail: String)
+    case sourceUnavailable(profile: String, source: String, reason: String)
+    case lockTimeout(profile: String, seconds: Int)
 
     public var description: String {
         switch self {
@@ -32,9 +43,33 @@ public enum LatchkeyError: Error, CustomStringConvertible, Sendable {
         case .roleWithoutSource(let profile):
             return "profile '\(profile)' has role_arn but no source_profile; "
                 + "add `source_profile = NAME` naming the profile whose keys assume the role."
-        case .unsupportedChain(let profile, let source):
-            return "profile '\(profile)' uses source_profile '\(source)', which itself assumes a role; "
-                + "role chains are not supported yet: point source_profile at a profile with stored keys."
+        case .missingSourceProfile(let source, let referencedBy, let configFile):
+            return
+                "profile '\(referencedBy)' names source_profile '\(source)', which is not in \(configFile); "
+                + "add a [profile \(source)] section (and `latchkey add \(source)`), or fix the name."
+        case .profileLoop(let names):
+            return "the profiles \(names.joined(separator: " -> ")) form a loop through source_profile; "
+                + "one of them must end the chain with a stored key or another credential source."
+        case .sourceAndCredentialSource(let profile):
+            return
+                "profile '\(profile)' has both source_profile and credential_source; keep only one of them."
+        case .unknownCredentialSource(let profile, let value):
+            return "profile '\(profile)' has credential_source = \(value); "
+                + "use Environment, Ec2InstanceMetadata or EcsContainer."
+        case .partialKeys(let profile, let missing):
+            return "profile '\(profile)' has half a key pair in the shared files (\(missing) is missing); "
+                + "add it, or remove both keys and store them with `latchkey add \(profile)`."
+        case .webIdentityWithoutRole(let profile):
+            return
+                "profile '\(profile)' has web_identity_token_file but no role_arn; add the role_arn to assume."
+        case .invalidSSOConfig(let profile, let problem):
+            return "profile '\(profile)': \(problem)"
+        case .chainedDurationTooLong(let profile, let seconds, let reason):
+            return
+                "profile '\(profile)' asks for a \(formatDuration(seconds)) role session, but \(reason), and AWS "
+                + "limits such chained role sessions to 1 hour; ask for 1h or less (--duration or duration_seconds)."
+        case .invalidSetting(let profile, let key, let value, let expected):
+            return "profile '\(profile)' has \(key) = \(value); expected \(expected)."
         case .invalidDuration(let text):
             return "'\(text)' is not a duration; write it as seconds (3600) or with a unit (15m, 1h, 1h30m)."
         case .durationOutOfRange(let seconds, let operation, let range):
@@ -49,7 +84,11 @@ public enum LatchkeyError: Error, CustomStringConvertible, Sendable {
                 + "Nothing was cached."
         case .mfaCodeUnavailable(let profile, let serial, let reason):
             return "profile '\(profile)' needs an MFA code for \(serial) but \(reason); "
-                + "pass --mfa-token CODE, set mfa_process in the profile, or run from a terminal."
+                + "pass --mfa-token CODE, set mfa_process in the profile, choose a --prompt driver "
+                + "(zenity, kdialog, osascript, ykman), or run from a terminal."
+        case .mfaCodeReused(let serial):
+            return "that MFA code for \(serial) was already used, and AWS accepts each code only once; "
+                + "wait for the next code (a new one appears every 30 seconds) and try again."
         case .mfaProcessFailed(let command, let reason):
             return
                 "mfa_process `\(command)` failed: \(reason); run it by hand to check it prints a 6-digit code."
@@ -74,6 +113,11 @@ public enum LatchkeyError: Error, CustomStringConvertible, Sendable {
                 + "(sessions) or add the credentials again with `latchkey add`."
         case .awsCallFailed(let operation, let profile, let detail):
             return "\(operation) for profile '\(profile)' failed: \(detail)"
+        case .lockTimeout(let profile, let seconds):
+            return "another latchkey process has been getting the session for '\(profile)' for \(seconds) s "
+                + "(waiting for an MFA code?); answer or stop it and try again, or raise LATCHKEY_LOCK_TIMEOUT."
+        case .sourceUnavailable(let profile, let source, let reason):
+            return "profile '\(profile)' gets credentials from \(source), but \(reason)"
         }
     }
 }

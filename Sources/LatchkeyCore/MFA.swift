@@ -13,11 +13,16 @@ public protocol ProcessRunner: Sendable {
 }
 
 /// Where an MFA code comes from, in the order the issue names: `--mfa-token`, the profile's
-/// `mfa_process`, then a prompt.
+/// `mfa_process`, then a prompt. A code already accepted in this window is never sent again:
+/// latchkey waits for the next one (a program) or asks again (a person), and says so.
 public struct MFACodeSource: Sendable {
     public var prompt: (any MFAPrompt)?
     public var processRunner: any ProcessRunner
     public var environment: [String: String]
+    public var usedCodes: UsedCodeLog?
+    public var now: @Sendable () -> Date = Date.init
+    public var sleep: @Sendable (Double) async throws -> Void = { try await Task.sleep(for: .seconds($0)) }
+    public var notice: @Sendable (String) -> Void = { _ in }
 
     public init(prompt: (any MFAPrompt)?, processRunner: any ProcessRunner, environment: [String: String]) {
         self.prompt = prompt
@@ -25,11 +30,41 @@ public struct MFACodeSource: Sendable {
         self.environment = environment
     }
 
-    public func code(for plan: CredentialPlan, serial: String, flag: String?) async throws -> String {
-        if let flag {
-            return try validated(flag, source: "--mfa-token")
+    public func code(profile: String, serial: String, mfaProcess: String?, flag: String?) async throws
+        -> String
+    {
+        for _ in 0..<4 {
+            let (code, source) = try await obtain(
+                profile: profile, serial: serial, mfaProcess: mfaProcess, flag: flag)
+            guard let usedCodes, usedCodes.wasUsed(serial: serial, code: code, at: now()) else { return code }
+            switch source {
+            case "--mfa-token":
+                throw LatchkeyError.mfaCodeReused(serial: serial)
+            case "the prompt":
+                notice("that code for \(serial) was already used; wait for the next one and enter it.")
+            default:
+                let wait = UsedCodeLog.secondsToNextStep(from: now()) + 1
+                notice(
+                    "the current code for \(serial) was already used; waiting \(Int(wait)) s for the next one…"
+                )
+                try await sleep(wait)
+            }
         }
-        if let command = plan.mfaProcess {
+        throw LatchkeyError.mfaCodeReused(serial: serial)
+    }
+
+    /// Records a code AWS accepted.
+    public func accepted(serial: String, code: String) {
+        usedCodes?.record(serial: serial, code: code, at: now())
+    }
+
+    func obtain(profile: String, serial: String, mfaProcess: String?, flag: String?) async throws -> (
+        String, String
+    ) {
+        if let flag {
+            return (try validated(flag, source: "--mfa-token"), "--mfa-token")
+        }
+        if let command = mfaProcess {
             let arguments = try splitCommandLine(command)
             let output: String
             do {
@@ -38,14 +73,16 @@ public struct MFACodeSource: Sendable {
             } catch {
                 throw LatchkeyError.mfaProcessFailed(command: command, reason: "\(error)")
             }
-            return try validated(output, source: "mfa_process")
+            return (try validated(output, source: "mfa_process"), "mfa_process")
         }
         guard let prompt else {
             throw LatchkeyError.mfaCodeUnavailable(
-                profile: plan.profile, serial: serial, reason: "no terminal is attached to ask for it")
+                profile: profile, serial: serial, reason: "no terminal is attached to ask for it")
         }
-        return try validated(
-            try await prompt.mfaCode(serial: serial, profile: plan.profile), source: "the prompt")
+        return (
+            try validated(try await prompt.mfaCode(serial: serial, profile: profile), source: "the prompt"),
+            "the prompt"
+        )
     }
 
     func validated(_ raw: String, source: String) throws -> String {
@@ -107,8 +144,9 @@ public enum CommandLineError: Error, CustomStringConvertible {
     }
 }
 
-/// The real `ProcessRunner`: `Foundation.Process` with stdout captured, stderr passed through
-/// (so `ykman`'s "touch your key" reaches the person).
+/// The real `ProcessRunner`: `posix_spawn` in a process group of its own, stdout read through a
+/// pipe, stderr passed through (so `ykman`'s "touch your key" reaches the person). On timeout the
+/// whole group is killed, so a grandchild holding the pipe cannot keep latchkey waiting.
 public struct SystemProcessRunner: ProcessRunner {
     public init() {}
 
@@ -116,28 +154,67 @@ public struct SystemProcessRunner: ProcessRunner {
         -> String
     {
         let path = try resolveExecutable(arguments[0], environment: environment)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = Array(arguments.dropFirst())
-        process.environment = environment
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let killer = Task {
-            try await Task.sleep(for: timeout)
-            process.terminate()
+        var pipeEnds: [Int32] = [0, 0]
+        guard pipe(&pipeEnds) == 0 else {
+            throw ProcessFailure(reason: "no pipe: \(String(cString: strerror(errno)))")
         }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        killer.cancel()
-        guard process.terminationReason == .exit, process.terminationStatus == 0 else {
-            if process.terminationReason == .uncaughtSignal {
-                throw ProcessFailure(reason: "it was stopped after \(timeout) or killed")
+        let (readEnd, writeEnd) = (pipeEnds[0], pipeEnds[1])
+        defer { close(readEnd) }
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, writeEnd, 1)
+        posix_spawn_file_actions_addclose(&actions, readEnd)
+        posix_spawn_file_actions_addclose(&actions, writeEnd)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+        posix_spawnattr_setpgroup(&attributes, 0)
+
+        let argv = arguments.map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
+        close(writeEnd)
+        guard spawned == 0 else {
+            throw ProcessFailure(reason: "it could not start: \(String(cString: strerror(spawned)))")
+        }
+
+        let deadline = ContinuousClock.now + timeout
+        var output: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        var timedOut = false
+        while true {
+            let left = deadline - ContinuousClock.now
+            if left <= .zero {
+                timedOut = true
+                break
             }
-            throw ProcessFailure(reason: "it exited with status \(process.terminationStatus)")
+            var poller = pollfd(fd: readEnd, events: Int16(POLLIN), revents: 0)
+            let millis = Int32(min(left.components.seconds * 1000 + 1, 1000))
+            guard poll(&poller, 1, millis) >= 0 || errno == EINTR else { break }
+            guard poller.revents != 0 else { continue }
+            let count = read(readEnd, &buffer, buffer.count)
+            if count <= 0 { break }
+            output.append(contentsOf: buffer[0..<count])
+            if output.count > 1 << 20 { throw ProcessFailure(reason: "it printed more than 1 MiB") }
         }
-        return String(decoding: data, as: UTF8.self)
+        if timedOut { kill(-pid, SIGKILL) }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0, errno == EINTR {}
+        if timedOut { throw ProcessFailure(reason: "it did not finish within \(timeout) and was stopped") }
+        let exited = status & 0x7f == 0
+        guard exited, (status >> 8) & 0xff == 0 else {
+            throw ProcessFailure(
+                reason: exited
+                    ? "it exited with status \((status >> 8) & 0xff)"
+                    : "it was killed by signal \(status & 0x7f)")
+        }
+        return String(decoding: output, as: UTF8.self)
     }
 }
 

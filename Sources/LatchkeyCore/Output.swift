@@ -6,15 +6,24 @@ import Foundation
 let conflictingVariables = [
     "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
     "AWS_CREDENTIAL_EXPIRATION", "AWS_CREDENTIAL_FILE", "AWS_DEFAULT_PROFILE", "AWS_PROFILE",
-    "AWS_SDK_LOAD_CONFIG",
+    "AWS_SDK_LOAD_CONFIG", "LATCHKEY_SESSION_EXPIRES",
 ]
+
+/// latchkey's own secrets, never handed to any program it starts.
+public let latchkeySecretVariables = ["LATCHKEY_FILE_PASSPHRASE", "AWS_VAULT_FILE_PASSPHRASE"]
+
+/// The environment for programs latchkey starts (`mfa_process`, `credential_process`, dialogs):
+/// the caller's, without latchkey's own secrets.
+public func childEnvironment(_ environment: [String: String]) -> [String: String] {
+    environment.filter { !latchkeySecretVariables.contains($0.key) }
+}
 
 /// The environment `exec` hands to the command: the caller's, minus conflicting variables, plus
 /// the session and `AWS_VAULT` (read by prompt tools such as starship).
 public func execEnvironment(
     base: [String: String], credentials: AWSCredentials, profile: String, region: String?
 ) -> [String: String] {
-    var environment = base
+    var environment = childEnvironment(base)
     for name in conflictingVariables { environment[name] = nil }
     environment["AWS_VAULT"] = profile
     environment["AWS_ACCESS_KEY_ID"] = credentials.accessKeyId
@@ -24,6 +33,8 @@ public func execEnvironment(
     }
     if let expiration = credentials.expiration {
         environment["AWS_CREDENTIAL_EXPIRATION"] = iso8601(expiration)
+        // Epoch seconds, so a prompt can show the time left with shell arithmetic alone.
+        environment["LATCHKEY_SESSION_EXPIRES"] = String(Int(expiration.timeIntervalSince1970))
     }
     if let region {
         environment["AWS_REGION"] = region

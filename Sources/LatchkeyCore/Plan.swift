@@ -1,68 +1,172 @@
-import AWSConfig
-import Crypto
+import AWSSigV4
 import Foundation
 
-/// What latchkey will do to get credentials for a profile, decided without any network call,
-/// keyring read or prompt. Running it is a separate step (`CredentialService`).
+/// What latchkey will do to get credentials for a profile, decided from the config alone: no
+/// network call, no keyring read, no prompt. `CredentialService` runs it; `explain` prints it.
 public struct CredentialPlan: Sendable, Equatable {
-    public enum Step: Sendable, Equatable {
-        /// Hand out the stored long-lived key itself (`--no-session`).
-        case longLivedKey
-        case getSessionToken(durationSeconds: Int)
-        case assumeRole(AssumeRoleStep)
+    /// The profile the user asked for.
+    public var profile: String
+    /// Where the chain starts.
+    public var source: CredentialSource
+    /// The STS calls made from the source, in order; each one's result is cached.
+    public var steps: [PlanStep]
+    /// Region for STS and for the environment handed out; nil when nothing names one.
+    public var region: String?
+    public var sts: STSSettings
+    /// `ec2_metadata_service_endpoint` / `_mode` of the profile, for `credential_source = Ec2InstanceMetadata`.
+    public var instanceMetadataEndpoint: String?
+    public var instanceMetadataMode: String?
+    /// Why the plan looks the way it does, for `explain` (e.g. why MFA is not asked twice).
+    public var notes: [String]
+
+    /// The cache key of the final result, nil when the result is a long-lived key (never cached).
+    public var sessionCacheKey: String? { steps.last?.cacheKey ?? source.cacheKey }
+
+    /// The STS operation that makes the final result, for messages.
+    public var operationName: String { steps.last?.operation ?? source.operation }
+}
+
+/// How STS is reached for every step of a plan.
+public struct STSSettings: Sendable, Equatable {
+    /// A configured endpoint (`AWS_ENDPOINT_URL_STS`, `endpoint_url`, `[services]`); nil means AWS's own.
+    public var endpoint: String?
+    public var useFIPS = false
+    public var useDualStack = false
+    /// `sts_regional_endpoints = legacy`: the global endpoint for the regions that had it.
+    public var useGlobalEndpoint = false
+}
+
+/// Where the first credentials of a chain come from.
+public enum CredentialSource: Sendable, Equatable {
+    /// A long-lived key in latchkey's keyring (`latchkey add PROFILE`).
+    case storedKey(profile: String)
+    /// Keys written in the shared credentials or config file.
+    case staticKeys(profile: String, credentials: AWSCredentials)
+    /// `credential_source = Environment`.
+    case environment
+    /// `credential_source = Ec2InstanceMetadata`.
+    case instanceMetadata
+    /// `credential_source = EcsContainer`.
+    case ecsContainer
+    /// `web_identity_token_file` with `role_arn`: AssumeRoleWithWebIdentity.
+    case webIdentity(WebIdentitySource)
+    /// IAM Identity Center: `sso_session` or the legacy `sso_start_url` keys.
+    case sso(SSOSource)
+    /// `credential_process`: a program that prints credentials.
+    case credentialProcess(profile: String, command: String, cacheKey: String)
+
+    public struct WebIdentitySource: Sendable, Equatable {
+        public var profile: String
+        public var roleArn: String
+        public var tokenFile: String
+        public var roleSessionName: String
+        public var cacheKey: String
     }
 
-    public struct AssumeRoleStep: Sendable, Equatable {
+    public struct SSOSource: Sendable, Equatable {
+        public var profile: String
+        /// The `[sso-session NAME]`, nil for a legacy profile.
+        public var sessionName: String?
+        public var startURL: String
+        public var region: String
+        public var accountId: String?
+        public var roleName: String?
+        public var registrationScopes: [String]
+        public var cacheKey: String
+        /// Configured endpoints (`AWS_ENDPOINT_URL_SSO_OIDC`, `AWS_ENDPOINT_URL_SSO`, ...), nil for AWS's own.
+        public var oidcEndpoint: String?
+        public var portalEndpoint: String?
+
+        /// Where the sign-in token is kept: per sso-session, else per start URL (as the AWS CLI does).
+        public var tokenName: String { sessionName ?? startURL }
+    }
+
+    /// A key that does not expire: STS calls made with it are not role chaining.
+    public var isLongLived: Bool {
+        switch self {
+        case .storedKey: return true
+        case .staticKeys(_, let credentials): return !credentials.isTemporary
+        default: return false
+        }
+    }
+
+    /// The profile whose long-lived key starts the chain, if any.
+    public var keyProfile: String? {
+        switch self {
+        case .storedKey(let profile), .staticKeys(let profile, _): return profile
+        default: return nil
+        }
+    }
+
+    /// Sources whose own result is worth caching (they cost a network call or a program).
+    public var cacheKey: String? {
+        switch self {
+        case .webIdentity(let source): return source.cacheKey
+        case .sso(let source): return source.cacheKey
+        case .credentialProcess(_, _, let key): return key
+        default: return nil
+        }
+    }
+
+    public var operation: String {
+        switch self {
+        case .storedKey: return "StoredKey"
+        case .staticKeys: return "StaticKeys"
+        case .environment: return "Environment"
+        case .instanceMetadata: return "Ec2InstanceMetadata"
+        case .ecsContainer: return "EcsContainer"
+        case .webIdentity: return "AssumeRoleWithWebIdentity"
+        case .sso: return "GetRoleCredentials"
+        case .credentialProcess: return "CredentialProcess"
+        }
+    }
+}
+
+/// One STS call in a plan.
+public struct PlanStep: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        case getSessionToken
+        case assumeRole(RoleSettings)
+    }
+
+    public struct RoleSettings: Sendable, Equatable {
         public var roleArn: String
         public var roleSessionName: String
         public var externalId: String?
-        public var durationSeconds: Int
+        public var sessionTags: [String: String]
+        public var transitiveTagKeys: [String]
+        public var sourceIdentity: String?
     }
 
-    /// The profile the user asked for.
+    /// The profile this step's session belongs to (and is cached under).
     public var profile: String
-    /// The profile whose long-lived key is read from the keyring.
-    public var keyProfile: String
-    public var step: Step
+    public var kind: Kind
+    public var durationSeconds: Int
+    /// The MFA device whose code this step sends; nil when it sends none.
     public var mfaSerial: String?
+    /// The MFA device an earlier step already used, which this step's credentials carry.
+    public var mfaCoveredBy: String?
     public var mfaProcess: String?
-    /// Region for STS and for the environment handed out; nil when nothing names one.
-    public var region: String?
-    /// A configured STS endpoint (`AWS_ENDPOINT_URL_STS`, `endpoint_url`, ...); nil means AWS's own.
-    public var stsEndpoint: String?
+    /// Called with temporary credentials: AWS caps role sessions made this way at one hour.
+    public var chained: Bool
+    public var cacheKey: String
 
-    /// The keyring item a session from this plan is cached under: profile, call type and a
-    /// fingerprint of everything that makes the session different (MFA device, role, endpoint).
-    public var sessionCacheKey: String? {
-        let kind: String
-        var parts = [keyProfile, mfaSerial ?? "", stsEndpoint ?? ""]
-        switch step {
-        case .longLivedKey: return nil
-        case .getSessionToken: kind = "GetSessionToken"
-        case .assumeRole(let role):
-            kind = "AssumeRole"
-            parts += [role.roleArn, role.externalId ?? "", role.roleSessionName]
-        }
-        let digest = SHA256.hash(data: Data(parts.joined(separator: "\u{1F}").utf8))
-        let fingerprint = digest.prefix(6).map { String(format: "%02x", $0) }.joined()
-        return "session:\(profile):\(kind):\(fingerprint)"
-    }
-
-    public var operationName: String {
-        switch step {
-        case .longLivedKey: return "none"
+    public var operation: String {
+        switch kind {
         case .getSessionToken: return "GetSessionToken"
         case .assumeRole: return "AssumeRole"
         }
     }
 }
 
-/// Limits STS puts on `DurationSeconds`.
+/// Limits STS puts on `DurationSeconds`, and the defaults (aws-vault's, so habits carry over).
 public enum STSDurationLimits {
     public static let getSessionToken = 900...129_600
     public static let assumeRole = 900...43_200
-    /// aws-vault's defaults, so users' habits carry over.
+    public static let roleChaining = 3600
     public static let defaultSession = 3600
+    /// A GetSessionToken session made to assume roles from: long, so one MFA code lasts a day's work.
+    public static let defaultChainedSession = 8 * 3600
     public static let defaultRole = 3600
 }
 
@@ -83,93 +187,5 @@ public struct CredentialRequest: Sendable, Equatable {
         self.mfaToken = mfaToken
         self.noSession = noSession
         self.region = region
-    }
-}
-
-/// Turns a profile in the shared config into a `CredentialPlan`.
-public struct ProfileResolver: Sendable {
-    public var config: AWSSharedConfig
-    public var environment: [String: String]
-    public var configFile: String
-
-    public init(config: AWSSharedConfig, environment: [String: String], configFile: String) {
-        self.config = config
-        self.environment = environment
-        self.configFile = configFile
-    }
-
-    /// `storedProfiles` lets a profile that exists only in the keyring (added without a config
-    /// entry) still resolve.
-    public func plan(for request: CredentialRequest, storedProfiles: Set<String> = []) throws
-        -> CredentialPlan
-    {
-        let name = request.profile
-        let profile = config.profile(name)
-        if profile == nil, !storedProfiles.contains(name) {
-            throw LatchkeyError.unknownProfile(name, configFile: configFile)
-        }
-        let section = profile ?? ProfileSection.empty(name)
-        let region =
-            request.region ?? section.region ?? nonEmpty(environment["AWS_REGION"])
-            ?? nonEmpty(environment["AWS_DEFAULT_REGION"])
-        let endpoint = config.configuredEndpointURL(service: "sts", profile: name, environment: environment)
-        let configDuration = try section.durationSeconds()
-
-        if let roleArn = section.roleArn {
-            guard let source = section.sourceProfile else {
-                throw LatchkeyError.roleWithoutSource(profile: name)
-            }
-            if source != name, config.profile(source)?.roleArn != nil {
-                throw LatchkeyError.unsupportedChain(profile: name, source: source)
-            }
-            let duration = request.durationSeconds ?? configDuration ?? STSDurationLimits.defaultRole
-            try check(duration, STSDurationLimits.assumeRole, "AssumeRole")
-            let step = CredentialPlan.AssumeRoleStep(
-                roleArn: roleArn,
-                roleSessionName: section.roleSessionName ?? defaultRoleSessionName(),
-                externalId: section.externalId,
-                durationSeconds: duration)
-            return CredentialPlan(
-                profile: name, keyProfile: source, step: .assumeRole(step),
-                mfaSerial: section.mfaSerial, mfaProcess: section.mfaProcess, region: region,
-                stsEndpoint: endpoint)
-        }
-
-        if request.noSession {
-            return CredentialPlan(
-                profile: name, keyProfile: name, step: .longLivedKey, mfaSerial: nil, mfaProcess: nil,
-                region: region, stsEndpoint: endpoint)
-        }
-        let duration = request.durationSeconds ?? configDuration ?? STSDurationLimits.defaultSession
-        try check(duration, STSDurationLimits.getSessionToken, "GetSessionToken")
-        return CredentialPlan(
-            profile: name, keyProfile: name, step: .getSessionToken(durationSeconds: duration),
-            mfaSerial: section.mfaSerial, mfaProcess: section.mfaProcess, region: region,
-            stsEndpoint: endpoint)
-    }
-
-    private func check(_ seconds: Int, _ range: ClosedRange<Int>, _ operation: String) throws {
-        guard range.contains(seconds) else {
-            throw LatchkeyError.durationOutOfRange(seconds: seconds, operation: operation, range: range)
-        }
-    }
-
-    /// `latchkey-<user>`, limited to what STS accepts in RoleSessionName.
-    func defaultRoleSessionName() -> String {
-        let user = environment["USER"] ?? environment["LOGNAME"] ?? "user"
-        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+=,.@-_")
-        let cleaned = String(user.filter { allowed.contains($0) }.prefix(55))
-        return "latchkey-" + (cleaned.isEmpty ? "user" : cleaned)
-    }
-}
-
-func nonEmpty(_ value: String?) -> String? {
-    guard let value, !value.isEmpty else { return nil }
-    return value
-}
-
-extension ProfileSection {
-    static func empty(_ name: String) -> ProfileSection {
-        ProfileSection(name: name)
     }
 }

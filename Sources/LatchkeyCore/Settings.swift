@@ -8,7 +8,12 @@ public struct LatchkeySettings: Sendable, Equatable {
     public var unlockTTL: Int = 900
     public var backend: String?
     public var fileDirectory: String
-    public var region: String?
+    /// How long a process waits for another one that is getting the same session.
+    public var lockTimeout: Int = 180
+    /// How long a `credential_process` may run.
+    public var processTimeout: Int = 60
+    /// Also write IAM Identity Center sign-ins to the AWS CLI's `~/.aws/sso/cache`, so `aws` shares them.
+    public var shareSSOCache = false
 
     public init(environment: [String: String]) throws {
         let home = environment["HOME"] ?? NSHomeDirectory()
@@ -18,6 +23,14 @@ public struct LatchkeySettings: Sendable, Equatable {
         if let text = environment["LATCHKEY_UNLOCK_TTL"], !text.isEmpty {
             unlockTTL = try parseDuration(text)
         }
+        if let text = environment["LATCHKEY_LOCK_TIMEOUT"], !text.isEmpty {
+            lockTimeout = try parseDuration(text)
+        }
+        if let text = environment["LATCHKEY_PROCESS_TIMEOUT"], !text.isEmpty {
+            processTimeout = try parseDuration(text)
+        }
+        shareSSOCache = ["1", "true", "yes"].contains(
+            environment["LATCHKEY_SSO_SHARE_CLI_CACHE"]?.lowercased() ?? "")
         backend = environment["LATCHKEY_BACKEND"].flatMap { $0.isEmpty ? nil : $0 }
         if let dir = environment["LATCHKEY_FILE_DIR"], !dir.isEmpty {
             fileDirectory = expandTilde(dir, home: home)
@@ -26,9 +39,6 @@ public struct LatchkeySettings: Sendable, Equatable {
         } else {
             fileDirectory = home + "/.local/share/latchkey/keyring"
         }
-        region =
-            environment["AWS_REGION"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? environment["AWS_DEFAULT_REGION"].flatMap { $0.isEmpty ? nil : $0 }
     }
 }
 

@@ -2,8 +2,8 @@ import AWSClient
 import Foundation
 import Testing
 
-// How proxy variables are read (curl's rules). On Linux libcurl applies them itself; on macOS
-// URLSessionTransport applies them from these settings.
+// How proxy variables are read (curl's rules). CurlTransport (Linux) and URLSessionTransport
+// (macOS) both apply them from these settings; CurlTransportProxyTests checks it on the wire.
 @Suite("ProxySettings")
 struct ProxySettingsTests {
     @Test(

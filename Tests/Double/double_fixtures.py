@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -260,3 +261,67 @@ def env_for(endpoint: str, credentials: dict[str, str]) -> dict[str, str]:
     if credentials.get("SessionToken"):
         env["AWS_SESSION_TOKEN"] = credentials["SessionToken"]
     return env
+
+
+# --- policies, key rotation, federation, SSO, web identity -------------------------------------
+
+# A permissions boundary: everything only with MFA; without MFA, only managing one's own MFA
+# device and reading one's own user (what `latchkey mfa enroll` needs before MFA exists).
+MFA_BOUNDARY_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "AllowAllWithMFA",
+            "Effect": "Allow",
+            "Action": "*",
+            "Resource": "*",
+            "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}},
+        },
+        {
+            "Sid": "OwnVirtualMFADevice",
+            "Effect": "Allow",
+            "Action": ["iam:CreateVirtualMFADevice", "iam:DeleteVirtualMFADevice"],
+            "Resource": "arn:aws:iam::*:mfa/${aws:username}",
+        },
+        {
+            "Sid": "OwnUserAndMFA",
+            "Effect": "Allow",
+            "Action": ["iam:GetUser", "iam:EnableMFADevice", "iam:ListMFADevices", "iam:ResyncMFADevice"],
+            "Resource": "arn:aws:iam::*:user/${aws:username}",
+        },
+        {"Sid": "ListDevices", "Effect": "Allow", "Action": "iam:ListVirtualMFADevices", "Resource": "*"},
+    ],
+}
+
+
+def put_boundary(endpoint: str, user_name: str, document: dict[str, Any], policy_name: str = "boundary") -> str:
+    """Creates a managed policy and sets it as the user's permissions boundary; needs auth off."""
+    iam = client(endpoint, "iam")
+    arn = str(iam.create_policy(PolicyName=policy_name, PolicyDocument=json.dumps(document))["Policy"]["Arn"])
+    iam.put_user_permissions_boundary(UserName=user_name, PermissionsBoundary=arn)
+    return arn
+
+
+def set_new_key_delay(endpoint: str, seconds: float) -> None:
+    """Access keys created from now on authenticate only `seconds` later on the double's clock."""
+    admin(endpoint, "POST", "iam/new-key-delay", {"seconds": seconds})
+
+
+def sso_assign(endpoint: str, role_name: str, account_id: str = "123456789012", **fields: Any) -> dict[str, Any]:
+    """Gives the SSO user `role_name` in `account_id` (role created with `policy`, default allow-all)."""
+    return admin(endpoint, "POST", "sso/assignments", {"role_name": role_name, "account_id": account_id, **fields})
+
+
+def sso_approve(endpoint: str, user_code: str, deny: bool = False) -> None:
+    """Approves (or denies) a device authorization as the person in the browser would."""
+    admin(endpoint, "POST", "sso/approve", {"user_code": user_code, "deny": deny})
+
+
+def web_identity_token(issuer: str, subject: str, audience: str, expires_at: float) -> str:
+    """An unsigned JWT with the claims the double checks (iss, sub, aud, exp)."""
+
+    def part(value: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+    claims = {"iss": issuer, "sub": subject, "aud": audience, "exp": int(expires_at), "iat": int(expires_at) - 3600}
+    return f"{part({'alg': 'RS256', 'typ': 'JWT'})}.{part(claims)}.c2lnbmF0dXJl"

@@ -37,7 +37,8 @@ def test_exec_runs_the_aws_cli_as_the_user_and_reuses_the_session(world: World, 
 
     sessions = world.listing()["profiles"][0]["sessions"]
     assert [s["type"] for s in sessions] == ["GetSessionToken"]
-    assert 3000 < sessions[0]["seconds_left"] <= 3600
+    # The double's clock may run up to a minute ahead of ours (it skips spent MFA steps).
+    assert 3000 < sessions[0]["seconds_left"] <= 3600 + 90
     assert sessions[0]["mfa_serial"] == doug["mfa_serial"]
 
 
@@ -54,8 +55,9 @@ def test_exec_environment_has_the_session_and_nothing_conflicting(world: World, 
     assert env["AWS_CREDENTIAL_EXPIRATION"].endswith("Z")
     assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "us-east-1"
     assert "AWS_PROFILE" not in env and "AWS_SECURITY_TOKEN" not in env
-    # The long-lived key never reaches the child.
+    # Neither the long-lived key nor the vault passphrase reaches the child.
     assert doug["secret_access_key"] not in result.stdout
+    assert "LATCHKEY_FILE_PASSPHRASE" not in env
 
 
 def test_exec_refuses_to_nest(world: World, doug: dict[str, str]) -> None:
@@ -137,7 +139,7 @@ def test_duration_flag_and_limits(world: World, doug: dict[str, str]) -> None:
         world.ok("export", "--format", "json", "--duration", "2h", "--mfa-token", code(world, doug), "doug").stdout
     )
     left = world.listing()["profiles"][0]["sessions"][0]["seconds_left"]
-    assert 7000 < left <= 7200, exported["Expiration"]
+    assert 7000 < left <= 7200 + 90, exported["Expiration"]
 
     too_long = world.run("export", "--duration", "40h", "doug")
     assert too_long.returncode == 1

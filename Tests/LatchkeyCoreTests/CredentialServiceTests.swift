@@ -48,10 +48,17 @@ import Testing
                 mfa: MFACodeSource(prompt: prompt, processRunner: runner, environment: [:]), now: clock.now))
     }
 
-    func plan(mfaProcess: String? = nil) -> CredentialPlan {
-        CredentialPlan(
-            profile: "doug", keyProfile: "doug", step: .getSessionToken(durationSeconds: 3600),
-            mfaSerial: Self.serial, mfaProcess: mfaProcess, region: "us-east-1", stsEndpoint: nil)
+    func plan(mfaProcess: String? = nil, noSession: Bool = false) throws -> CredentialPlan {
+        let config = """
+            [profile doug]
+            mfa_serial = \(Self.serial)
+            region = us-east-1
+            \(mfaProcess.map { "mfa_process = \($0)" } ?? "")
+            """
+        return try ProfileResolver(
+            config: try AWSSharedConfig.parse(configText: config, credentialsText: nil), environment: [:],
+            configFile: "config"
+        ).plan(for: CredentialRequest(profile: "doug", noSession: noSession))
     }
 
     func storeKey() async throws {
@@ -65,7 +72,7 @@ import Testing
         let prompt = ScriptedPrompt(["123456"])
         let service = try service(transport, prompt: prompt)
 
-        let first = try await service.credentials(for: plan())
+        let first = try await service.credentials(for: try plan())
         #expect(first.origin == .newSession)
         #expect(first.credentials.accessKeyId == "ASIASESSION000000001")
         #expect(prompt.asked == [Self.serial])
@@ -74,7 +81,7 @@ import Testing
         #expect(body.contains("DurationSeconds=3600"))
 
         clock.advance(by: 3000)
-        let second = try await service.credentials(for: plan())
+        let second = try await service.credentials(for: try plan())
         #expect(second.origin == .cachedSession)
         #expect(second.credentials == first.credentials)
         #expect(prompt.count == 1)
@@ -87,9 +94,9 @@ import Testing
             sessionXML(expiresIn: 3600), sessionXML(expiresIn: 3600, id: "ASIASESSION000000002"),
         ])
         let service = try service(transport, prompt: ScriptedPrompt(["123456", "654321"]))
-        _ = try await service.credentials(for: plan())
+        _ = try await service.credentials(for: try plan())
         clock.advance(by: 3600 - 299)  // 299 s left: under the 300 s minimum
-        let renewed = try await service.credentials(for: plan())
+        let renewed = try await service.credentials(for: try plan())
         #expect(renewed.origin == .newSession)
         #expect(renewed.credentials.accessKeyId == "ASIASESSION000000002")
         let sessions = try await CredentialStore(keyring: keyring).inventory().sessions
@@ -100,7 +107,7 @@ import Testing
         try await storeKey()
         let service = try service(ScriptedTransport([Self.mfaRejected]), prompt: ScriptedPrompt(["000000"]))
         await #expect {
-            try await service.credentials(for: plan())
+            try await service.credentials(for: try plan())
         } throws: { error in
             "\(error)".contains("the MFA code was rejected")
         }
@@ -112,7 +119,7 @@ import Testing
         try await storeKey()
         let transport = ScriptedTransport([])
         let service = try service(transport, prompt: ScriptedPrompt([code]))
-        await #expect(throws: LatchkeyError.self) { try await service.credentials(for: plan()) }
+        await #expect(throws: LatchkeyError.self) { try await service.credentials(for: try plan()) }
         #expect(await transport.requests.isEmpty)
     }
 
@@ -126,9 +133,9 @@ import Testing
         _ = try await service.credentials(
             for: plan(mfaProcess: "ykman oath accounts code -s 'AWS doug'"), mfaToken: "333333")
         #expect(runner.runs.isEmpty && prompt.count == 0)
-        try await keyring.remove(plan().sessionCacheKey ?? "")
+        try await keyring.remove(try plan().sessionCacheKey ?? "")
 
-        _ = try await service.credentials(for: plan(mfaProcess: "ykman oath accounts code -s 'AWS doug'"))
+        _ = try await service.credentials(for: try plan(mfaProcess: "ykman oath accounts code -s 'AWS doug'"))
         #expect(runner.runs == [["ykman", "oath", "accounts", "code", "-s", "AWS doug"]])
         #expect(prompt.count == 0)
         let bodies = await transport.bodies
@@ -139,7 +146,7 @@ import Testing
         try await storeKey()
         let service = try service(ScriptedTransport([]))
         await #expect {
-            try await service.credentials(for: plan())
+            try await service.credentials(for: try plan())
         } throws: { error in
             "\(error)".contains("--mfa-token")
         }
@@ -148,7 +155,7 @@ import Testing
     @Test func missingKeyIsExplained() async throws {
         let service = try service(ScriptedTransport([]), prompt: ScriptedPrompt(["123456"]))
         await #expect {
-            try await service.credentials(for: plan())
+            try await service.credentials(for: try plan())
         } throws: { error in
             "\(error)".contains("latchkey add doug")
         }
@@ -164,16 +171,14 @@ import Testing
             mfaSerial: nil)
         let service = try service(
             ScriptedTransport([sessionXML(expiresIn: 3600)]), prompt: ScriptedPrompt(["123456"]))
-        _ = try await service.credentials(for: plan())
+        _ = try await service.credentials(for: try plan())
         #expect(try await store.inventory().sessions.map(\.profile) == ["doug"])
     }
 
     @Test func longLivedKeyPlanNeverCallsAWS() async throws {
         try await storeKey()
         let transport = ScriptedTransport([])
-        var plan = plan()
-        plan.step = .longLivedKey
-        let resolved = try await service(transport).credentials(for: plan)
+        let resolved = try await service(transport).credentials(for: try plan(noSession: true))
         #expect(resolved.credentials == longLived)
         #expect(resolved.origin == .longLivedKey)
         #expect(await transport.requests.isEmpty)

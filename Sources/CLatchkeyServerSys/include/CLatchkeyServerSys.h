@@ -1,0 +1,41 @@
+#ifndef CLATCHKEYSERVERSYS_H
+#define CLATCHKEYSERVERSYS_H
+// epoll and eventfd for the credential servers' event loops. Swift's Glibc module does not
+// export them, and `struct epoll_event` is packed on x86_64, so the loop uses this plain form.
+#include <stdint.h>
+
+typedef struct {
+    uint32_t events;
+    uint64_t tag;
+} latchkey_event;
+
+enum {
+    LATCHKEY_EPOLLIN = 0x001,
+    LATCHKEY_EPOLLOUT = 0x004,
+    LATCHKEY_EPOLLERR = 0x008,
+    LATCHKEY_EPOLLHUP = 0x010,
+    LATCHKEY_EPOLLRDHUP = 0x2000,
+    LATCHKEY_EPOLLEXCLUSIVE = 1u << 28,
+};
+
+/// epoll_create1(EPOLL_CLOEXEC); -1 and errno on failure (or where epoll does not exist).
+int latchkey_epoll_create(void);
+/// epoll_ctl ADD (modify = 0) or MOD (modify = 1) with `tag` as the event's data.
+int latchkey_epoll_watch(int loop, int fd, uint32_t events, uint64_t tag, int modify);
+/// epoll_wait into `events`; returns the count, or -1 and errno.
+int latchkey_epoll_wait(int loop, latchkey_event *events, int capacity, int timeout_ms);
+/// accept4 with SOCK_CLOEXEC | SOCK_NONBLOCK and TCP_NODELAY set; -1 and errno on failure.
+int latchkey_accept(int listener);
+/// eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK).
+int latchkey_eventfd(void);
+
+/// posix_spawn of `path` with default signal dispositions and an empty mask; the pid, or -errno.
+int latchkey_spawn(const char *path, char *const argv[], char *const envp[]);
+/// Waits for `child`; its exit status, or 128 + the signal that killed it.
+int latchkey_wait_child(int child);
+/// Forwards the given signals to `child` when another process sent them (kill, systemd, a
+/// supervisor); signals from the terminal already reach the child's process group, so those are
+/// not sent twice (a second SIGINT makes tools like terraform abort without cleaning up).
+int latchkey_forward_signals(int child, const int *signals, int count);
+
+#endif

@@ -1,0 +1,145 @@
+import ArgumentParser
+import Foundation
+import LatchkeyCore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+struct LoginCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "login",
+        abstract: "Open the AWS console signed in with a profile's credentials.",
+        discussion: """
+            Roles, IAM Identity Center and web identity sessions are signed in as they are; an \
+            IAM user's stored key gets GetFederationToken (with an allow-all session policy, so \
+            the console has the user's own rights). An IAM user with mfa_serial, or credentials \
+            that are a GetSessionToken session, cannot get a useful console session: latchkey \
+            says so and names the account's sign-in page instead. The URL signs in once within \
+            15 minutes; treat it as a secret. LATCHKEY_SIGNIN_ENDPOINT replaces the federation \
+            endpoint (for tests).
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The profile name. (Default: $AWS_PROFILE, else default.)")
+    var profile: String?
+
+    @Flag(name: .long, help: "Print the sign-in URL instead of opening a browser.")
+    var stdout = false
+
+    @Option(name: .long, help: "The console page to land on, such as ec2/home or s3/buckets.")
+    var path: String?
+
+    @Option(name: .long, help: "The console region (and the partition's sign-in host).")
+    var region: String?
+
+    @Option(
+        name: .long,
+        help:
+            "Console session length: seconds or 15m, 1h, 12h (roles 15m-12h, 1h when chained; users 15m-36h)."
+    )
+    var duration: String?
+
+    @Option(name: .customLong("mfa-token"), help: "The current MFA code, instead of asking.")
+    var mfaToken: String?
+
+    func run() async throws {
+        let runtime = try Runtime(options: global)
+        let name = profile ?? nonEmpty(runtime.environment["AWS_PROFILE"]) ?? "default"
+        let seconds = try duration.map(parseDuration)
+        let lookup = try await runtime.plan(
+            // --region picks the console page (and its partition's hosts); STS keeps the profile's region.
+            for: CredentialRequest(profile: name, durationSeconds: seconds, mfaToken: mfaToken))
+        let login = ConsoleLogin(context: try runtime.coreContext(keyring: lookup.keyring))
+        let result = try await login.loginURL(
+            plan: lookup.plan,
+            request: ConsoleLoginRequest(
+                profile: name, path: path, region: region, durationSeconds: seconds, mfaToken: mfaToken))
+        if stdout || !runtime.openBrowser {
+            print(result.url.absoluteString)
+            return
+        }
+        try openInBrowser(result.url, environment: runtime.environment)
+        FileHandle.standardError.write(
+            Data("latchkey: opened the AWS console for '\(name)' in your browser.\n".utf8))
+    }
+}
+
+/// Opens a secret URL without putting it on any command line (argv is visible to every user):
+/// the browser gets a 0600 page in a private folder that redirects to it. Pages older than the
+/// URL's 15 minutes are swept on the next run.
+func openInBrowser(_ url: URL, environment: [String: String]) throws {
+    #if os(macOS)
+        let opener = "/usr/bin/open"
+    #else
+        let opener = "xdg-open"
+    #endif
+    guard let path = try? resolveExecutable(opener, environment: environment) else {
+        throw CLIError(
+            "\(opener) was not found to open a browser; run `latchkey login --stdout` and open the URL yourself."
+        )
+    }
+    let folder = try privateFolder(environment: environment)
+    sweep(folder, olderThan: 15 * 60)
+    let page = folder.appendingPathComponent("login-\(UUID().uuidString).html")
+    let target = url.absoluteString.replacingOccurrences(of: "&", with: "&amp;")
+        .replacingOccurrences(of: "\"", with: "&quot;")
+    let html = """
+        <!doctype html><meta charset="utf-8"><meta name="referrer" content="no-referrer">
+        <meta http-equiv="refresh" content="0;url=\(target)"><title>latchkey: AWS console</title>
+        <a href="\(target)">Continue to the AWS console</a>
+
+        """
+    let fd = open(page.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+    guard fd >= 0 else { throw CLIError("could not write \(page.path) (errno \(errno)); use --stdout.") }
+    let written = html.utf8CString.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count - 1) }
+    close(fd)
+    guard written == html.utf8.count else { throw CLIError("could not write \(page.path); use --stdout.") }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: path)
+    process.arguments = [page.path]
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else {
+        throw CLIError(
+            "\(opener) failed (exit \(process.terminationStatus)); run `latchkey login --stdout` instead.")
+    }
+}
+
+/// `$XDG_RUNTIME_DIR/latchkey`, else `$TMPDIR/latchkey-UID`: 0700 and ours, or refused.
+private func privateFolder(environment: [String: String]) throws -> URL {
+    let base: String
+    if let runtime = nonEmpty(environment["XDG_RUNTIME_DIR"]), runtime.hasPrefix("/") {
+        base = runtime + "/latchkey"
+    } else {
+        base = (nonEmpty(environment["TMPDIR"]) ?? "/tmp") + "/latchkey-\(getuid())"
+    }
+    if mkdir(base, 0o700) != 0, errno != EEXIST {
+        throw CLIError("could not create \(base) (errno \(errno)); use --stdout.")
+    }
+    var info = stat()
+    guard lstat(base, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR, info.st_uid == getuid(),
+        info.st_mode & 0o077 == 0
+    else {
+        throw CLIError("\(base) is not a private folder of yours (mode 0700); remove it or use --stdout.")
+    }
+    return URL(fileURLWithPath: base)
+}
+
+private func sweep(_ folder: URL, olderThan seconds: TimeInterval) {
+    let manager = FileManager.default
+    guard let names = try? manager.contentsOfDirectory(atPath: folder.path) else { return }
+    for name in names where name.hasPrefix("login-") && name.hasSuffix(".html") {
+        let path = folder.appendingPathComponent(name).path
+        if let modified = (try? manager.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
+            Date().timeIntervalSince(modified) > seconds
+        {
+            try? manager.removeItem(atPath: path)
+        }
+    }
+}

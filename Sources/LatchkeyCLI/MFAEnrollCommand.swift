@@ -1,0 +1,148 @@
+import AWSConfig
+import ArgumentParser
+import Foundation
+import LatchkeyCore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+struct MFAEnrollCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "enroll",
+        abstract: "Create and enable a virtual MFA device for the profile's IAM user.",
+        discussion: """
+            Uses the profile's stored key. Draws the QR code to scan, reads two consecutive codes, \
+            enables the device and writes mfa_serial into the profile in ~/.aws/config (a backup is \
+            kept). If anything fails before the device is enabled, the device is deleted again.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The profile whose stored key belongs to the IAM user.")
+    var profile: String
+
+    @Option(name: .customLong("device-name"), help: "The virtual device's name. (Default: the user name.)")
+    var deviceName: String?
+
+    @Option(name: .customLong("qr-png"), help: "Also write the QR code as a PNG image to this file.")
+    var qrPNG: String?
+
+    @Flag(name: .customLong("show-secret"), help: "Print the Base32 secret too (to type it in by hand).")
+    var showSecret = false
+
+    @Option(
+        name: .long, parsing: .upToNextOption,
+        help: "Two consecutive codes, for scripts (instead of asking on the terminal).")
+    var codes: [String] = []
+
+    @Flag(name: .long, help: "Store the secret in a YubiKey (ykman) and read the codes from it.")
+    var yubikey = false
+
+    @Option(name: .customLong("ykman-cred"), help: "The YubiKey account name. (Default: AWS:USER@ACCOUNT.)")
+    var ykmanCred: String?
+
+    @Option(name: .customLong("ykman-device"), help: "The YubiKey's serial, when several are plugged in.")
+    var ykmanDevice: String?
+
+    @Option(name: .long, help: "Region to sign IAM requests for.")
+    var region: String?
+
+    func validate() throws {
+        guard codes.isEmpty || codes.count == 2 else {
+            throw ValidationError("--codes takes exactly two codes, from two consecutive 30-second windows.")
+        }
+        for (index, code) in codes.enumerated() {
+            _ = try checkedEnrollmentCode(code, source: index == 0 ? "--codes (first)" : "--codes (second)")
+        }
+        if yubikey, !codes.isEmpty {
+            throw ValidationError("--yubikey reads the codes itself; drop --codes.")
+        }
+    }
+
+    func run() async throws {
+        let runtime = try Runtime(options: global)
+        let yubiKey =
+            yubikey ? try YubiKeyOATH(environment: runtime.environment, deviceSerial: ykmanDevice) : nil
+        let interactive = codes.isEmpty && yubiKey == nil
+        if interactive, !Terminal.isAvailable {
+            throw CLIError("no terminal is attached to read the two codes; pass --codes C1 C2 or --yubikey.")
+        }
+        try yubiKey?.checkPresent()
+        let key = try await runtime.storedKey(profile: profile)
+        let iam = try runtime.iamClient(credentials: key, profile: profile, region: region)
+        let enrollment = MFAEnrollment(iam: iam, profile: profile)
+        let pending = try await enrollment.start(deviceName: deviceName)
+        runtime.debug("created virtual MFA device \(pending.device.serialNumber)")
+
+        do {
+            try present(pending, showQR: yubiKey == nil)
+            if let yubiKey {
+                try yubiKey.addTOTP(name: ykmanCred ?? pending.accountLabel, seed: pending.device.base32Seed)
+            }
+        } catch {
+            await enrollment.abandon(pending)
+            throw error
+        }
+        try await enrollment.complete(pending, attempts: interactive ? 3 : 1) { attempt in
+            if let yubiKey { return try await yubiKeyCodes(yubiKey, name: ykmanCred ?? pending.accountLabel) }
+            if !codes.isEmpty { return (codes[0], codes[1]) }
+            if attempt > 1 { Terminal.say("Those codes were not accepted; try again.\n") }
+            let first = try Terminal.readLine(prompt: "Enter the code the app shows now: ", hidden: false)
+            let second = try Terminal.readLine(prompt: "Wait for the next code and enter it: ", hidden: false)
+            return (first, second)
+        }
+        print("Enabled MFA device \(pending.device.serialNumber) for user \(pending.user.userName).")
+        let store = CredentialStore(keyring: try runtime.openKeyring())
+        _ = try? await store.removeSessions(profile: profile)  // sessions made without MFA are not wanted now
+        let configFile = runtime.locations.configFile
+        do {
+            try ConfigFileEditor.setProperty(
+                "mfa_serial", to: pending.device.serialNumber, profile: profile, inConfigAt: configFile)
+        } catch {
+            throw CLIError(
+                "the device is enabled in AWS, but \(configFile) could not be updated (\(error)); "
+                    + "add this line to the [\(sectionName(profile))] section by hand:\n"
+                    + "mfa_serial = \(pending.device.serialNumber)")
+        }
+        print("Wrote mfa_serial to [\(sectionName(profile))] in \(configFile).")
+    }
+
+    private func present(_ pending: PendingEnrollment, showQR: Bool) throws {
+        let code = try QRCode(text: pending.otpauthURI)
+        if let qrPNG {
+            do {
+                try Data(code.png()).write(to: URL(fileURLWithPath: qrPNG), options: .atomic)
+                chmod(qrPNG, 0o600)  // it holds the secret
+            } catch {
+                throw CLIError(
+                    "could not write the QR code to \(qrPNG) (\(error.localizedDescription)); choose another path."
+                )
+            }
+            print("Wrote the QR code to \(qrPNG); delete it once scanned (it holds the secret).")
+        }
+        if showQR {
+            print("Scan this with your authenticator app (account \(pending.accountLabel)):")
+            print(code.terminalText(ansiColors: isatty(1) == 1), terminator: "")
+        }
+        if showSecret { print("Secret: \(pending.device.base32Seed)") }
+    }
+
+    /// Two codes from consecutive windows: a YubiKey answers the same code within one window,
+    /// so latchkey waits for the next one.
+    private func yubiKeyCodes(_ yubiKey: YubiKeyOATH, name: String) async throws -> (String, String) {
+        let first = try yubiKey.code(name: name)
+        var second = try yubiKey.code(name: name)
+        var waits = 0
+        while second == first, waits < 2 {
+            let left = 30 - Int(Date().timeIntervalSince1970) % 30
+            FileHandle.standardError.write(Data("Waiting \(left) s for the YubiKey's next code...\n".utf8))
+            try await Task.sleep(for: .seconds(left + 1))
+            second = try yubiKey.code(name: name)
+            waits += 1
+        }
+        return (first, second)
+    }
+}

@@ -1,0 +1,34 @@
+import ArgumentParser
+import Foundation
+import LatchkeyCore
+
+struct MFAListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List the MFA devices of the profile's IAM user.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The profile whose stored key belongs to the IAM user.")
+    var profile: String
+
+    @Option(name: .long, help: "Region to sign IAM requests for.")
+    var region: String?
+
+    func run() async throws {
+        let runtime = try Runtime(options: global)
+        let key = try await runtime.storedKey(profile: profile)
+        let iam = try runtime.iamClient(credentials: key, profile: profile, region: region)
+        let configured = (try? runtime.loadConfig().profile(profile))?["mfa_serial"]
+        let devices = try await iam.listMFADevices(userName: nil)
+        if devices.isEmpty {
+            print("No MFA device is enabled; enrol one with `latchkey mfa enroll \(profile)`.")
+            return
+        }
+        let formatter = ISO8601DateFormatter()
+        for device in devices {
+            let enabled = device.enableDate.map { "enabled \(formatter.string(from: $0))" } ?? "enabled"
+            let mark = device.serialNumber == configured ? "  (mfa_serial of \(profile))" : ""
+            print("\(device.serialNumber)  \(enabled)\(mark)")
+        }
+    }
+}

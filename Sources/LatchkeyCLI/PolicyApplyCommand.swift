@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+import LatchkeyCore
+
+struct PolicyApplyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "apply",
+        abstract: "Create or update the boundary policy and set it as USER's permissions boundary.",
+        discussion: """
+            Idempotent: the same document changes nothing; a different one becomes the new default \
+            version (older versions are pruned to stay within IAM's five). Refuses a user without \
+            an MFA device unless --force: they would be locked out of everything but enrolment.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var credentialOptions: CredentialOptions
+
+    @Argument(help: "The IAM user to put under the boundary.")
+    var user: String
+
+    @Option(name: .long, help: "The administrator's profile that makes the IAM calls.")
+    var profile: String
+
+    @Option(name: .customLong("policy-name"), help: "The managed policy's name.")
+    var policyName = MFABoundaryPolicy.defaultName
+
+    @Flag(name: .long, help: "Apply even when the user has no MFA device yet.")
+    var force = false
+
+    func run() async throws {
+        let runtime = try Runtime(options: global)
+        let credentials = try await runtime.iamCredentials(profile: profile, options: credentialOptions)
+        let iam = try runtime.iamClient(
+            credentials: credentials, profile: profile, region: credentialOptions.region)
+        let result = try await BoundaryApplier(iam: iam, adminProfile: profile).apply(
+            userName: user, policyName: policyName, force: force)
+        switch result.policy {
+        case .created: print("Created policy \(result.policyArn).")
+        case .unchanged: print("Policy \(result.policyArn) is up to date.")
+        case .updated(let version, let pruned):
+            let note = pruned.isEmpty ? "" : " (deleted old versions \(pruned.joined(separator: ", ")))"
+            print("Updated policy \(result.policyArn) to version \(version)\(note).")
+        }
+        print(
+            result.boundarySet
+                ? "Set it as the permissions boundary of user \(user)."
+                : "User \(user) already has it as permissions boundary.")
+    }
+}

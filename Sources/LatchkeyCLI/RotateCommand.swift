@@ -1,0 +1,65 @@
+import ArgumentParser
+import Foundation
+import Keyring
+import LatchkeyCore
+
+struct RotateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rotate",
+        abstract: "Replace a profile's stored access key with a new one, safely.",
+        discussion: """
+            Creates a new access key (the IAM calls use an MFA session when the profile has \
+            mfa_serial: one code for the whole rotation), stores it in place of the old one, \
+            checks that it works (retrying while IAM catches up, up to \
+            LATCHKEY_ROTATE_VERIFY_TIMEOUT, default 60s), deletes the old key from AWS and removes \
+            the profile's cached sessions. If the new key cannot be stored or does not work, it is \
+            deleted again and the old one stays; if the old key cannot be deleted, you are told \
+            its id to remove by hand. A user who already has two keys is refused before anything \
+            is changed.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The profile whose stored key to rotate (a role profile rotates its source key).")
+    var profile: String
+
+    @Flag(name: .customLong("no-session"), help: "Make the IAM calls with the old key itself, without MFA.")
+    var noSession = false
+
+    @Option(name: .customLong("mfa-token"), help: "The current MFA code, instead of asking.")
+    var mfaToken: String?
+
+    func run() async throws {
+        let runtime = try Runtime(options: global)
+        let lookup = try await runtime.plan(for: CredentialRequest(profile: profile))
+        let rotation = try await KeyRotation.live(
+            plan: lookup.plan, resolver: lookup.resolver,
+            context: try runtime.coreContext(keyring: lookup.keyring),
+            noSession: noSession, mfaToken: mfaToken,
+            verify: try KeyRotation.VerifyPolicy(environment: runtime.environment),
+            progress: { FileHandle.standardError.write(Data("latchkey: \($0)\n".utf8)) })
+        let result = try await rotation.run()
+        print(
+            "Rotated the key of '\(rotation.profile)': \(result.oldAccessKeyId) -> \(result.newAccessKeyId) "
+                + "(works after \(result.verifyAttempts) attempt\(result.verifyAttempts == 1 ? "" : "s"); "
+                + "old key deleted; \(result.sessionsCleared) cached session"
+                + "\(result.sessionsCleared == 1 ? "" : "s") removed).")
+    }
+}
+
+extension Runtime {
+    /// The plan for a request, also for profiles that live only in the keyring (added with --no-config).
+    func plan(for request: CredentialRequest) async throws -> (
+        plan: CredentialPlan, resolver: ProfileResolver, keyring: any Keyring
+    ) {
+        let keyring = try openKeyring()
+        let resolver = try resolver()
+        do {
+            return (try resolver.plan(for: request), resolver, keyring)
+        } catch LatchkeyError.unknownProfile {
+            let stored = Set(
+                try await CredentialStore(keyring: keyring).inventory().credentials.map(\.profile))
+            return (try resolver.plan(for: request, storedProfiles: stored), resolver, keyring)
+        }
+    }
+}

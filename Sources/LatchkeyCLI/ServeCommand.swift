@@ -1,0 +1,173 @@
+import AWSClient
+import AWSSigV4
+import ArgumentParser
+import Dispatch
+import Foundation
+import LatchkeyCore
+import LatchkeyServer
+
+extension CredentialServerKind: EnumerableFlag {}
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve a profile's credentials to other processes from a local ECS or IMDSv2 server.",
+        discussion: """
+            Listens on 127.0.0.1, renews the session before it expires, and prints the variables \
+            a client needs; serves until interrupted (Ctrl-C or SIGTERM). Example:
+              latchkey serve doug --ecs --port 9911 --token-file ~/.aws/latchkey-token
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var credentialOptions: CredentialOptions
+
+    @Flag(help: "The protocol: --ecs (container credentials, default) or --ec2 (IMDSv2).")
+    var kind: CredentialServerKind = .ecs
+
+    @Option(name: .long, help: "Port on 127.0.0.1 (default: a free one).")
+    var port: UInt16 = 0
+
+    @Option(
+        name: .customLong("token-file"),
+        help: "ECS: write the token to this file (0600) instead of printing it.")
+    var tokenFile: String?
+
+    @Argument(help: "The profile name.", completion: profileCompletion)
+    var profile: String
+
+    func run() async throws {
+        let runtime = try Runtime(options: global)
+        let running = try await runtime.startCredentialServer(
+            kind: kind, profile: profile, options: credentialOptions, port: port)
+        let server = running.server
+        if let tokenFile { try server.writeTokenFile(tokenFile) }
+        stopOnSignals(removing: tokenFile)
+        var lines = server.clientVariables(tokenFile: tokenFile).sorted { $0.key < $1.key }
+        if let region = running.region { lines.append(("AWS_REGION", region)) }
+        print(lines.map { "export \($0.0)=\($0.1)" }.joined(separator: "\n"))
+        fflush(nil)
+        Terminal.say(
+            "latchkey: serving \(profile) on \(server.url) (\(kind == .ecs ? "ECS" : "IMDSv2")); Ctrl-C stops.\n"
+        )
+        while true { try await Task.sleep(for: .seconds(3600)) }
+    }
+}
+
+/// SIGINT/SIGTERM end `serve` cleanly (exit 0), taking the token file with them.
+func stopOnSignals(removing tokenFile: String?) {
+    for signalNumber in [SIGINT, SIGTERM] {
+        signal(signalNumber, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+        source.setEventHandler {
+            if let tokenFile { unlink(tokenFile) }
+            exit(0)
+        }
+        source.resume()
+        signalSources.withLock { $0.append(source) }
+    }
+}
+
+private let signalSources = LockedSources()
+
+/// Keeps dispatch sources alive for the life of the process.
+private final class LockedSources: @unchecked Sendable {
+    private let lock = NSLock()
+    private var sources: [any DispatchSourceSignal] = []
+
+    func withLock(_ body: (inout [any DispatchSourceSignal]) -> Void) {
+        lock.lock()
+        defer { lock.unlock() }
+        body(&sources)
+    }
+}
+
+/// A started server with what `exec`/`serve` print or hand on.
+struct RunningServer {
+    var server: CredentialServer
+    var region: String?
+}
+
+extension Runtime {
+    /// Gets the first session (asking for MFA here, on the terminal, if needed), then serves it
+    /// and renews it in the background without the terminal.
+    func startCredentialServer(
+        kind: CredentialServerKind, profile: String, options: CredentialOptions, port: UInt16
+    ) async throws -> RunningServer {
+        let first = try await credentials(profile: profile, options: options)
+        let plan = first.plan
+        // Renew when a cached session would no longer be handed out (LATCHKEY_MIN_TTL), and make
+        // the refresh itself skip the cache for a little longer, so it really gets a new one.
+        let refreshBefore = TimeInterval(settings.minimumTTL)
+        var context = try coreContext(keyring: try openKeyring())
+        context.settings.minimumTTL = settings.minimumTTL + 60
+        context.mfa.prompt = PromptDriver.withoutTerminal(
+            options.prompt ?? environment["LATCHKEY_PROMPT"], environment: childEnvironment(environment))
+        let service = CredentialService(context: context)
+        let debug = self.debug
+        let feed = CredentialFeed(initial: first.credentials, refreshBefore: refreshBefore) {
+            debug("refreshing the session of \(profile)")
+            do {
+                return try await service.credentials(for: plan).credentials
+            } catch LatchkeyError.mfaCodeUnavailable(let profile, let serial, _) {
+                throw ServerRefreshError.noMFACode(profile: profile, serial: serial)
+            }
+        }
+        _ = feed.startRefreshing()
+        var roles: RoleFeeds?
+        if kind == .ecs {
+            let transport = context.transport
+            let sts = plan.sts
+            let endpoint = sts.endpoint.flatMap(URL.init(string:))
+            let region = plan.region ?? "us-east-1"
+            let sessionName = "latchkey-" + (nonEmpty(environment["USER"]) ?? "user")
+            roles = RoleFeeds(base: feed, refreshBefore: refreshBefore) { roleArn, base in
+                let sts = try STSClient(
+                    credentials: base, region: region, endpoint: endpoint, transport: transport)
+                return try await sts.assumeRole(
+                    AssumeRoleRequest(roleArn: roleArn, roleSessionName: sessionName)
+                )
+                .credentials
+            }
+        }
+        let server = try CredentialServer(
+            kind: kind, port: port, feed: feed, roles: roles, roleName: profile,
+            region: plan.region ?? "us-east-1")
+        debug("\(kind.rawValue) server for \(profile) listening on \(server.url)")
+        return RunningServer(server: server, region: plan.region)
+    }
+
+    /// `exec --ecs-server/--ec2-server`: the command runs as a child (latchkey stays to serve),
+    /// gets the server's variables and no keys, and its exit status becomes ours.
+    func execUnderServer(
+        kind: CredentialServerKind, profile: String, options: CredentialOptions, arguments: [String]
+    ) async throws -> Never {
+        let running = try await startCredentialServer(
+            kind: kind, profile: profile, options: options, port: 0)
+        var environment = serverClientEnvironment(
+            base: childEnvironment(self.environment), server: running.server, profile: profile,
+            region: running.region)
+        let arguments =
+            arguments.isEmpty ? interactiveShell(profile: profile, environment: &environment) : arguments
+        let path = try resolveExecutable(arguments[0], environment: environment)
+        debug("running \(path) with the \(kind.rawValue) server of \(profile)")
+        let child = try ChildProcess.spawn(path: path, arguments: arguments, environment: environment)
+        // waitpid blocks: give it a thread of its own, not one of the concurrency pool's.
+        let waiter = Thread { exit(child.wait()) }
+        waiter.start()
+        while true { try await Task.sleep(for: .seconds(3600)) }
+    }
+}
+
+enum ServerRefreshError: Error, CustomStringConvertible {
+    case noMFACode(profile: String, serial: String)
+
+    var description: String {
+        switch self {
+        case .noMFACode(let profile, let serial):
+            return
+                "the session of profile '\(profile)' expired and a new one needs an MFA code for \(serial), "
+                + "which the server cannot ask for; set mfa_process in the profile, or restart it with "
+                + "--prompt zenity (or kdialog, osascript, ykman)."
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import AWSClient
+import AWSSigV4
+import Foundation
+
+extension KeyRotation {
+    /// A rotation of the stored key a profile's plan starts from, wired to IAM, STS and the
+    /// keyring. The IAM calls use an MFA session (cached or new: at most one prompt) when the
+    /// profile or its key's profile has `mfa_serial` and `noSession` is false, else the old key.
+    public static func live(
+        plan: CredentialPlan, resolver: ProfileResolver, context: CoreContext, noSession: Bool = false,
+        mfaToken: String? = nil, verify: VerifyPolicy = VerifyPolicy(),
+        progress: @escaping @Sendable (String) -> Void = { _ in }
+    ) async throws -> KeyRotation {
+        guard case .storedKey(let keyProfile) = plan.source else {
+            throw KeyRotationError.notAStoredKey(profile: plan.profile, source: plan.source.operation)
+        }
+        let store = context.store
+        guard let oldKey = try await store.longLivedKey(profile: keyProfile) else {
+            throw LatchkeyError.noStoredCredentials(profile: keyProfile, backend: store.keyring.backendName)
+        }
+        let oldKeyAdded = try await store.inventory().credentials.first { $0.profile == keyProfile }?.added
+        let service = CredentialService(context: context)
+        let sessionPlan =
+            noSession ? nil : try mfaSessionPlan(plan, keyProfile: keyProfile, resolver: resolver)
+        let iamEndpoint = try resolver.config.configuredEndpointURL(
+            service: "iam", profile: plan.profile, environment: context.environment
+        ).map { text -> URL in
+            guard let url = URL(string: text), url.scheme != nil, url.host != nil else {
+                throw LatchkeyError.awsCallFailed(
+                    operation: "CreateAccessKey", profile: plan.profile,
+                    detail:
+                        "the configured IAM endpoint '\(text)' is not a URL; fix endpoint_url or AWS_ENDPOINT_URL."
+                )
+            }
+            return url
+        }
+        let region = plan.region ?? "us-east-1"
+        let iam: @Sendable (AWSCredentials) -> IAMClient = { credentials in
+            IAMClient(
+                credentials: credentials, region: region, endpoint: iamEndpoint, transport: context.transport,
+                now: context.now)
+        }
+        let sts: @Sendable (AWSCredentials) throws -> STSClient = { credentials in
+            try service.stsClient(
+                credentials: credentials, plan: plan, profile: keyProfile, operation: "GetCallerIdentity")
+        }
+        let steps = Steps(
+            iamCredentials: {
+                guard let sessionPlan else { return oldKey }
+                context.debug("rotation: IAM calls use an MFA session of '\(keyProfile)'")
+                return try await service.credentials(for: sessionPlan, mfaToken: mfaToken).credentials
+            },
+            identity: { try await sts($0).getCallerIdentity() },
+            listKeys: { try await iam($1).listAccessKeys(userName: $0) },
+            createKey: { try await iam($1).createAccessKey(userName: $0) },
+            storeKey: { key, created in
+                try await store.storeLongLivedKey(key, profile: keyProfile, now: created ?? context.now())
+            },
+            verifyKey: { key in
+                context.debug("rotation: GetCallerIdentity with the new key \(mask(key.accessKeyId))")
+                return try await sts(key).getCallerIdentity()
+            },
+            deleteKey: { id, user, credentials in
+                try await iam(credentials).deleteAccessKey(accessKeyId: id, userName: user)
+            },
+            clearSessions: {
+                var removed = try await store.removeSessions(profile: keyProfile)
+                if plan.profile != keyProfile {
+                    removed += try await store.removeSessions(profile: plan.profile)
+                }
+                return removed
+            })
+        return KeyRotation(
+            profile: keyProfile, oldKey: oldKey, oldKeyAdded: oldKeyAdded, verify: verify, steps: steps,
+            progress: progress)
+    }
+
+    /// The plan's MFA GetSessionToken step (a role profile's, whose cached session may be reused),
+    /// else the key profile's own; nil when neither has MFA.
+    static func mfaSessionPlan(_ plan: CredentialPlan, keyProfile: String, resolver: ProfileResolver) throws
+        -> CredentialPlan?
+    {
+        func mfaStep(_ plan: CredentialPlan) -> PlanStep? {
+            guard let first = plan.steps.first, first.kind == .getSessionToken, first.mfaSerial != nil else {
+                return nil
+            }
+            return first
+        }
+        var step = mfaStep(plan)
+        if step == nil, plan.profile != keyProfile {
+            step = mfaStep(
+                try resolver.plan(for: CredentialRequest(profile: keyProfile), storedProfiles: nil))
+        }
+        guard let step else { return nil }
+        var sessionPlan = plan
+        sessionPlan.profile = keyProfile
+        sessionPlan.steps = [step]
+        return sessionPlan
+    }
+}

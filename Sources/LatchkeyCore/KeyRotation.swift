@@ -1,0 +1,326 @@
+import AWSClient
+import AWSSigV4
+import Foundation
+
+/// Replaces a profile's long-lived access key without ever leaving the user without a working
+/// one: create the new key, store it (one keyring `set` over the old one), prove it works, then
+/// delete the old key from AWS and drop the sessions made from it.
+///
+/// Every step is a closure so each failure point can be tested; `KeyRotation.live` wires them to
+/// IAM, STS and the keyring.
+public struct KeyRotation: Sendable {
+    public struct Steps: Sendable {
+        /// Credentials for every IAM call: an MFA session when the profile has MFA (one prompt), else the old key.
+        public var iamCredentials: @Sendable () async throws -> AWSCredentials
+        public var identity: @Sendable (_ credentials: AWSCredentials) async throws -> CallerIdentity
+        public var listKeys:
+            @Sendable (_ userName: String?, _ credentials: AWSCredentials) async throws -> [AccessKeyMetadata]
+        public var createKey:
+            @Sendable (_ userName: String?, _ credentials: AWSCredentials) async throws -> NewAccessKey
+        /// Writes a key as the profile's stored key (replacing what is there in one write); `created`
+        /// is what `list` counts the key's age from (nil: now).
+        public var storeKey: @Sendable (_ key: AWSCredentials, _ created: Date?) async throws -> Void
+        /// GetCallerIdentity signed with `key` itself.
+        public var verifyKey: @Sendable (_ key: AWSCredentials) async throws -> CallerIdentity
+        public var deleteKey:
+            @Sendable (_ accessKeyId: String, _ userName: String?, _ credentials: AWSCredentials) async throws
+                ->
+                Void
+        /// Removes the cached sessions made from the old key; returns how many.
+        public var clearSessions: @Sendable () async throws -> Int
+        public var sleep: @Sendable (Duration) async throws -> Void
+
+        public init(
+            iamCredentials: @escaping @Sendable () async throws -> AWSCredentials,
+            identity: @escaping @Sendable (AWSCredentials) async throws -> CallerIdentity,
+            listKeys: @escaping @Sendable (String?, AWSCredentials) async throws -> [AccessKeyMetadata],
+            createKey: @escaping @Sendable (String?, AWSCredentials) async throws -> NewAccessKey,
+            storeKey: @escaping @Sendable (AWSCredentials, Date?) async throws -> Void,
+            verifyKey: @escaping @Sendable (AWSCredentials) async throws -> CallerIdentity,
+            deleteKey: @escaping @Sendable (String, String?, AWSCredentials) async throws -> Void,
+            clearSessions: @escaping @Sendable () async throws -> Int,
+            sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
+        ) {
+            self.iamCredentials = iamCredentials
+            self.identity = identity
+            self.listKeys = listKeys
+            self.createKey = createKey
+            self.storeKey = storeKey
+            self.verifyKey = verifyKey
+            self.deleteKey = deleteKey
+            self.clearSessions = clearSessions
+            self.sleep = sleep
+        }
+    }
+
+    /// How long a new key is given to start working (IAM is eventually consistent): attempts
+    /// with doubling delays, capped, until `budget` of waiting is spent.
+    public struct VerifyPolicy: Sendable, Equatable {
+        public var budget: Duration
+        public var firstDelay: Duration
+        public var maxDelay: Duration
+
+        public init(
+            budget: Duration = .seconds(60), firstDelay: Duration = .seconds(1),
+            maxDelay: Duration = .seconds(8)
+        ) {
+            self.budget = budget
+            self.firstDelay = firstDelay
+            self.maxDelay = maxDelay
+        }
+
+        /// `LATCHKEY_ROTATE_VERIFY_TIMEOUT` (a duration such as `30s` or `2m`; default 60 s).
+        public init(environment: [String: String]) throws {
+            self.init()
+            if let text = environment["LATCHKEY_ROTATE_VERIFY_TIMEOUT"], !text.isEmpty {
+                budget = .seconds(try parseDuration(text))
+            }
+        }
+
+        /// The waits between attempts: 1, 2, 4, 8, 8, ... s, the last one shortened to fit the budget.
+        public var delays: [Duration] {
+            var delays: [Duration] = []
+            var spent = Duration.zero
+            var next = firstDelay
+            while budget > spent, next > .zero {
+                let wait = min(next, budget - spent)
+                delays.append(wait)
+                spent += wait
+                next = min(next * 2, maxDelay)
+            }
+            return delays
+        }
+    }
+
+    public var profile: String
+    public var oldKey: AWSCredentials
+    /// When the old key was stored, kept if it has to be put back.
+    public var oldKeyAdded: Date?
+    public var verify: VerifyPolicy
+    public var steps: Steps
+    /// Progress for the user (never a secret).
+    public var progress: @Sendable (String) -> Void
+
+    public init(
+        profile: String, oldKey: AWSCredentials, oldKeyAdded: Date? = nil,
+        verify: VerifyPolicy = VerifyPolicy(),
+        steps: Steps, progress: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
+        self.profile = profile
+        self.oldKey = oldKey
+        self.oldKeyAdded = oldKeyAdded
+        self.verify = verify
+        self.steps = steps
+        self.progress = progress
+    }
+
+    public struct Result: Sendable, Equatable {
+        public var userArn: String
+        public var oldAccessKeyId: String
+        public var newAccessKeyId: String
+        /// How many GetCallerIdentity calls the new key needed before it worked.
+        public var verifyAttempts: Int
+        public var sessionsCleared: Int
+    }
+
+    public func run() async throws -> Result {
+        let credentials = try await steps.iamCredentials()
+        let caller: CallerIdentity
+        do {
+            caller = try await steps.identity(credentials)
+        } catch {
+            throw KeyRotationError.notStarted(
+                profile: profile, step: "identify the key's user", cause: "\(error)")
+        }
+        let userName = try Self.userName(fromArn: caller.arn, profile: profile)
+        let existing: [AccessKeyMetadata]
+        do {
+            existing = try await steps.listKeys(userName, credentials)
+        } catch {
+            throw KeyRotationError.notStarted(
+                profile: profile, step: "list the user's access keys", cause: "\(error)")
+        }
+        guard existing.contains(where: { $0.accessKeyId == oldKey.accessKeyId }) else {
+            throw KeyRotationError.storedKeyNotListed(
+                profile: profile, accessKeyId: oldKey.accessKeyId, userArn: caller.arn)
+        }
+        if existing.count >= 2, let other = existing.first(where: { $0.accessKeyId != oldKey.accessKeyId }) {
+            throw KeyRotationError.keyLimitReached(
+                profile: profile, otherKeyId: other.accessKeyId, userName: userName)
+        }
+
+        let created: NewAccessKey
+        do {
+            created = try await steps.createKey(userName, credentials)
+        } catch {
+            throw KeyRotationError.notStarted(
+                profile: profile, step: "create the new access key", cause: "\(error)")
+        }
+        let newKey = created.credentials
+        progress("Created access key \(newKey.accessKeyId) for \(caller.arn).")
+
+        do {
+            try await steps.storeKey(newKey, created.metadata.createDate)
+        } catch {
+            throw await undoNewKey(
+                newKey, userName: userName, credentials: credentials, restoreOld: false,
+                failure: "the new key could not be stored (\(error))")
+        }
+
+        var attempts = 0
+        var verified = false
+        var lastFailure = ""
+        attempting: for delay in [Duration.zero] + verify.delays {
+            if delay > .zero {
+                progress(
+                    "The new key is not usable yet (IAM is eventually consistent); retrying in \(delay).")
+                try await steps.sleep(delay)
+            }
+            attempts += 1
+            do {
+                let identity = try await steps.verifyKey(newKey)
+                guard identity.arn == caller.arn else {
+                    lastFailure = "it authenticates as \(identity.arn), not \(caller.arn)"
+                    break attempting
+                }
+                verified = true
+                break attempting
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                lastFailure = "\(error)"
+            }
+        }
+        guard verified else {
+            throw await undoNewKey(
+                newKey, userName: userName, credentials: credentials, restoreOld: true,
+                failure:
+                    "the new key did not work after \(attempts) attempt\(attempts == 1 ? "" : "s") (\(lastFailure))"
+            )
+        }
+        progress("Verified the new key.")
+
+        var deleteFailure: String?
+        do {
+            try await steps.deleteKey(oldKey.accessKeyId, userName, credentials)
+        } catch {
+            deleteFailure = "\(error)"
+        }
+        let cleared = (try? await steps.clearSessions()) ?? 0
+        if let deleteFailure {
+            throw KeyRotationError.oldKeyNotDeleted(
+                profile: profile, oldKeyId: oldKey.accessKeyId, newKeyId: newKey.accessKeyId,
+                userName: userName,
+                cause: deleteFailure)
+        }
+        progress("Deleted the old access key \(oldKey.accessKeyId).")
+        return Result(
+            userArn: caller.arn, oldAccessKeyId: oldKey.accessKeyId, newAccessKeyId: newKey.accessKeyId,
+            verifyAttempts: attempts, sessionsCleared: cleared)
+    }
+
+    /// Puts the old key back (when the new one was stored) and deletes the new key from AWS.
+    private func undoNewKey(
+        _ newKey: AWSCredentials, userName: String?, credentials: AWSCredentials, restoreOld: Bool,
+        failure: String
+    ) async -> KeyRotationError {
+        if restoreOld {
+            do {
+                try await steps.storeKey(oldKey, oldKeyAdded)
+            } catch {
+                // The keyring still holds the new key: deleting it from AWS would leave nothing that works.
+                return .rolledBackPartly(
+                    profile: profile, failure: failure, newKeyId: newKey.accessKeyId,
+                    oldKeyId: oldKey.accessKeyId,
+                    problem: "putting the old key back in the keyring failed (\(error))")
+            }
+        }
+        do {
+            try await steps.deleteKey(newKey.accessKeyId, userName, credentials)
+        } catch {
+            return .newKeyNotDeleted(
+                profile: profile, failure: failure, newKeyId: newKey.accessKeyId, userName: userName,
+                cause: "\(error)")
+        }
+        return .rolledBack(profile: profile, failure: failure, newKeyId: newKey.accessKeyId)
+    }
+
+    /// `arn:aws:iam::123456789012:user/path/doug` -> `doug`; a root key -> nil (IAM's "the caller").
+    static func userName(fromArn arn: String, profile: String) throws -> String? {
+        let parts = arn.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
+        guard parts.count == 6, parts[2] == "iam" else {
+            throw KeyRotationError.notAUserKey(profile: profile, arn: arn)
+        }
+        if parts[5] == "root" { return nil }
+        guard parts[5].hasPrefix("user/"), let name = parts[5].split(separator: "/").last, name != "user"
+        else {
+            throw KeyRotationError.notAUserKey(profile: profile, arn: arn)
+        }
+        return String(name)
+    }
+}
+
+/// How a rotation can end other than in success; each says what state the keys are in.
+public enum KeyRotationError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// Nothing was changed.
+    case notStarted(profile: String, step: String, cause: String)
+    case notAStoredKey(profile: String, source: String)
+    case notAUserKey(profile: String, arn: String)
+    case storedKeyNotListed(profile: String, accessKeyId: String, userArn: String)
+    case keyLimitReached(profile: String, otherKeyId: String, userName: String?)
+    /// The new key was deleted again; the old one is stored and still works.
+    case rolledBack(profile: String, failure: String, newKeyId: String)
+    /// The new key could not be deleted again; the old one is stored and still works.
+    case newKeyNotDeleted(
+        profile: String, failure: String, newKeyId: String, userName: String?, cause: String)
+    /// The keyring kept the new key and AWS keeps both.
+    case rolledBackPartly(
+        profile: String, failure: String, newKeyId: String, oldKeyId: String, problem: String)
+    /// The rotation worked but the old key still exists in AWS.
+    case oldKeyNotDeleted(
+        profile: String, oldKeyId: String, newKeyId: String, userName: String?, cause: String)
+
+    public var description: String {
+        switch self {
+        case .notStarted(let profile, let step, let cause):
+            return
+                "could not \(step) for profile '\(profile)'; nothing was changed and the stored key still works. "
+                + "\(cause)"
+        case .notAStoredKey(let profile, let source):
+            return
+                "profile '\(profile)' gets its credentials from \(source), not from a key stored in latchkey; "
+                + "rotate the profile whose key is stored (`latchkey list` shows them)."
+        case .notAUserKey(let profile, let arn):
+            return
+                "the key stored for '\(profile)' belongs to \(arn), not an IAM user; only IAM users' keys can be "
+                + "rotated. Nothing was changed."
+        case .storedKeyNotListed(let profile, let id, let arn):
+            return "the stored key \(id) of '\(profile)' is not among the access keys of \(arn); "
+                + "store the user's current key with `latchkey add \(profile)`. Nothing was changed."
+        case .keyLimitReached(let profile, let other, let user):
+            return
+                "the user of '\(profile)' already has two access keys (the IAM limit), so no new one can be "
+                + "created; delete the other key \(other) first (`aws iam delete-access-key --access-key-id \(other)"
+                + "\(user.map { " --user-name \($0)" } ?? "")`) if nothing uses it, then run `latchkey rotate \(profile)` "
+                + "again. Nothing was changed."
+        case .rolledBack(let profile, let failure, let newKey):
+            return "rotation of '\(profile)' stopped: \(failure). The new key \(newKey) was deleted again; "
+                + "the old key is still stored and works."
+        case .newKeyNotDeleted(let profile, let failure, let newKey, let user, let cause):
+            return
+                "rotation of '\(profile)' stopped: \(failure). The old key is still stored and works, but the new "
+                + "key \(newKey) could not be deleted (\(cause)); remove it by hand: "
+                + "`aws iam delete-access-key --access-key-id \(newKey)\(user.map { " --user-name \($0)" } ?? "")`."
+        case .rolledBackPartly(let profile, let failure, let newKey, let oldKey, let problem):
+            return
+                "rotation of '\(profile)' stopped: \(failure), and \(problem). The keyring holds the new key "
+                + "\(newKey) and AWS still has the old key \(oldKey); both were kept. Check the keyring, then run "
+                + "`latchkey rotate \(profile)` again."
+        case .oldKeyNotDeleted(let profile, let oldKey, let newKey, let user, let cause):
+            return
+                "the new key \(newKey) of '\(profile)' is stored and works, but the old key \(oldKey) could not be "
+                + "deleted (\(cause)); remove it by hand: `aws iam delete-access-key --access-key-id \(oldKey)"
+                + "\(user.map { " --user-name \($0)" } ?? "")`."
+        }
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+
+public enum YubiKeyError: Error, CustomStringConvertible, Sendable, Equatable {
+    case ykmanMissing
+    case failed(step: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .ykmanMissing:
+            return "ykman is not on PATH; install YubiKey Manager (`pip install yubikey-manager` or your "
+                + "package manager's yubikey-manager), or enrol without --yubikey."
+        case .failed(let step, let reason):
+            return "ykman could not \(step) (\(reason)); check that the YubiKey is plugged in and "
+                + "`ykman oath info` works, then run the command again."
+        }
+    }
+}
+
+/// The YubiKey's OATH application through `ykman`: the secret goes on stdin, never argv.
+public struct YubiKeyOATH: Sendable {
+    public var executable: String
+    public var environment: [String: String]
+    /// `ykman --device SERIAL` when several keys are plugged in.
+    public var deviceSerial: String?
+
+    public init(environment: [String: String], deviceSerial: String? = nil) throws {
+        guard let path = try? resolveExecutable("ykman", environment: environment) else {
+            throw YubiKeyError.ykmanMissing
+        }
+        executable = path
+        self.environment = environment
+        self.deviceSerial = deviceSerial
+    }
+
+    private var prefix: [String] { deviceSerial.map { ["--device", $0] } ?? [] }
+
+    /// Fails early (before anything is created in AWS) when no YubiKey answers.
+    public func checkPresent() throws {
+        _ = try run(prefix + ["oath", "info"], input: nil, step: "reach the YubiKey's OATH application")
+    }
+
+    public func addTOTP(name: String, seed: String) throws {
+        _ = try run(
+            prefix + ["oath", "accounts", "add", "--oath-type", "TOTP", "--force", name], input: seed + "\n",
+            step: "store the MFA secret on the YubiKey")
+    }
+
+    /// The current code of the account (`--single`: exactly one match or a failure).
+    public func code(name: String) throws -> String {
+        let output = try run(
+            prefix + ["oath", "accounts", "code", "--single", name], input: nil, step: "read a code")
+        return output.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    private func run(_ arguments: [String], input: String?, step: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.environment = environment
+        let stdout = Pipe()
+        let stderr = Pipe()
+        let stdin = Pipe()
+        process.standardOutput = stdout
+        process.standardError = stderr
+        process.standardInput = stdin
+        do {
+            try process.run()
+        } catch {
+            throw YubiKeyError.failed(step: step, reason: "it could not start: \(error.localizedDescription)")
+        }
+        if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
+        try? stdin.fileHandleForWriting.close()
+        let output = stdout.fileHandleForReading.readDataToEndOfFile()
+        let errors = stderr.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            let message = String(decoding: errors, as: UTF8.self).split(separator: "\n").last.map(String.init)
+            throw YubiKeyError.failed(
+                step: step, reason: message ?? "exit status \(process.terminationStatus)")
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+}

@@ -1,0 +1,323 @@
+import CLatchkeyServerSys
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+public struct ServerError: Error, CustomStringConvertible {
+    public var description: String
+}
+
+#if os(Linux)
+    /// A small HTTP/1.1 server on raw sockets: one listening socket on 127.0.0.1, one epoll
+    /// event loop per thread, keep-alive, no request bodies to speak of. New connections are
+    /// dealt round-robin to the loops so every core serves; a connection then stays on its loop.
+    public final class EpollServer: @unchecked Sendable {
+        public let port: UInt16
+        let listener: Int32
+        let wake: Int32
+        let loops: [Int32]
+        let parser: HTTPRequestParser
+        /// Set once by `start(handler:)` before any loop thread runs.
+        private var handler: any RequestHandler = NotStarted()
+        let maxConnections: Int
+        let connectionCount = Locked(0)
+        let nextLoop = Locked(0)
+        private var threads: [Thread] = []
+
+        static let listenerTag: UInt64 = 0
+        static let wakeTag: UInt64 = 1
+
+        /// Binds 127.0.0.1:`port` (0 picks a free one) and listens; `start()` begins serving.
+        public init(
+            port: UInt16 = 0, threads: Int = 2, maxConnections: Int = 512,
+            parser: HTTPRequestParser = HTTPRequestParser()
+        ) throws {
+            self.parser = parser
+            self.maxConnections = maxConnections
+            let fd = socket(
+                AF_INET,
+                Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+            guard fd >= 0 else { throw ServerError(description: "could not create a socket: \(errorText())") }
+            var one: Int32 = 1
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = port.bigEndian
+            address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian  // loopback only, never 0.0.0.0
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            guard bound == 0, listen(fd, 1024) == 0 else {
+                let reason = errorText()
+                close(fd)
+                throw ServerError(
+                    description:
+                        "could not listen on 127.0.0.1:\(port): \(reason); choose another port with --port.")
+            }
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            _ = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+            }
+            self.port = UInt16(bigEndian: address.sin_port)
+            listener = fd
+            wake = latchkey_eventfd()
+            loops = (0..<max(1, threads)).map { _ in latchkey_epoll_create() }
+            for loop in loops {
+                // EPOLLEXCLUSIVE accepts no flags but EPOLLIN/EPOLLOUT (EINVAL otherwise).
+                let watched = [
+                    Self.watch(
+                        loop, fd: listener, events: UInt32(LATCHKEY_EPOLLIN) | exclusiveEvent,
+                        tag: Self.listenerTag),
+                    Self.watch(loop, fd: wake, events: inEvents, tag: Self.wakeTag),
+                ]
+                guard loop >= 0, watched == [0, 0] else {
+                    throw ServerError(description: "could not set up the event loop: \(errorText()).")
+                }
+            }
+        }
+
+        /// Starts one thread per event loop.
+        public func start(handler: any RequestHandler) {
+            self.handler = handler
+            threads = loops.map { loop in
+                let thread = Thread { [self] in self.run(loop: loop) }
+                thread.name = "latchkey-http"
+                thread.start()
+                return thread
+            }
+        }
+
+        /// Stops accepting and wakes every loop so it exits; open connections are dropped.
+        public func stop() {
+            var value: UInt64 = 1
+            _ = write(wake, &value, 8)
+        }
+
+        @discardableResult
+        static func watch(_ loop: Int32, fd: Int32, events: UInt32, tag: UInt64, modify: Bool = false)
+            -> Int32
+        {
+            latchkey_epoll_watch(loop, fd, events, tag, modify ? 1 : 0)
+        }
+
+        func run(loop: Int32) {
+            var events = [latchkey_event](repeating: latchkey_event(), count: 128)
+            while true {
+                let count = latchkey_epoll_wait(loop, &events, Int32(events.count), -1)
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    return
+                }
+                for index in 0..<Int(count) {
+                    let tag = events[index].tag
+                    switch tag {
+                    case Self.listenerTag: acceptAll()
+                    case Self.wakeTag: return
+                    default:
+                        guard let pointer = UnsafeRawPointer(bitPattern: UInt(tag)) else { continue }
+                        let connection = Unmanaged<Connection>.fromOpaque(pointer).takeUnretainedValue()
+                        handle(connection, events: events[index].events, loop: loop)
+                    }
+                }
+            }
+        }
+
+        func acceptAll() {
+            while true {
+                let fd = latchkey_accept(listener)
+                guard fd >= 0 else { return }
+                let admitted = connectionCount.withLock { count in
+                    guard count < maxConnections else { return false }
+                    count += 1
+                    return true
+                }
+                guard admitted else {
+                    close(fd)
+                    continue
+                }
+                let loop = nextLoop.withLock { next in
+                    next = (next + 1) % loops.count
+                    return loops[next]
+                }
+                let connection = Connection(
+                    fd: fd, capacity: parser.maxHeaderBytes + parser.maxBodyBytes + 1024)
+                let tag = UInt64(UInt(bitPattern: Unmanaged.passRetained(connection).toOpaque()))
+                Self.watch(loop, fd: fd, events: inEvents, tag: tag)
+            }
+        }
+
+        func handle(_ connection: Connection, events: UInt32, loop: Int32) {
+            if events & UInt32(LATCHKEY_EPOLLERR | LATCHKEY_EPOLLHUP) != 0 {
+                finish(connection)
+                return
+            }
+            if events & UInt32(LATCHKEY_EPOLLOUT) != 0 {
+                guard flush(connection, loop: loop) else { return }
+            }
+            if events & inEvents != 0 {
+                let received = connection.receive()
+                guard received > 0 || (received < 0 && errno == EAGAIN) else {
+                    finish(connection)
+                    return
+                }
+                process(connection)
+                _ = flush(connection, loop: loop)
+            }
+        }
+
+        /// Answers every whole request in the buffer (pipelining allowed, answered in order).
+        func process(_ connection: Connection) {
+            var offset = 0
+            while offset < connection.count, !connection.closing {
+                let result = connection.buffer.withUnsafeBytes {
+                    parser.parse(UnsafeRawBufferPointer(rebasing: $0[offset..<connection.count]))
+                }
+                switch result {
+                case .incomplete:
+                    if connection.count == connection.buffer.count {
+                        connection.queue(HTTPResponse(status: 431, close: true).wireBytes())
+                        connection.closing = true
+                    }
+                    connection.consume(offset)
+                    return
+                case .request(let request, let consumed):
+                    let response = handler.respond(to: request)
+                    connection.queue(response.wireBytes())
+                    if response.close || !request.keepAlive { connection.closing = true }
+                    offset += consumed
+                case .invalid(let status):
+                    connection.queue(HTTPResponse(status: status, close: true).wireBytes())
+                    connection.closing = true
+                }
+            }
+            connection.consume(offset)
+        }
+
+        /// Writes what is queued; false when the connection was closed.
+        func flush(_ connection: Connection, loop: Int32) -> Bool {
+            let result = connection.send()
+            if result < 0 {
+                finish(connection)
+                return false
+            }
+            let tag = UInt64(UInt(bitPattern: Unmanaged.passUnretained(connection).toOpaque()))
+            if connection.pendingOutput {
+                if !connection.waitingToWrite {
+                    connection.waitingToWrite = true
+                    Self.watch(
+                        loop, fd: connection.fd, events: UInt32(LATCHKEY_EPOLLOUT), tag: tag, modify: true)
+                }
+                return true
+            }
+            if connection.closing {
+                finish(connection)
+                return false
+            }
+            if connection.waitingToWrite {
+                connection.waitingToWrite = false
+                Self.watch(
+                    loop, fd: connection.fd, events: inEvents, tag: tag, modify: true)
+            }
+            return true
+        }
+
+        func finish(_ connection: Connection) {
+            close(connection.fd)  // also removes it from the epoll set
+            connectionCount.withLock { $0 -= 1 }
+            Unmanaged.passUnretained(connection).release()
+        }
+    }
+
+    /// One client connection's buffers; touched only by the loop it belongs to.
+    final class Connection {
+        let fd: Int32
+        var buffer: [UInt8]
+        var count = 0
+        var output: [UInt8] = []
+        var written = 0
+        var closing = false
+        var waitingToWrite = false
+
+        init(fd: Int32, capacity: Int) {
+            self.fd = fd
+            buffer = [UInt8](repeating: 0, count: capacity)
+            output.reserveCapacity(2048)
+        }
+
+        var pendingOutput: Bool { written < output.count }
+
+        /// One read into the free part of the buffer: bytes read, 0 at end of stream, -1 on error.
+        func receive() -> Int {
+            guard count < buffer.count else { return 1 }  // full: let the parser refuse it
+            let space = buffer.count - count
+            let read = buffer.withUnsafeMutableBytes { raw in
+                Glibc.read(fd, raw.baseAddress.map { $0 + count }, space)
+            }
+            if read > 0 { count += read }
+            return read
+        }
+
+        /// Drops the first `used` bytes (answered requests), keeping a partial one.
+        func consume(_ used: Int) {
+            guard used > 0 else { return }
+            let rest = count - used
+            if rest > 0 {
+                buffer.withUnsafeMutableBytes { raw in
+                    guard let base = raw.baseAddress else { return }
+                    memmove(base, base + used, rest)
+                }
+            }
+            count = rest
+        }
+
+        func queue(_ bytes: [UInt8]) {
+            output.append(contentsOf: bytes)
+        }
+
+        /// Writes as much as the socket takes: 0 or more, -1 on a broken connection.
+        func send() -> Int {
+            var total = 0
+            while written < output.count {
+                let sent = output.withUnsafeBytes { raw in
+                    Glibc.send(
+                        fd, raw.baseAddress.map { $0 + written }, output.count - written, Int32(MSG_NOSIGNAL))
+                }
+                if sent < 0 {
+                    if errno == EINTR { continue }
+                    return errno == EAGAIN ? total : -1
+                }
+                written += sent
+                total += sent
+            }
+            output.removeAll(keepingCapacity: true)
+            written = 0
+            return total
+        }
+    }
+
+    let inEvents = UInt32(LATCHKEY_EPOLLIN | LATCHKEY_EPOLLRDHUP)
+    let exclusiveEvent = UInt32(LATCHKEY_EPOLLEXCLUSIVE)  // one loop wakes per new connection
+
+    struct NotStarted: RequestHandler {
+        func respond(to request: HTTPRequest) -> HTTPResponse { HTTPResponse(status: 503, close: true) }
+    }
+
+    func errorText() -> String { String(cString: strerror(errno)) }
+#else
+    /// The raw-socket server is written for Linux's epoll; other systems are not supported yet.
+    public final class EpollServer: Sendable {
+        public let port: UInt16 = 0
+        public init(
+            port: UInt16 = 0, threads: Int = 2, maxConnections: Int = 512,
+            parser: HTTPRequestParser = HTTPRequestParser()
+        ) throws {
+            throw ServerError(description: "the credential servers run on Linux only for now.")
+        }
+        public func start(handler: any RequestHandler) {}
+        public func stop() {}
+    }
+#endif

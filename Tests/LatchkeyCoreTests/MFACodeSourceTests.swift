@@ -1,0 +1,94 @@
+import Foundation
+import LatchkeyTestSupport
+import Testing
+
+@testable import LatchkeyCore
+
+/// A code AWS already accepted is never sent again: flags fail, programs are re-run after the
+/// next 30-second step, people are asked again.
+@Suite struct MFACodeSourceTests {
+    let serial = "arn:aws:iam::111122223333:mfa/doug"
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "latchkey-used-\(UUID().uuidString)")
+
+    func source(
+        prompt: ScriptedPrompt? = nil, runner: any ProcessRunner = ScriptedProcessRunner(output: ""),
+        clock: ManualClock
+    )
+        throws -> (MFACodeSource, Notices)
+    {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let notices = Notices()
+        var source = MFACodeSource(prompt: prompt, processRunner: runner, environment: [:])
+        source.usedCodes = UsedCodeLog(directory: folder.path)
+        source.now = clock.now
+        source.sleep = { seconds in clock.advance(by: seconds) }
+        source.notice = { notices.append($0) }
+        return (source, notices)
+    }
+
+    @Test func aReusedFlagIsRefusedAtOnce() async throws {
+        let clock = ManualClock()
+        let (source, _) = try source(clock: clock)
+        source.accepted(serial: serial, code: "123456")
+        await #expect(throws: LatchkeyError.self) {
+            try await source.code(profile: "doug", serial: serial, mfaProcess: nil, flag: "123456")
+        }
+        #expect(
+            try await source.code(profile: "doug", serial: serial, mfaProcess: nil, flag: "654321")
+                == "654321")
+        // Two minutes on, AWS has forgotten the code too.
+        clock.advance(by: 120)
+        #expect(
+            try await source.code(profile: "doug", serial: serial, mfaProcess: nil, flag: "123456")
+                == "123456")
+    }
+
+    @Test func aPersonIsAskedAgain() async throws {
+        let prompt = ScriptedPrompt(["123456", "222333"])
+        let (source, notices) = try source(prompt: prompt, clock: ManualClock())
+        source.accepted(serial: serial, code: "123456")
+        #expect(
+            try await source.code(profile: "doug", serial: serial, mfaProcess: nil, flag: nil) == "222333")
+        #expect(prompt.count == 2)
+        #expect(notices.all.contains { $0.contains("already used; wait for the next one") })
+    }
+
+    @Test func aProgramIsRunAgainAfterTheNextStep() async throws {
+        let clock = ManualClock(Date(timeIntervalSince1970: 1_795_000_010))  // 20 s into a 30 s step
+        let runner = SequenceRunner(outputs: ["123456\n", "777888\n"])
+        let (source, notices) = try source(runner: runner, clock: clock)
+        source.accepted(serial: serial, code: "123456")
+        #expect(
+            try await source.code(profile: "doug", serial: serial, mfaProcess: "gen", flag: nil) == "777888")
+        #expect(clock.date.timeIntervalSince1970 == 1_795_000_021)  // waited for the next step, plus a second
+        #expect(notices.all.contains { $0.contains("waiting 11 s for the next one") })
+    }
+
+    @Test func otherDevicesAreNotAffected() async throws {
+        let (source, _) = try source(clock: ManualClock())
+        source.accepted(serial: serial, code: "123456")
+        #expect(
+            try await source.code(
+                profile: "x", serial: "arn:aws:iam::1:mfa/other", mfaProcess: nil, flag: "123456") == "123456"
+        )
+    }
+}
+
+final class Notices: @unchecked Sendable {
+    private let lock = NSLock()
+    private var messages: [String] = []
+    func append(_ message: String) { lock.withLock { messages.append(message) } }
+    var all: [String] { lock.withLock { messages } }
+}
+
+final class SequenceRunner: ProcessRunner, @unchecked Sendable {
+    private let lock = NSLock()
+    private var outputs: [String]
+    init(outputs: [String]) { self.outputs = outputs }
+    func output(of arguments: [String], environment: [String: String], timeout: Duration) async throws
+        -> String
+    {
+        lock.withLock { outputs.removeFirst() }
+    }
+}
