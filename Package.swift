@@ -29,10 +29,12 @@ let package = Package(
             dependencies: ["AWSSigV4", .product(name: "Crypto", package: "swift-crypto"), "CCurlShim"],
             swiftSettings: strict),
         .target(name: "CLatchkeySys"),
+        // libsecret is dlopen'ed on first use of the secret-service backend: no link-time dependency.
+        .target(name: "CSecretService", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
         .target(
             name: "Keyring",
             dependencies: [
-                "CLatchkeySys",
+                "CLatchkeySys", "CSecretService",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
