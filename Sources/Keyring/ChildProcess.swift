@@ -20,47 +20,97 @@ struct ChildProcess {
         return nil
     }
 
+    /// Runs the program to its exit. Output is read until the program exits, not until its pipes
+    /// close: gpg starts a gpg-agent that inherits them and outlives it, and waiting for EOF
+    /// would hang forever. A program still running after `timeout` is killed.
     static func run(
-        _ executable: String, _ arguments: [String], environment: [String: String], stdin: Data = Data()
+        _ executable: String, _ arguments: [String], environment: [String: String], stdin: Data = Data(),
+        timeout: Duration = .seconds(120)
     ) throws -> Output {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = environment
-        let input = Pipe()
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        // Feed stdin and drain both outputs at once so no pipe can fill up and block the child.
-        let group = DispatchGroup()
-        let collected = Collected()
-        DispatchQueue.global().async(group: group) {
-            input.fileHandleForWriting.write(stdin)
-            try? input.fileHandleForWriting.close()
+        var pipes: [[Int32]] = [[0, 0], [0, 0], [0, 0]]
+        for index in pipes.indices where pipe(&pipes[index]) != 0 {
+            throw BackendError.system(
+                backend: "pass", operation: "create a pipe", message: String(cString: strerror(errno)))
         }
-        DispatchQueue.global().async(group: group) {
-            collected.set(stdout: output.fileHandleForReading.readDataToEndOfFile())
+        let (inRead, inWrite) = (pipes[0][0], pipes[0][1])
+        let (outRead, outWrite) = (pipes[1][0], pipes[1][1])
+        let (errRead, errWrite) = (pipes[2][0], pipes[2][1])
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, inRead, 0)
+        posix_spawn_file_actions_adddup2(&actions, outWrite, 1)
+        posix_spawn_file_actions_adddup2(&actions, errWrite, 2)
+        for fd in [inRead, inWrite, outRead, outWrite, errRead, errWrite] {
+            posix_spawn_file_actions_addclose(&actions, fd)
         }
-        DispatchQueue.global().async(group: group) {
-            collected.set(stderr: errors.fileHandleForReading.readDataToEndOfFile())
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, envp)
+        for fd in [inRead, outWrite, errWrite] { close(fd) }
+        guard spawned == 0 else {
+            for fd in [inWrite, outRead, errRead] { close(fd) }
+            throw BackendError.system(
+                backend: "pass", operation: "start \(executable)", message: String(cString: strerror(spawned))
+            )
         }
-        process.waitUntilExit()
-        group.wait()
-        return Output(status: process.terminationStatus, stdout: collected.stdout, stderr: collected.stderr)
+        for fd in [inWrite, outRead, errRead] { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
+        var pending = [UInt8](stdin)
+        var inputOpen = true
+        if pending.isEmpty {
+            close(inWrite)
+            inputOpen = false
+        }
+        var out: [UInt8] = []
+        var err: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 16384)
+        var status: Int32 = 0
+        var exited = false
+        let deadline = ContinuousClock.now + timeout
+        func drain(_ fd: Int32, into target: inout [UInt8]) {
+            while true {
+                let count = read(fd, &buffer, buffer.count)
+                guard count > 0 else { return }
+                target.append(contentsOf: buffer[0..<count])
+            }
+        }
+        while !exited {
+            var fds = [
+                pollfd(fd: outRead, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: errRead, events: Int16(POLLIN), revents: 0),
+            ]
+            if inputOpen { fds.append(pollfd(fd: inWrite, events: Int16(POLLOUT), revents: 0)) }
+            _ = poll(&fds, nfds_t(fds.count), 50)
+            drain(outRead, into: &out)
+            drain(errRead, into: &err)
+            if inputOpen, fds.count == 3, fds[2].revents != 0 {
+                let written = pending.withUnsafeBytes { write(inWrite, $0.baseAddress, $0.count) }
+                if written > 0 { pending.removeFirst(written) }
+                if pending.isEmpty || (written < 0 && errno != EAGAIN) {
+                    close(inWrite)
+                    inputOpen = false
+                }
+            }
+            if waitpid(pid, &status, WNOHANG) == pid {
+                exited = true
+            } else if ContinuousClock.now > deadline {
+                kill(pid, SIGKILL)
+                _ = waitpid(pid, &status, 0)
+                exited = true
+            }
+        }
+        // What the program wrote before it exited is in the pipes now; no need to wait for EOF.
+        drain(outRead, into: &out)
+        drain(errRead, into: &err)
+        if inputOpen { close(inWrite) }
+        close(outRead)
+        close(errRead)
+        let code: Int32 = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return Output(status: code, stdout: Data(out), stderr: Data(err))
     }
 
-    private final class Collected: @unchecked Sendable {
-        private let lock = NSLock()
-        private var out = Data()
-        private var err = Data()
-        var stdout: Data { lock.withLock { out } }
-        var stderr: Data { lock.withLock { err } }
-        func set(stdout data: Data) { lock.withLock { out = data } }
-        func set(stderr data: Data) { lock.withLock { err = data } }
-    }
 }
 
 extension Data {

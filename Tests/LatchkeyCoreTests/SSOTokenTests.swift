@@ -14,7 +14,8 @@ import Testing
     let sso = CredentialSource.SSOSource(
         profile: "dev", sessionName: "corp", startURL: "https://corp.awsapps.com/start", region: "us-east-1",
         accountId: "123456789012", roleName: "Developer", registrationScopes: ["sso:account:access"],
-        cacheKey: "session:dev:SSO:x", oidcEndpoint: "http://127.0.0.1:9/oidc", portalEndpoint: "http://127.0.0.1:9/portal")
+        cacheKey: "session:dev:SSO:x", oidcEndpoint: "http://127.0.0.1:9/oidc",
+        portalEndpoint: "http://127.0.0.1:9/portal")
 
     final class Presenter: SSOLoginPresenter, @unchecked Sendable {
         var shown: [String] = []
@@ -24,12 +25,15 @@ import Testing
     }
 
     func service(_ transport: ScriptedTransport, presenter: Presenter?) throws -> CredentialService {
-        let home = FileManager.default.temporaryDirectory.appendingPathComponent("latchkey-sso-\(UUID().uuidString)")
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "latchkey-sso-\(UUID().uuidString)")
         return CredentialService(
             context: CoreContext(
-                environment: ["HOME": home.path], settings: try LatchkeySettings(environment: ["HOME": home.path]),
+                environment: ["HOME": home.path],
+                settings: try LatchkeySettings(environment: ["HOME": home.path]),
                 store: CredentialStore(keyring: keyring), transport: transport,
-                mfa: MFACodeSource(prompt: nil, processRunner: ScriptedProcessRunner(output: ""), environment: [:]),
+                mfa: MFACodeSource(
+                    prompt: nil, processRunner: ScriptedProcessRunner(output: ""), environment: [:]),
                 now: clock.now, ssoPresenter: presenter))
     }
 
@@ -53,7 +57,9 @@ import Testing
     @Test func aTokenNearItsEndIsRefreshedWithoutAsking() async throws {
         try await storedToken(expiresIn: 300)
         let transport = ScriptedTransport([
-            .json(#"{"accessToken": "new-access", "expiresIn": 28800, "refreshToken": "refresh-2", "tokenType": "Bearer"}"#)
+            .json(
+                #"{"accessToken": "new-access", "expiresIn": 28800, "refreshToken": "refresh-2", "tokenType": "Bearer"}"#
+            )
         ])
         let presenter = Presenter()
         let token = try await service(transport, presenter: presenter).ssoToken(sso, forceLogin: false)
@@ -61,16 +67,22 @@ import Testing
         #expect(presenter.shown.isEmpty)
         let body = await transport.bodies.first ?? ""
         #expect(body.contains("refresh_token") && body.contains("refresh-1"))
-        #expect(try await CredentialStore(keyring: keyring).ssoToken(name: "corp")?.accessToken == "new-access")
+        #expect(
+            try await CredentialStore(keyring: keyring).ssoToken(name: "corp")?.accessToken == "new-access")
     }
 
     @Test func aDeadRefreshTokenLeadsToANewSignIn() async throws {
         try await storedToken(expiresIn: -60)
         let transport = ScriptedTransport([
-            .json(#"{"error": "invalid_grant", "error_description": "expired"}"#, status: 400,
-                  headers: ["x-amzn-ErrorType": "InvalidGrantException"]),
-            .json(#"{"deviceCode": "dev-1", "userCode": "ABCD-EFGH", "verificationUri": "https://device", "expiresIn": 600, "interval": 1}"#),
-            .json(#"{"accessToken": "signed-in", "expiresIn": 28800, "refreshToken": "refresh-3", "tokenType": "Bearer"}"#),
+            .json(
+                #"{"error": "invalid_grant", "error_description": "expired"}"#, status: 400,
+                headers: ["x-amzn-ErrorType": "InvalidGrantException"]),
+            .json(
+                #"{"deviceCode": "dev-1", "userCode": "ABCD-EFGH", "verificationUri": "https://device", "expiresIn": 600, "interval": 1}"#
+            ),
+            .json(
+                #"{"accessToken": "signed-in", "expiresIn": 28800, "refreshToken": "refresh-3", "tokenType": "Bearer"}"#
+            ),
         ])
         let presenter = Presenter()
         let token = try await service(transport, presenter: presenter).ssoToken(sso, forceLogin: false)
