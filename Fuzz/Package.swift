@@ -9,19 +9,20 @@ let package = Package(
     platforms: [.macOS(.v13)],
     dependencies: [.package(name: "latchkey", path: "..")],
     targets: [
-        .target(name: "FuzzSupport"),
+        .target(name: "CFuzzDriver"),
+        .target(name: "FuzzSupport", dependencies: ["CFuzzDriver"]),
         .executableTarget(
             name: "FuzzConfig",
-            dependencies: [.product(name: "AWSConfig", package: "latchkey")]),
+            dependencies: ["FuzzSupport", .product(name: "AWSConfig", package: "latchkey")]),
         .executableTarget(
             name: "FuzzXML",
             dependencies: ["FuzzSupport", .product(name: "AWSClient", package: "latchkey")]),
         .executableTarget(
             name: "FuzzJSON",
-            dependencies: [.product(name: "AWSClient", package: "latchkey")]),
+            dependencies: ["FuzzSupport", .product(name: "AWSClient", package: "latchkey")]),
         .executableTarget(
             name: "FuzzHTTP",
-            dependencies: [.product(name: "LatchkeyServer", package: "latchkey")]),
+            dependencies: ["FuzzSupport", .product(name: "LatchkeyServer", package: "latchkey")]),
         .executableTarget(
             name: "FuzzVault",
             dependencies: ["FuzzSupport", .product(name: "Keyring", package: "latchkey")]),

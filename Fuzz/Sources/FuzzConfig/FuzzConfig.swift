@@ -1,3 +1,4 @@
+import FuzzSupport
 import AWSConfig
 
 /// The shared config and credentials parser: the first input byte picks which file the rest is,
@@ -17,4 +18,10 @@ public func fuzzConfig(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
         _ = config.profile(name)
     }
     return 0
+}
+
+/// The executable's entry point under SwiftPM (see CFuzzDriver.h).
+@_cdecl("FuzzConfig_main")
+public func fuzzConfigMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    runFuzzer(argc, argv, fuzzConfig)
 }

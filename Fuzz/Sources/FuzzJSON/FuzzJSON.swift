@@ -1,3 +1,4 @@
+import FuzzSupport
 import AWSClient
 import Foundation
 
@@ -11,4 +12,10 @@ public func fuzzJSON(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
         _ = token.description
     }
     return 0
+}
+
+/// The executable's entry point under SwiftPM (see CFuzzDriver.h).
+@_cdecl("FuzzJSON_main")
+public func fuzzJSONMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    runFuzzer(argc, argv, fuzzJSON)
 }

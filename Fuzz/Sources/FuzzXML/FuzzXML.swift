@@ -34,3 +34,9 @@ struct FixedResponse: HTTPTransport {
         HTTPResponse(status: status, headers: ["content-type": "text/xml"], body: body)
     }
 }
+
+/// The executable's entry point under SwiftPM (see CFuzzDriver.h).
+@_cdecl("FuzzXML_main")
+public func fuzzXMLMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    runFuzzer(argc, argv, fuzzXML)
+}
