@@ -22,6 +22,7 @@ public func fuzzConfig(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
 
 /// The executable's entry point under SwiftPM (see CFuzzDriver.h).
 @_cdecl("FuzzConfig_main")
-public func fuzzConfigMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+public func fuzzConfigMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt
+{
     runFuzzer(argc, argv, fuzzConfig)
 }

@@ -37,7 +37,9 @@ let vault = Vault.make()
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzVault(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     let data = start.map { Data(UnsafeBufferPointer(start: $0, count: count)) } ?? Data()
-    guard (try? data.write(to: vault.itemFile)) != nil else { fatalError("FuzzVault: cannot write the item file") }
+    guard (try? data.write(to: vault.itemFile)) != nil else {
+        fatalError("FuzzVault: cannot write the item file")
+    }
     let keyring = vault.keyring
     runBlocking {
         _ = try? await keyring.get(Vault.key)
