@@ -34,10 +34,12 @@ let package = Package(
             dependencies: ["AWSSigV4", .product(name: "Crypto", package: "swift-crypto"), "CCurlShim"],
             swiftSettings: strict),
         .target(name: "CLatchkeySys"),
+        // libsecret is dlopen'ed on first use of the secret-service backend: no link-time dependency.
+        .target(name: "CSecretService", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
         .target(
             name: "Keyring",
             dependencies: [
-                "CLatchkeySys",
+                "CLatchkeySys", "CSecretService",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
@@ -66,8 +68,10 @@ let package = Package(
             dependencies: ["LatchkeyCore", "Keyring", "AWSClient", "AWSConfig"],
             swiftSettings: strict),
 
-        .testTarget(name: "AWSConfigTests", dependencies: ["AWSConfig"], swiftSettings: strict),
-        .testTarget(name: "AWSSigV4Tests", dependencies: ["AWSSigV4"], swiftSettings: strict),
+        .testTarget(
+            name: "AWSConfigTests", dependencies: ["AWSConfig", "LatchkeyTestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "AWSSigV4Tests", dependencies: ["AWSSigV4", "LatchkeyTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "AWSClientTests", dependencies: ["AWSClient", "LatchkeyTestSupport"],
             swiftSettings: strict),
@@ -78,7 +82,8 @@ let package = Package(
             name: "LatchkeyCoreTests", dependencies: ["LatchkeyCore", "LatchkeyTestSupport"],
             swiftSettings: strict),
         .testTarget(
-            name: "LatchkeyServerTests", dependencies: ["LatchkeyServer", "LatchkeyCore"],
+            name: "LatchkeyServerTests",
+            dependencies: ["LatchkeyServer", "LatchkeyCore", "LatchkeyTestSupport"],
             swiftSettings: strict),
     ]
 )

@@ -287,9 +287,21 @@ struct AMZDate {
     let date: String
 
     init(_ instant: Date) {
+        let utc = UTCDate(instant)
+        date = pad(utc.year, 4) + pad(utc.month, 2) + pad(utc.day, 2)
+        dateTime = date + "T" + pad(utc.hour, 2) + pad(utc.minute, 2) + pad(utc.second, 2) + "Z"
+    }
+}
+
+/// A moment's calendar fields in UTC, without Foundation's calendars (fast, locale-free).
+public struct UTCDate: Sendable, Equatable {
+    public let year, month, day, hour, minute, second: Int
+
+    public init(_ instant: Date) {
         let seconds = Int(instant.timeIntervalSince1970.rounded(.down))
         let (days, secondOfDay) = seconds.quotientAndRemainder(dividingBy: 86_400)
-        let (dayNumber, second) = secondOfDay < 0 ? (days - 1, secondOfDay + 86_400) : (days, secondOfDay)
+        let (dayNumber, secondInDay) =
+            secondOfDay < 0 ? (days - 1, secondOfDay + 86_400) : (days, secondOfDay)
         // Days-to-civil conversion (proleptic Gregorian), valid for any Int day count.
         let shifted = dayNumber + 719_468
         let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
@@ -297,14 +309,21 @@ struct AMZDate {
         let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
         let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
         let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        func pad(_ value: Int, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
-        date = pad(year, 4) + pad(month, 2) + pad(day, 2)
-        dateTime = date + "T" + pad(second / 3600, 2) + pad(second / 60 % 60, 2) + pad(second % 60, 2) + "Z"
+        day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        hour = secondInDay / 3600
+        minute = secondInDay / 60 % 60
+        second = secondInDay % 60
     }
+
+    /// `2026-11-29T06:37:43Z`: RFC 3339 in UTC with whole seconds, the form AWS tools read.
+    public var iso8601: String {
+        "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2))Z"
+    }
+}
+
+private func pad(_ value: Int, _ width: Int) -> String {
+    let text = String(value)
+    return String(repeating: "0", count: max(0, width - text.count)) + text
 }

@@ -28,6 +28,15 @@
 #ifndef KEYCTL_SET_TIMEOUT
 #define KEYCTL_SET_TIMEOUT 15
 #endif
+#ifndef KEYCTL_DESCRIBE
+#define KEYCTL_DESCRIBE 6
+#endif
+#ifndef KEYCTL_UNLINK
+#define KEYCTL_UNLINK 9
+#endif
+#ifndef KEYCTL_GET_PERSISTENT
+#define KEYCTL_GET_PERSISTENT 22
+#endif
 #ifndef KEYCTL_INVALIDATE
 #define KEYCTL_INVALIDATE 21
 #endif
@@ -74,6 +83,18 @@ int64_t latchkey_keyctl_get_keyring_id(int32_t keyring) {
     return result(syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, keyring, 0));
 }
 
+int64_t latchkey_keyctl_get_persistent(int32_t uid, int32_t dest_keyring) {
+    return result(syscall(SYS_keyctl, KEYCTL_GET_PERSISTENT, uid, dest_keyring));
+}
+
+int64_t latchkey_keyctl_describe(int32_t key, char *buffer, size_t buffer_length) {
+    return result(syscall(SYS_keyctl, KEYCTL_DESCRIBE, key, buffer, buffer_length));
+}
+
+int32_t latchkey_keyctl_unlink(int32_t key, int32_t keyring) {
+    return (int32_t)result(syscall(SYS_keyctl, KEYCTL_UNLINK, key, keyring));
+}
+
 #define LATCHKEY_HAVE_KEYS 1
 #endif
 #endif
@@ -116,6 +137,18 @@ int32_t latchkey_keyctl_revoke(int32_t key) {
 }
 int64_t latchkey_keyctl_get_keyring_id(int32_t keyring) {
     (void)keyring;
+    return -ENOSYS;
+}
+int64_t latchkey_keyctl_get_persistent(int32_t uid, int32_t dest_keyring) {
+    (void)uid, (void)dest_keyring;
+    return -ENOSYS;
+}
+int64_t latchkey_keyctl_describe(int32_t key, char *buffer, size_t buffer_length) {
+    (void)key, (void)buffer, (void)buffer_length;
+    return -ENOSYS;
+}
+int32_t latchkey_keyctl_unlink(int32_t key, int32_t keyring) {
+    (void)key, (void)keyring;
     return -ENOSYS;
 }
 #endif

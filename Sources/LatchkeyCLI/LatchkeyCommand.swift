@@ -16,7 +16,7 @@ public struct LatchkeyCommand: AsyncParsableCommand {
         subcommands: [
             AddCommand.self, RemoveCommand.self, ListCommand.self, ClearCommand.self, ExecCommand.self,
             ExportCommand.self, ExplainCommand.self, SSOCommand.self, ShellInitCommand.self,
-            DoctorCommand.self,
+            DoctorCommand.self, BackendsCommand.self, MigrateCommand.self, ImportCommand.self,
             MFACommand.self, PolicyCommand.self, ServeCommand.self, LoginCommand.self, RotateCommand.self,
         ])
 

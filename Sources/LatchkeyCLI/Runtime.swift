@@ -10,8 +10,22 @@ struct GlobalOptions: ParsableArguments {
     @Flag(name: .long, help: "Print what latchkey does to stderr (secrets masked).")
     var debug = false
 
-    @Option(name: .long, help: "Keyring backend: file. (Default: $LATCHKEY_BACKEND, else file.)")
+    @Option(
+        name: .long,
+        help:
+            "Keyring backend: keychain, secret-service, keyctl, pass, file. (Default: $LATCHKEY_BACKEND, else detected.)"
+    )
     var backend: String?
+
+    @Option(name: .customLong("pass-dir"), help: "The pass store folder. (Default: $PASSWORD_STORE_DIR.)")
+    var passDir: String?
+
+    @Option(name: .customLong("pass-cmd"), help: "The pass program. (Default: pass.)")
+    var passCmd: String?
+
+    @Option(
+        name: .customLong("pass-prefix"), help: "The folder of latchkey's pass entries. (Default: latchkey.)")
+    var passPrefix: String?
 }
 
 /// The real world, assembled once per run for the core: environment, config, keyring,
@@ -31,7 +45,9 @@ struct Runtime {
             guard enabled else { return }
             FileHandle.standardError.write(Data("latchkey: \(message)\n".utf8))
         }
-        backendName = options.backend ?? settings.backend ?? "file"
+        backends = BackendSettings(environment: environment, options: options)
+        backendName =
+            options.backend ?? settings.backend ?? detectBackend(settings: settings, backends: backends)
         openBrowser = environment["LATCHKEY_NO_BROWSER"] != "1"
     }
 
@@ -39,14 +55,19 @@ struct Runtime {
     var openBrowser: Bool
 
     let backendName: String
+    let backends: BackendSettings
 
     func loadConfig() throws -> AWSSharedConfig {
         try AWSSharedConfig.load(locations)
     }
 
     func openKeyring() throws -> any Keyring {
-        switch backendName {
-        case "file":
+        try openKeyring(named: backendName)
+    }
+
+    func openKeyring(named name: String) throws -> any Keyring {
+        switch KnownBackend(rawValue: name) {
+        case .file:
             let cache: any UnlockCache =
                 settings.unlockTTL > 0 ? KernelKeyringUnlockCache() : NoUnlockCache()
             return FileKeyring(
@@ -54,9 +75,10 @@ struct Runtime {
                 passphrase: filePassphrase(environment: environment),
                 unlockCache: cache,
                 unlockCacheTTL: settings.unlockTTL)
-        default:
-            throw CLIError(
-                "unknown backend '\(backendName)'; the available backend is: file.")
+        case .some(let backend):
+            return try backend.open(backends, environment: environment)
+        case .none:
+            throw BackendError.unknownBackend(name: name, known: KnownBackend.allCases.map(\.rawValue))
         }
     }
 

@@ -121,20 +121,25 @@ func interactiveShell(profile: String, environment: inout [String: String]) -> [
         let original = environment["ZDOTDIR"] ?? home
         try? FileManager.default.createDirectory(
             atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        for file in [".zshenv", ".zprofile", ".zlogin"] {
-            let text = "[ -f \"$LATCHKEY_ZDOTDIR/\(file)\" ] && . \"$LATCHKEY_ZDOTDIR/\(file)\"\n"
+        var files = [".zshenv", ".zprofile", ".zlogin"].map { file in
+            (file, "[ -f \"$LATCHKEY_ZDOTDIR/\(file)\" ] && . \"$LATCHKEY_ZDOTDIR/\(file)\"\n")
+        }
+        files.append(
+            (
+                ".zshrc",
+                """
+                [ -f "$LATCHKEY_ZDOTDIR/.zshrc" ] && . "$LATCHKEY_ZDOTDIR/.zshrc"
+                PROMPT="%F{yellow}(aws:${AWS_VAULT})%f $PROMPT"
+                ZDOTDIR="$LATCHKEY_ZDOTDIR"
+
+                """
+            ))
+        let written = files.allSatisfy { file, text in
             FileManager.default.createFile(
                 atPath: folder + "/" + file, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]
             )
         }
-        let rc = """
-            [ -f "$LATCHKEY_ZDOTDIR/.zshrc" ] && . "$LATCHKEY_ZDOTDIR/.zshrc"
-            PROMPT="%F{yellow}(aws:${AWS_VAULT})%f $PROMPT"
-            ZDOTDIR="$LATCHKEY_ZDOTDIR"
-
-            """
-        FileManager.default.createFile(
-            atPath: folder + "/.zshrc", contents: Data(rc.utf8), attributes: [.posixPermissions: 0o600])
+        guard written else { return [shell] }
         environment["LATCHKEY_ZDOTDIR"] = original
         environment["ZDOTDIR"] = folder
         return [shell]

@@ -32,8 +32,6 @@ public struct Doctor: Sendable {
         self.iam = iam
     }
 
-    /// Keys older than this are advised to be rotated.
-    public static let rotationDays = 90
     /// TOTP codes fail when the clock is further off than one step.
     public static let clockTolerance = 30.0
 
@@ -239,16 +237,15 @@ public struct Doctor: Sendable {
     }
 
     func ageCheck(_ key: CredentialStore.StoredKey, name: String) -> DoctorCheck {
-        guard let added = key.added else {
+        guard let days = key.ageInDays(now: context.now()) else {
             return .init(name: name, status: .skip, detail: "unknown (stored before latchkey kept dates)")
         }
-        let days = Int(context.now().timeIntervalSince(added) / 86400)
-        guard days > Self.rotationDays else {
+        guard key.needsRotation(now: context.now()) else {
             return .init(name: name, status: .ok, detail: "'\(key.profile)': \(days) days old")
         }
         return .init(
             name: name, status: .warn,
-            detail: "'\(key.profile)': \(days) days old (more than \(Self.rotationDays))",
+            detail: "'\(key.profile)': \(days) days old (rotate every \(KeyAge.rotationAdviceDays))",
             fix: "`latchkey rotate \(key.profile)`")
     }
 }

@@ -8,7 +8,6 @@ public struct LatchkeySettings: Sendable, Equatable {
     public var unlockTTL: Int = 900
     public var backend: String?
     public var fileDirectory: String
-    public var region: String?
     /// How long a process waits for another one that is getting the same session.
     public var lockTimeout: Int = 180
     /// How long a `credential_process` may run.
@@ -40,9 +39,6 @@ public struct LatchkeySettings: Sendable, Equatable {
         } else {
             fileDirectory = home + "/.local/share/latchkey/keyring"
         }
-        region =
-            environment["AWS_REGION"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? environment["AWS_DEFAULT_REGION"].flatMap { $0.isEmpty ? nil : $0 }
     }
 }
 

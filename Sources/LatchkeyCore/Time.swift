@@ -1,3 +1,4 @@
+import AWSSigV4
 import Foundation
 
 #if canImport(Glibc)
@@ -8,12 +9,7 @@ import Foundation
 
 /// `2026-11-29T06:37:43Z`: the UTC form every AWS tool reads.
 public func iso8601(_ date: Date) -> String {
-    var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
-    var parts = tm()
-    gmtime_r(&seconds, &parts)
-    return String(
-        format: "%04d-%02d-%02dT%02d:%02d:%02dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
-        Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
+    UTCDate(date).iso8601
 }
 
 /// Reads the UTC form `iso8601` writes (fractional seconds allowed and dropped).

@@ -1,17 +1,10 @@
 import Foundation
+import LatchkeyTestSupport
 import Testing
 
 /// Locates `../shared/conformance` beside the repository (or `LATCHKEY_CONFORMANCE_DIR`).
 enum Conformance {
-    static var directory: URL {
-        if let override = ProcessInfo.processInfo.environment["LATCHKEY_CONFORMANCE_DIR"], !override.isEmpty {
-            return URL(fileURLWithPath: override)
-        }
-        // This file is <repo>/Tests/AWSConfigTests/Conformance.swift.
-        let repository = URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return repository.deletingLastPathComponent().appendingPathComponent("shared/conformance")
-    }
+    static var directory: URL { ConformanceData.directory }
 
     /// The `{"tests": [...]}` wrapper of the smithy-rs files.
     struct Tests<Case: Decodable>: Decodable {

@@ -1,17 +1,10 @@
 import Foundation
+import LatchkeyTestSupport
 import Testing
 
 /// Locates `shared/conformance` (a sibling of the repository) or `$LATCHKEY_CONFORMANCE_DIR`.
 enum Conformance {
-    static let directory: URL = {
-        if let override = ProcessInfo.processInfo.environment["LATCHKEY_CONFORMANCE_DIR"], !override.isEmpty {
-            return URL(fileURLWithPath: override, isDirectory: true)
-        }
-        // <repo>/Tests/AWSSigV4Tests/Conformance.swift -> <repo>/../shared/conformance
-        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent()
-        return repository.deletingLastPathComponent().appendingPathComponent("shared/conformance")
-    }()
+    static var directory: URL { ConformanceData.directory }
 
     /// A row name that makes the test fail loudly when the data is missing (never a silent skip).
     static let missingMarker = "MISSING conformance directory"

@@ -132,6 +132,7 @@ def test_add_validates_the_key_shape(world: World) -> None:
 
 def test_killed_writers_never_lose_a_stored_key(world: World, doug: dict[str, str]) -> None:
     """SIGKILL `add` at random moments; the vault still opens and every earlier key is intact."""
+    original_config = world.config.read_text()
     rng = random.Random(7)
     env = {**world.env, "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
            "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}
@@ -148,3 +149,9 @@ def test_killed_writers_never_lose_a_stored_key(world: World, doug: dict[str, st
     if victim.returncode == 1:
         assert "latchkey add victim" in victim.stderr
     assert PASSPHRASE not in "".join(p.read_text(errors="replace") for p in world.vault.iterdir() if p.is_file())
+    # The config file is the old one or the new one, never a mix, and no temp file is left.
+    config = world.config.read_text()
+    assert config in (original_config, original_config.rstrip("\n") + "\n\n[profile victim]\n") or (
+        config.startswith(original_config) and config.count("[profile victim]") == 1), config
+    assert world.ok("list", "--profiles").stdout.split().count("doug") == 1
+    assert [p.name for p in world.config.parent.iterdir() if "tmp" in p.name] == []

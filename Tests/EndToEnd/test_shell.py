@@ -56,3 +56,16 @@ def test_exec_shell_keeps_the_users_prompt_and_marks_it(world: World, doug: dict
         assert "in:doug" in tmux.wait_for("EXITED:")
     finally:
         tmux.stop()
+
+
+def test_exec_shell_marks_zsh_after_the_users_zshrc(world: World, doug: dict[str, str]) -> None:
+    world.ok("exec", "--mfa-token", code(world, doug), "doug", "--", "true")
+    (world.home / ".zshrc").write_text("PROMPT='zmine> '\n")
+    tmux = Tmux({**world.env, "SHELL": "/usr/bin/zsh"})
+    try:
+        tmux.start(f"{BINARY} exec doug")
+        assert "(aws:doug) zmine> " in tmux.wait_for("zmine> ")
+        tmux.type('echo "z:$AWS_VAULT:$ZDOTDIR"; exit')
+        assert f"z:doug:{world.home}" in tmux.wait_for("EXITED:")
+    finally:
+        tmux.stop()

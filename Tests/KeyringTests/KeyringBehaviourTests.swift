@@ -102,26 +102,70 @@ enum KeyringBehaviour: String, CaseIterable, Sendable {
 enum TestBackend: String, CaseIterable, Sendable {
     case file
     case memory
+    case keyctl
+    case pass
+    case secretService
 
-    func factory(in folder: TemporaryFolder) -> KeyringFactory {
+    /// Every backend, or those named in `LATCHKEY_TEST_BACKENDS` (comma-separated) to debug one.
+    static var selected: [TestBackend] {
+        let names = ProcessInfo.processInfo.environment["LATCHKEY_TEST_BACKENDS"]?.split(separator: ",")
+        return names.map { $0.compactMap { TestBackend(rawValue: String($0)) } } ?? allCases
+    }
+
+    /// An empty keyring of this backend, and what removes everything it made.
+    func make(in folder: TemporaryFolder) throws -> (
+        factory: KeyringFactory, cleanup: @Sendable () async -> Void
+    ) {
+        let unique = "latchkey-test-\(UUID().uuidString.prefix(8))"
         switch self {
         case .file:
             let script = PassphraseScript("correct horse")
-            return {
+            let factory: KeyringFactory = {
                 FileKeyring(directory: folder.vault, passphrase: script.provider, scrypt: fastScrypt)
             }
+            return (factory, {})
         case .memory:
-            return { InMemoryKeyring() }
+            return ({ InMemoryKeyring() }, {})
+        case .keyctl:
+            let keyring = KernelKeyring(scope: .persistent, keyringName: unique)
+            return ({ keyring }, { try? await keyring.removeAll() })
+        case .pass:
+            let store = try BackendFixtures.passStore()
+            let factory: KeyringFactory = {
+                PassKeyring(storeDirectory: store.directory, environment: store.environment)
+            }
+            return (factory, { try? FileManager.default.removeItem(atPath: store.directory) })
+        case .secretService:
+            _ = try BackendFixtures.secretService.get()
+            let keyring = SecretServiceKeyring(collection: "default", application: unique)
+            return ({ keyring }, { try? await keyring.removeAll() })
         }
     }
 }
 
 @Suite struct KeyringBehaviourTests {
-    @Test(arguments: TestBackend.allCases, KeyringBehaviour.allCases)
+    @Test(arguments: TestBackend.selected, KeyringBehaviour.allCases)
     func behaves(backend: TestBackend, behaviour: KeyringBehaviour) async throws {
         let folder = try TemporaryFolder()
         defer { folder.delete() }
-        try await behaviour.check(backend.factory(in: folder))
+        let (factory, cleanup) = try backend.make(in: folder)
+        if backend == .keyctl, behaviour == .largeItem {
+            // Skipped as a success case: a kernel `user` key holds at most 32767 bytes; the
+            // backend must refuse the 64 KiB item with a clear error and store nothing.
+            let keyring = try await factory()
+            let large = KeyringItem(key: "blob", label: "large", secret: Data(count: 64 << 10))
+            await #expect(throws: BackendError.self) { try await keyring.set(large) }
+            #expect(try await keyring.get("blob") == nil)
+            await cleanup()
+            return
+        }
+        do {
+            try await behaviour.check(factory)
+        } catch {
+            await cleanup()
+            throw error
+        }
+        await cleanup()
     }
 
     @Test func backendNames() throws {

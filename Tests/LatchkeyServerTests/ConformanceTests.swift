@@ -1,18 +1,12 @@
 import Foundation
+import LatchkeyTestSupport
 import Testing
 
 @testable import LatchkeyServer
 
 /// `../shared/conformance` beside the repository, or `$LATCHKEY_CONFORMANCE_DIR`.
 enum Conformance {
-    static let directory: URL = {
-        if let override = ProcessInfo.processInfo.environment["LATCHKEY_CONFORMANCE_DIR"], !override.isEmpty {
-            return URL(fileURLWithPath: override, isDirectory: true)
-        }
-        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent()
-        return repository.deletingLastPathComponent().appendingPathComponent("shared/conformance")
-    }()
+    static var directory: URL { ConformanceData.directory }
 
     static func json(_ path: String) throws -> [String: Any] {
         let url = directory.appendingPathComponent("credential-provider-tests/" + path)

@@ -8,6 +8,10 @@
 /// The calling user's keyring (`@u`, KEY_SPEC_USER_KEYRING).
 #define LATCHKEY_KEY_SPEC_USER_KEYRING ((int32_t)-4)
 
+/// The calling process's and session's keyrings (`@p`, `@s`).
+#define LATCHKEY_KEY_SPEC_PROCESS_KEYRING ((int32_t)-2)
+#define LATCHKEY_KEY_SPEC_SESSION_KEYRING ((int32_t)-3)
+
 /// Permission bits of the Linux key API (`KEY_POS_*` / `KEY_USR_*`).
 #define LATCHKEY_KEY_POS_ALL ((uint32_t)0x3f000000)
 #define LATCHKEY_KEY_USR_VIEW ((uint32_t)0x00010000)
@@ -36,5 +40,12 @@ int32_t latchkey_keyctl_invalidate(int32_t key);
 int32_t latchkey_keyctl_revoke(int32_t key);
 /// keyctl(KEYCTL_GET_KEYRING_ID) without creating: probes whether the key API is usable at all.
 int64_t latchkey_keyctl_get_keyring_id(int32_t keyring);
+
+/// keyctl(KEYCTL_GET_PERSISTENT): the user's persistent keyring (uid -1 = own), linked into `dest_keyring`.
+int64_t latchkey_keyctl_get_persistent(int32_t uid, int32_t dest_keyring);
+/// keyctl(KEYCTL_DESCRIBE): "type;uid;gid;perm;description" with its NUL; returns the full length.
+int64_t latchkey_keyctl_describe(int32_t key, char *buffer, size_t buffer_length);
+/// keyctl(KEYCTL_UNLINK): removes `key` from `keyring`.
+int32_t latchkey_keyctl_unlink(int32_t key, int32_t keyring);
 
 #endif

@@ -1,0 +1,116 @@
+import AWSSigV4
+import ArgumentParser
+import Foundation
+import Keyring
+import LatchkeyCore
+
+struct ImportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Import long-lived keys from aws-vault (its file, pass or Secret Service backend).",
+        discussion: """
+            `latchkey import aws-vault` reads aws-vault's store and stores each profile's key pair \
+            in latchkey's keyring. Sessions and SSO tokens are not imported. The file store's \
+            passphrase comes from AWS_VAULT_FILE_PASSPHRASE, else a hidden prompt.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The tool to import from: aws-vault.")
+    var tool: String
+
+    @Option(
+        name: .customLong("from"), help: "aws-vault's backend: file, pass or secret-service. (Default: file.)"
+    )
+    var source: String = "file"
+
+    @Option(
+        name: .long, help: "aws-vault's file folder. (Default: $AWS_VAULT_FILE_DIR, else ~/.awsvault/keys.)")
+    var dir: String?
+
+    @Option(
+        name: .customLong("aws-vault-pass-prefix"),
+        help: "aws-vault's pass prefix. (Default: $AWS_VAULT_PASS_PREFIX.)")
+    var awsVaultPassPrefix: String?
+
+    @Option(name: .long, help: "aws-vault's Secret Service collection. (Default: awsvault.)")
+    var collection = "awsvault"
+
+    @Flag(name: .customLong("dry-run"), help: "Show what would be imported; store nothing.")
+    var dryRun = false
+
+    @Flag(name: .long, help: "Replace keys latchkey already has for the same profile.")
+    var overwrite = false
+
+    func run() async throws {
+        guard tool == "aws-vault" else {
+            throw CLIError("latchkey imports from aws-vault only, not '\(tool)'.")
+        }
+        let runtime = try Runtime(options: global)
+        let environment = runtime.environment
+        let home = environment["HOME"] ?? NSHomeDirectory()
+        let found: [AWSVaultCredential]
+        switch source {
+        case "file":
+            var folder =
+                dir ?? environment["AWS_VAULT_FILE_DIR"].flatMap { $0.isEmpty ? nil : $0 }
+                ?? "~/.awsvault/keys"
+            if folder.hasPrefix("~/") { folder = home + folder.dropFirst() }
+            let passphrase: String
+            if let given = environment["AWS_VAULT_FILE_PASSPHRASE"], !given.isEmpty {
+                passphrase = given
+            } else if Terminal.isAvailable {
+                passphrase = try Terminal.readLine(
+                    prompt: "aws-vault passphrase for \(folder): ", hidden: true)
+            } else {
+                throw CLIError(
+                    "aws-vault's file store needs its passphrase: set AWS_VAULT_FILE_PASSPHRASE or run from a terminal."
+                )
+            }
+            found = try AWSVault.fileStoreCredentials(directory: folder, passphrase: passphrase)
+        case "pass":
+            let store =
+                global.passDir ?? environment["AWS_VAULT_PASS_PASSWORD_STORE_DIR"].flatMap {
+                    $0.isEmpty ? nil : $0
+                }
+                ?? environment["PASSWORD_STORE_DIR"] ?? home + "/.password-store"
+            found = try AWSVault.passCredentials(
+                passCommand: global.passCmd ?? environment["AWS_VAULT_PASS_CMD"] ?? "pass",
+                storeDirectory: store,
+                prefix: awsVaultPassPrefix ?? environment["AWS_VAULT_PASS_PREFIX"] ?? "",
+                environment: environment)
+        case "secret-service":
+            found = try await AWSVault.secretServiceCredentials(collection: collection)
+        default:
+            throw CLIError("unknown aws-vault backend '\(source)'; use file, pass or secret-service.")
+        }
+        if found.isEmpty {
+            print("No long-lived keys found in aws-vault's \(source) store.")
+            return
+        }
+        let store = CredentialStore(keyring: try runtime.openKeyring())
+        let existing = Set(try await store.inventory().credentials.map(\.profile))
+        var imported = 0
+        for credential in found {
+            if existing.contains(credential.profile), !overwrite {
+                print(
+                    "skipped \(credential.profile): latchkey already has a key for it (--overwrite replaces it)"
+                )
+                continue
+            }
+            if dryRun {
+                print("would import \(credential.profile) (\(shortKeyId(credential.accessKeyId)))")
+                continue
+            }
+            try await store.storeLongLivedKey(
+                AWSCredentials(
+                    accessKeyId: credential.accessKeyId, secretAccessKey: credential.secretAccessKey),
+                profile: credential.profile, now: Date())
+            print(
+                "imported \(credential.profile) (\(shortKeyId(credential.accessKeyId))) into \(store.keyring.backendName)"
+            )
+            imported += 1
+        }
+        if !dryRun { print("Imported \(imported) key\(imported == 1 ? "" : "s") from aws-vault.") }
+    }
+}

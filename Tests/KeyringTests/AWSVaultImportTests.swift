@@ -1,0 +1,105 @@
+import Foundation
+import Keyring
+import Testing
+
+/// aws-vault's file store, written by an independent JWE implementation (Python joserfc) at run time.
+@Suite struct AWSVaultImportTests {
+    /// Writes aws-vault-shaped items into `folder` with joserfc; each entry is (file name, item JSON).
+    static func writeStore(_ folder: String, passphrase: String, items: [(String, String)]) throws {
+        let script = """
+            import json, sys, warnings
+            from joserfc import jwe
+            from joserfc.jwk import OctKey
+            warnings.simplefilter("ignore")
+            folder, passphrase, items = sys.argv[1], sys.argv[2], json.loads(sys.stdin.read())
+            key = OctKey.import_key(passphrase.encode())
+            for name, item in items:
+                header = {"alg": "PBES2-HS256+A128KW", "enc": "A256GCM", "p2c": 8192}
+                token = jwe.encrypt_compact(header, item.encode(), key, algorithms=["PBES2-HS256+A128KW", "A256GCM"])
+                open(folder + "/" + name, "w").write(token)
+            """
+        let input = try JSONSerialization.data(withJSONObject: items.map { [$0.0, $0.1] })
+        try BackendFixtures.run(
+            "/usr/bin/env", ["python3", "-c", script, folder, passphrase],
+            stdin: String(decoding: input, as: UTF8.self))
+    }
+
+    static func item(_ key: String, accessKeyId: String, secret: String, token: String = "") -> String {
+        let value =
+            #"{"AccessKeyID":"\#(accessKeyId)","SecretAccessKey":"\#(secret)","SessionToken":"\#(token)","ProviderName":""}"#
+        let data = Data(value.utf8).base64EncodedString()
+        return
+            #"{"Key":"\#(key)","Data":"\#(data)","Label":"aws-vault (\#(key))","Description":"","KeychainNotTrustApplication":true,"KeychainNotSynchronizable":false}"#
+    }
+
+    @Test func importsLongLivedKeysAndSkipsSessions() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.delete() }
+        let session = "sts.GetSessionToken,ZG91Zw,,1900000000"
+        try Self.writeStore(
+            folder.path, passphrase: "vault pass",
+            items: [
+                ("doug", Self.item("doug", accessKeyId: "AKIADOUGEXAMPLE", secret: "doug/secret+key")),
+                ("zoë", Self.item("zoë", accessKeyId: "AKIAZOEEXAMPLE", secret: "zoe-secret")),
+                (session, Self.item(session, accessKeyId: "ASIASESSION", secret: "s", token: "tok")),
+                ("oidc:https:⁄⁄example.awsapps.com⁄start", #"{"Key":"oidc:x","Data":"e30="}"#),
+            ])
+        let found = try AWSVault.fileStoreCredentials(directory: folder.path, passphrase: "vault pass")
+        #expect(
+            found == [
+                AWSVaultCredential(
+                    profile: "doug", accessKeyId: "AKIADOUGEXAMPLE", secretAccessKey: "doug/secret+key"),
+                AWSVaultCredential(
+                    profile: "zoë", accessKeyId: "AKIAZOEEXAMPLE", secretAccessKey: "zoe-secret"),
+            ])
+    }
+
+    @Test func wrongPassphraseIsAClearErrorWithoutSecrets() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.delete() }
+        try Self.writeStore(
+            folder.path, passphrase: "vault pass",
+            items: [("doug", Self.item("doug", accessKeyId: "AKIADOUGEXAMPLE", secret: "doug/secret+key"))])
+        let error = try #require(throws: AWSVaultImportError.self) {
+            try AWSVault.fileStoreCredentials(directory: folder.path, passphrase: "not it")
+        }
+        #expect(error == .wrongPassphrase(file: folder.path + "/doug"))
+        #expect(error.description.contains("AWS_VAULT_FILE_PASSPHRASE"))
+        #expect(!error.description.contains("not it"))
+    }
+
+    @Test func missingFolderAndNonJWEFiles() throws {
+        #expect(throws: AWSVaultImportError.folderMissing(path: "/nonexistent/awsvault")) {
+            try AWSVault.fileStoreCredentials(directory: "/nonexistent/awsvault", passphrase: "x")
+        }
+        #expect(throws: AWSVaultImportError.notJWE(file: "f")) {
+            try JWE.decrypt("a.b.c", passphrase: "x", file: "f")
+        }
+    }
+
+    /// RFC 3394 section 4.1: 128 bits of key data wrapped with a 128-bit KEK.
+    @Test func aesKeyUnwrapRFC3394Vector() throws {
+        func hex(_ text: String) -> Data {
+            Data(
+                stride(from: 0, to: text.count, by: 2).map {
+                    UInt8(text.dropFirst($0).prefix(2), radix: 16) ?? 0
+                })
+        }
+        let kek = hex("000102030405060708090A0B0C0D0E0F")
+        let wrapped = hex("1FA68B0A8112B447AEF34BD8FB5A7B829D3E862371D2CFE5")
+        #expect(try JWE.unwrapForTests(wrapped, kek: kek) == hex("00112233445566778899AABBCCDDEEFF"))
+        var tampered = wrapped
+        tampered[0] ^= 1
+        #expect(throws: (any Error).self) { try JWE.unwrapForTests(tampered, kek: kek) }
+    }
+
+    @Test(arguments: [
+        ("doug", false), ("sts.GetSessionToken,ZG91Zw,,1700000000", true),
+        ("sts.AssumeRole,ZG91Zw,YXJu,1700000000", true), ("session,ZG91Zw,,1700000000", true),
+        ("session:doug:arn:1700000000", true), ("doug session (1700000000)", true), ("oidc:https://x", true),
+        ("team,prod", false),
+    ])
+    func sessionNames(name: String, isSession: Bool) {
+        #expect(AWSVault.isSessionOrTokenName(name) == isSession)
+    }
+}

@@ -1,0 +1,351 @@
+"""Writes BENCHMARKS.md and its PNG charts (docs/bench/) from the figures of one `scripts/bench --report` run.
+
+Only renders what it is given: every number comes from the run that called it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class Timing:
+    name: str
+    median: float  # milliseconds
+    p90: float
+    group: str = ""
+    note: str = ""
+
+
+@dataclass
+class Server:
+    name: str
+    rps: float
+    p99: float  # milliseconds
+
+
+@dataclass
+class ColdStart:
+    processes: int
+    walls: list[float]  # seconds, one per kept round
+    sts_calls: list[dict[str, int]]  # per kept round, only sts:* counters
+    discarded: int = 1
+
+
+@dataclass
+class ConfigRow:
+    profiles: int
+    size_bytes: int
+    latchkey: Timing
+    botocore: Timing
+
+
+@dataclass
+class Machine:
+    cpu: str
+    cores: int
+    memory_gib: float
+    kernel: str
+    load_start: tuple[float, float, float]
+    load_end: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    versions: dict[str, str] = field(default_factory=dict)
+
+    @staticmethod
+    def describe() -> Machine:
+        cpu = platform.processor() or platform.machine()
+        try:
+            for line in Path("/proc/cpuinfo").read_text().splitlines():
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+        except OSError:
+            pass
+        memory = 0.0
+        try:
+            for line in Path("/proc/meminfo").read_text().splitlines():
+                if line.startswith("MemTotal:"):
+                    memory = int(line.split()[1]) / 1024 / 1024
+        except OSError:
+            pass
+        return Machine(cpu, os.cpu_count() or 0, memory, f"{platform.system()} {platform.release()}", os.getloadavg())
+
+
+@dataclass
+class Report:
+    runs: int
+    machine: Machine
+    hot_paths: list[Timing]
+    servers: list[Server]
+    wrk: str
+    cold_start: ColdStart | None
+    configs: list[ConfigRow]
+    notes: list[str] = field(default_factory=list)
+
+
+def percentile(sorted_samples: list[float], fraction: float) -> float:
+    """Nearest-rank percentile of already sorted samples."""
+    return sorted_samples[max(0, math.ceil(len(sorted_samples) * fraction) - 1)]
+
+
+def _load_words(load: tuple[float, float, float]) -> str:
+    return " / ".join(f"{value:.2f}" for value in load)
+
+
+def _charts(report: Report, folder: Path) -> dict[str, str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(parents=True, exist_ok=True)
+    written: dict[str, str] = {}
+
+    def save(figure, name: str) -> None:
+        figure.tight_layout()
+        figure.savefig(folder / name, dpi=110)
+        plt.close(figure)
+        written[name] = f"docs/bench/{name}"
+
+    if report.hot_paths:
+        rows = list(reversed(report.hot_paths))
+        figure, axis = plt.subplots(figsize=(9, 0.42 * len(rows) + 1.4))
+        colours = ["#1f77b4" if row.name.startswith("latchkey") else "#999999" for row in rows]
+        axis.barh([row.name for row in rows], [row.median for row in rows], color=colours)
+        axis.errorbar(
+            [row.median for row in rows],
+            range(len(rows)),
+            xerr=[[0] * len(rows), [row.p90 - row.median for row in rows]],
+            fmt="none",
+            ecolor="black",
+            capsize=3,
+        )
+        axis.set_xscale("log")
+        axis.set_xlabel(f"wall time, ms (log scale; bar = median, whisker = p90; {report.runs} runs)")
+        axis.set_title("Hot paths: latchkey (blue) and its peers, warm")
+        save(figure, "hot-paths.png")
+
+    if report.servers:
+        figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.2))
+        names = [server.name for server in report.servers]
+        colours = ["#999999" if server.name.startswith("nginx") else "#1f77b4" for server in report.servers]
+        left.barh(names, [server.rps for server in report.servers], color=colours)
+        left.set_xlabel("requests/s (higher is better)")
+        left.invert_yaxis()
+        right.barh(names, [server.p99 for server in report.servers], color=colours)
+        right.set_xlabel("p99 latency, ms (lower is better)")
+        right.invert_yaxis()
+        right.set_yticklabels([])
+        figure.suptitle(f"Credential servers against nginx ({report.wrk})")
+        save(figure, "servers.png")
+
+    if report.cold_start and report.cold_start.walls:
+        figure, axis = plt.subplots(figsize=(6, 3))
+        walls = [wall * 1000 for wall in report.cold_start.walls]
+        axis.bar(range(1, len(walls) + 1), walls, color="#1f77b4")
+        axis.set_xlabel("round")
+        axis.set_ylabel("ms until all finished")
+        axis.set_title(f"{report.cold_start.processes} cold `latchkey export` at once, empty cache")
+        save(figure, "cold-start.png")
+
+    if report.configs:
+        figure, axis = plt.subplots(figsize=(7, 4))
+        counts = [row.profiles for row in report.configs]
+        for label, pick, colour in (
+            ("latchkey export (warm)", lambda row: row.latchkey, "#1f77b4"),
+            ("botocore profile loading", lambda row: row.botocore, "#999999"),
+        ):
+            medians = [pick(row).median for row in report.configs]
+            p90s = [pick(row).p90 for row in report.configs]
+            axis.plot(counts, medians, marker="o", label=f"{label}, median", color=colour)
+            axis.plot(counts, p90s, linestyle="--", color=colour, alpha=0.6, label=f"{label}, p90")
+        axis.set_xscale("log")
+        axis.set_yscale("log")
+        axis.set_xlabel("profiles in ~/.aws/config (target profile last)")
+        axis.set_ylabel("wall time, ms")
+        axis.set_title("Config file size")
+        axis.legend(fontsize=8)
+        save(figure, "config-size.png")
+    return written
+
+
+def _git_commit(root: Path) -> str:
+    result = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return result.stdout.strip() or "unknown"
+
+
+def write(report: Report, root: Path) -> Path:
+    charts = _charts(report, root / "docs" / "bench")
+    machine = report.machine
+    busy = max(machine.load_start[0], machine.load_end[0]) > machine.cores * 0.5
+    lines = [
+        "# latchkey benchmarks",
+        "",
+        "Generated by `scripts/bench --report` in one run (commit "
+        f"`{_git_commit(root)}`); do not edit by hand, run it again. Every figure below comes from that run,"
+        f" against the local AWS double on loopback. Times are wall-clock medians and p90 over {report.runs} runs,"
+        " the first run of each discarded.",
+        "",
+        "## Machine",
+        "",
+        f"- CPU: {machine.cpu}, {machine.cores} cores",
+        f"- Memory: {machine.memory_gib:.1f} GiB",
+        f"- Kernel: {machine.kernel}",
+        f"- Load average (1/5/15 min) at start: {_load_words(machine.load_start)}; at end: {_load_words(machine.load_end)}",
+    ]
+    lines += [f"- {name}: {version}" for name, version in machine.versions.items()]
+    if busy:
+        lines += [
+            "",
+            f"**This machine was shared and noisy during the run** (load average above half its {machine.cores} cores,"
+            " so other work competed for the CPU): absolute times are pessimistic and p90/p99 are noisy. Rows of one"
+            " table were measured in the same minutes, so the comparisons are fairer than the absolute values.",
+        ]
+
+    if report.hot_paths:
+        lines += [
+            "",
+            "## Hot paths, side by side",
+            "",
+            "Each command is run as a new process; `true` is the cost of starting any process here.",
+            "",
+            "| | command | median | p90 | note |",
+            "|---|---|---:|---:|---|",
+        ]
+        for row in report.hot_paths:
+            lines.append(f"| {row.group} | {row.name} | {row.median:.1f} ms | {row.p90:.1f} ms | {row.note} |")
+        if "hot-paths.png" in charts:
+            lines += ["", f"![hot paths]({charts['hot-paths.png']})"]
+
+    if report.servers:
+        ceiling = report.servers[0].rps
+        lines += [
+            "",
+            "## Credential servers against nginx",
+            "",
+            f"{report.wrk}. nginx answers the same JSON from memory: it is the ceiling, not a rival.",
+            "",
+            "| server | requests/s | p99 | of nginx |",
+            "|---|---:|---:|---:|",
+        ]
+        for server in report.servers:
+            lines.append(f"| {server.name} | {server.rps:,.0f} | {server.p99:.2f} ms | {server.rps / ceiling:.0%} |")
+        if "servers.png" in charts:
+            lines += ["", f"![servers]({charts['servers.png']})"]
+
+    cold = report.cold_start
+    if cold:
+        walls = sorted(wall * 1000 for wall in cold.walls)
+        lines += [
+            "",
+            f"## {cold.processes} processes, cold",
+            "",
+            f"{cold.processes} `latchkey export` processes started at once with an empty session cache and an"
+            " `mfa_process` that prints the next code; wall time from the first start until the last one exits,"
+            f" and the STS calls the double counted. {len(cold.walls)} rounds kept, {cold.discarded} discarded.",
+            "",
+            "| round | wall time | STS calls |",
+            "|---:|---:|---|",
+        ]
+        for index, (wall, sts) in enumerate(zip(cold.walls, cold.sts_calls), start=1):
+            counted = ", ".join(f"{name} = {count}" for name, count in sorted(sts.items())) or "none"
+            lines.append(f"| {index} | {wall * 1000:.0f} ms | {counted} |")
+        lines += [
+            "",
+            f"Median {percentile(walls, 0.5):.0f} ms, p90 {percentile(walls, 0.9):.0f} ms.",
+        ]
+        if "cold-start.png" in charts:
+            lines += ["", f"![cold start]({charts['cold-start.png']})"]
+
+    if report.configs:
+        lines += [
+            "",
+            "## Config files from 10 to 10,000 profiles",
+            "",
+            "`~/.aws/config` (through `AWS_CONFIG_FILE`) holds N-1 role profiles and the measured profile last."
+            " latchkey: warm `latchkey export --format json` of that profile. botocore: a new Python process"
+            " that imports botocore and loads that profile's settings (`Session(profile=...).get_scoped_config()`),"
+            " which is what every SDK or CLI call pays before it does anything.",
+            "",
+            "| profiles | file size | latchkey median | latchkey p90 | botocore median | botocore p90 |",
+            "|---:|---:|---:|---:|---:|---:|",
+        ]
+        for row in report.configs:
+            lines.append(
+                f"| {row.profiles:,} | {row.size_bytes / 1024:,.0f} KiB | {row.latchkey.median:.1f} ms |"
+                f" {row.latchkey.p90:.1f} ms | {row.botocore.median:.1f} ms | {row.botocore.p90:.1f} ms |"
+            )
+        if "config-size.png" in charts:
+            lines += ["", f"![config size]({charts['config-size.png']})"]
+
+    if report.notes:
+        lines += ["", "## Notes", ""] + [f"- {note}" for note in report.notes]
+    path = root / "BENCHMARKS.md"
+    path.write_text("\n".join(lines) + "\n")
+    _update_readme(report, root / "README.md")
+    return path
+
+
+SUMMARY_START = "<!-- bench-summary:start (scripts/bench --report writes this block) -->"
+SUMMARY_END = "<!-- bench-summary:end -->"
+
+
+def _summary(report: Report) -> list[str]:
+    """A few rows of the report for the README: each latchkey figure next to its peer's."""
+    timings = {row.name: row for row in report.hot_paths}
+
+    def ms(name: str) -> str:
+        row = timings.get(name)
+        return f"{row.median:.0f} ms" if row else "not measured"
+
+    rows = [
+        ("warm credentials, new process", ms("latchkey export --format json (warm)"),
+         f"botocore cached role: {ms('botocore cached assume-role+MFA credentials')};"
+         f" awsume cached MFA session: {ms('awsume cli-keys (warm)')}"),
+        ("start-up", ms("latchkey --version"), f"`aws --version`: {ms('aws --version')}"),
+    ]
+    if report.servers:
+        nginx, *ours = report.servers
+        best = min(ours, key=lambda server: server.rps) if ours else None
+        if best:
+            rows.append(
+                ("credential servers (slowest of ECS/IMDS)", f"{best.rps:,.0f} req/s, p99 {best.p99:.1f} ms",
+                 f"nginx, same JSON: {nginx.rps:,.0f} req/s, p99 {nginx.p99:.1f} ms")
+            )
+    if report.cold_start and report.cold_start.walls:
+        walls = sorted(report.cold_start.walls)
+        calls = sorted({sum(sts.values()) for sts in report.cold_start.sts_calls})
+        rows.append(
+            (f"{report.cold_start.processes} processes at once, empty cache", f"{percentile(walls, 0.5) * 1000:.0f} ms",
+             f"STS calls per round: {', '.join(map(str, calls))}")
+        )
+    if report.configs:
+        largest = report.configs[-1]
+        rows.append(
+            (f"config of {largest.profiles:,} profiles", f"{largest.latchkey.median:.0f} ms",
+             f"botocore loading it: {largest.botocore.median:.0f} ms")
+        )
+    machine = report.machine
+    return [
+        f"Medians from one run on {machine.cpu}, {machine.cores} cores, load average"
+        f" {machine.load_start[0]:.1f} at start (see [BENCHMARKS.md](BENCHMARKS.md) for p90s, charts and the machine):",
+        "",
+        "| path | latchkey | peers, same run |",
+        "|---|---:|---|",
+        *(f"| {name} | {ours} | {peers} |" for name, ours, peers in rows),
+    ]
+
+
+def _update_readme(report: Report, readme: Path) -> None:
+    if not readme.exists():
+        return
+    text = readme.read_text()
+    start, end = text.find(SUMMARY_START), text.find(SUMMARY_END)
+    if start < 0 or end < start:
+        return
+    block = "\n".join([SUMMARY_START, *_summary(report), SUMMARY_END])
+    readme.write_text(text[:start] + block + text[end + len(SUMMARY_END):])
