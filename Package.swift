@@ -7,7 +7,12 @@ let package = Package(
     name: "latchkey",
     platforms: [.macOS(.v13)],
     products: [
-        .executable(name: "latchkey", targets: ["latchkey"])
+        .executable(name: "latchkey", targets: ["latchkey"]),
+        // Libraries exported for the separate fuzzing package in Fuzz/.
+        .library(name: "AWSConfig", targets: ["AWSConfig"]),
+        .library(name: "AWSClient", targets: ["AWSClient"]),
+        .library(name: "Keyring", targets: ["Keyring"]),
+        .library(name: "LatchkeyServer", targets: ["LatchkeyServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
