@@ -24,6 +24,14 @@ public enum SSOEndpoint {
     }
 
     /// `oidc` (SSO OIDC) or `portal.sso` (the portal).
+    /// `override` when given, else the regional endpoint for `prefix`.
+    static func url(
+        _ override: URL?, prefix: String, region: String, useFIPS: Bool, useDualStack: Bool
+    ) throws(ResolutionError) -> URL {
+        if let override { return override }
+        return try resolve(prefix: prefix, region: region, useFIPS: useFIPS, useDualStack: useDualStack)
+    }
+
     public static func resolve(
         prefix: String, region: String, useFIPS: Bool = false, useDualStack: Bool = false
     )

@@ -130,13 +130,8 @@ public struct SSOOIDCClient: Sendable {
         region: String, endpoint: URL? = nil, useFIPS: Bool = false, useDualStack: Bool = false,
         transport: any HTTPTransport, retry: RetryPolicy = .standard, timeout: Duration = .seconds(10)
     ) throws(SSOEndpoint.ResolutionError) {
-        let url: URL
-        if let endpoint {
-            url = endpoint
-        } else {
-            url = try SSOEndpoint.resolve(
-                prefix: "oidc", region: region, useFIPS: useFIPS, useDualStack: useDualStack)
-        }
+        let url = try SSOEndpoint.url(
+            endpoint, prefix: "oidc", region: region, useFIPS: useFIPS, useDualStack: useDualStack)
         client = JSONProtocolClient(
             service: "sso-oidc", endpoint: url, transport: transport, retry: retry, timeout: timeout)
     }

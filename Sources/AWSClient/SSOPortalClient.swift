@@ -48,13 +48,8 @@ public struct SSOPortalClient: Sendable {
         region: String, endpoint: URL? = nil, useFIPS: Bool = false, useDualStack: Bool = false,
         transport: any HTTPTransport, retry: RetryPolicy = .standard, timeout: Duration = .seconds(10)
     ) throws(SSOEndpoint.ResolutionError) {
-        let url: URL
-        if let endpoint {
-            url = endpoint
-        } else {
-            url = try SSOEndpoint.resolve(
-                prefix: "portal.sso", region: region, useFIPS: useFIPS, useDualStack: useDualStack)
-        }
+        let url = try SSOEndpoint.url(
+            endpoint, prefix: "portal.sso", region: region, useFIPS: useFIPS, useDualStack: useDualStack)
         client = JSONProtocolClient(
             service: "sso", endpoint: url, transport: transport, retry: retry, timeout: timeout)
     }
