@@ -1,12 +1,12 @@
 import Foundation
 
-/// Runs a helper program (pass, gpg) with data on stdin only: secrets never reach argv.
-struct ChildProcess {
-    struct Output {
-        var status: Int32
-        var stdout: Data
-        var stderr: Data
-        var stderrText: String { String(decoding: stderr, as: UTF8.self) }
+/// Runs a helper program (pass, gpg, ykman) with data on stdin only: secrets never reach argv.
+public struct ChildProcess {
+    public struct Output: Sendable {
+        public var status: Int32
+        public var stdout: Data
+        public var stderr: Data
+        public var stderrText: String { String(decoding: stderr, as: UTF8.self) }
     }
 
     /// The executable's full path: `name` itself when it has a slash, else the first match on PATH.
@@ -24,7 +24,7 @@ struct ChildProcess {
     /// close: gpg starts a gpg-agent that inherits them and outlives it, and waiting for EOF
     /// would hang forever. A program still running after `timeout` is killed. (Foundation's
     /// `Process` is kept: it reaps its own children, and a second reaper would race it.)
-    static func run(
+    public static func run(
         _ executable: String, _ arguments: [String], environment: [String: String], stdin: Data = Data(),
         timeout: Duration = .seconds(120)
     ) throws -> Output {

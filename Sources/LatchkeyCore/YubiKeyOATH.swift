@@ -1,4 +1,5 @@
 import Foundation
+import Keyring
 
 public enum YubiKeyError: Error, CustomStringConvertible, Sendable, Equatable {
     case ykmanMissing
@@ -53,31 +54,17 @@ public struct YubiKeyOATH: Sendable {
     }
 
     private func run(_ arguments: [String], input: String?, step: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = environment
-        let stdout = Pipe()
-        let stderr = Pipe()
-        let stdin = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        process.standardInput = stdin
+        let result: ChildProcess.Output
         do {
-            try process.run()
+            result = try ChildProcess.run(
+                executable, arguments, environment: environment, stdin: Data((input ?? "").utf8))
         } catch {
-            throw YubiKeyError.failed(step: step, reason: "it could not start: \(error.localizedDescription)")
+            throw YubiKeyError.failed(step: step, reason: "it could not start: \(error)")
         }
-        if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
-        try? stdin.fileHandleForWriting.close()
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        let errors = stderr.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            let message = String(decoding: errors, as: UTF8.self).split(separator: "\n").last.map(String.init)
-            throw YubiKeyError.failed(
-                step: step, reason: message ?? "exit status \(process.terminationStatus)")
+        guard result.status == 0 else {
+            let message = result.stderrText.split(separator: "\n").last.map(String.init)
+            throw YubiKeyError.failed(step: step, reason: message ?? "exit status \(result.status)")
         }
-        return String(decoding: output, as: UTF8.self)
+        return String(decoding: result.stdout, as: UTF8.self)
     }
 }
