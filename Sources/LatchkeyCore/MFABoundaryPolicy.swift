@@ -104,7 +104,7 @@ public struct BoundaryApplication: Sendable, Equatable {
 }
 
 /// Creates or updates the boundary policy and sets it on a user, idempotently.
-public struct BoundaryApplier: Sendable {
+public struct BoundaryApplier: IAMWorkflow, Sendable {
     public let iam: IAMClient
     public let adminProfile: String
 
@@ -174,19 +174,7 @@ public struct BoundaryApplier: Sendable {
         return .updated(version: created.versionId, pruned: pruned)
     }
 
-    private func call<T>(_ operation: String, _ body: () async throws -> T) async throws -> T {
-        do {
-            return try await body()
-        } catch {
-            throw translated(error, operation: operation)
-        }
-    }
-
-    func translated(_ error: any Error, operation: String) -> any Error {
-        guard let service = (error as? AWSClientError)?.serviceError,
-            ["AccessDenied", "AccessDeniedException"].contains(service.code)
-        else { return error }
-        return BoundaryError.permissionDenied(
-            action: "iam:\(operation)", profile: adminProfile, detail: service.code)
+    func permissionDenied(action: String, code: String) -> any Error {
+        BoundaryError.permissionDenied(action: action, profile: adminProfile, detail: code)
     }
 }

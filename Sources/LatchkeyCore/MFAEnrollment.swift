@@ -87,7 +87,7 @@ public func checkedEnrollmentCode(_ raw: String, source: String) throws -> Strin
 }
 
 /// Enrols a virtual MFA device for the IAM user who owns the key `iam` signs with.
-public struct MFAEnrollment: Sendable {
+public struct MFAEnrollment: IAMWorkflow, Sendable {
     public let iam: IAMClient
     public let profile: String
 
@@ -168,20 +168,8 @@ public struct MFAEnrollment: Sendable {
         }
     }
 
-    private func call<T>(_ operation: String, _ body: () async throws -> T) async throws -> T {
-        do {
-            return try await body()
-        } catch {
-            throw translated(error, operation: operation)
-        }
-    }
-
-    func translated(_ error: any Error, operation: String) -> any Error {
-        guard let service = (error as? AWSClientError)?.serviceError,
-            ["AccessDenied", "AccessDeniedException", "UnauthorizedOperation"].contains(service.code)
-        else { return error }
-        return MFAEnrollmentError.permissionDenied(
-            action: "iam:\(operation)", profile: profile, detail: service.code)
+    func permissionDenied(action: String, code: String) -> any Error {
+        MFAEnrollmentError.permissionDenied(action: action, profile: profile, detail: code)
     }
 }
 

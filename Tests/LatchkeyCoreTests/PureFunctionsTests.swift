@@ -1,3 +1,4 @@
+import AWSClient
 import AWSSigV4
 import Foundation
 import Testing
@@ -141,5 +142,38 @@ import Testing
         } catch {
             #expect(!"\(error)".contains("wJalrXUtnFEMI"))
         }
+    }
+}
+
+@Suite struct IAMWorkflowTests {
+    struct Denied: Error, Equatable {
+        let action: String
+        let code: String
+    }
+    struct Workflow: IAMWorkflow {
+        func permissionDenied(action: String, code: String) -> any Error {
+            Denied(action: action, code: code)
+        }
+    }
+
+    static func serviceError(_ code: String) -> AWSClientError {
+        .service(
+            AWSServiceError(service: "iam", operation: "GetUser", httpStatus: 403, code: code, message: "no"))
+    }
+
+    @Test(arguments: ["AccessDenied", "AccessDeniedException", "UnauthorizedOperation"])
+    func deniedCallsNameTheAction(code: String) async {
+        await #expect(throws: Denied(action: "iam:GetUser", code: code)) {
+            try await Workflow().call("GetUser") { () async throws -> Int in throw Self.serviceError(code) }
+        }
+    }
+
+    @Test func otherErrorsPassThrough() async throws {
+        await #expect(throws: Self.serviceError("NoSuchEntity")) {
+            try await Workflow().call("GetUser") { () async throws -> Int in
+                throw Self.serviceError("NoSuchEntity")
+            }
+        }
+        #expect(try await Workflow().call("GetUser") { 7 } == 7)
     }
 }
