@@ -1,5 +1,14 @@
 import Foundation
 
+/// latchkey's own secrets (the vault passphrases), never handed to any program it starts.
+public let latchkeySecretVariables = ["LATCHKEY_FILE_PASSPHRASE", "AWS_VAULT_FILE_PASSPHRASE"]
+
+/// The environment for programs latchkey starts (helpers, `mfa_process`, `credential_process`,
+/// dialogs, the browser): the caller's, without latchkey's own secrets.
+public func childEnvironment(_ environment: [String: String]) -> [String: String] {
+    environment.filter { !latchkeySecretVariables.contains($0.key) }
+}
+
 /// Runs a helper program (pass, gpg, ykman) with data on stdin only: secrets never reach argv.
 public struct ChildProcess {
     public struct Output: Sendable {
@@ -31,7 +40,7 @@ public struct ChildProcess {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        process.environment = environment
+        process.environment = childEnvironment(environment)
         let input = Pipe()
         let output = Pipe()
         let errors = Pipe()

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Keyring
 import LatchkeyCore
 
 #if canImport(Glibc)
@@ -101,6 +102,7 @@ func openInBrowser(_ url: URL, environment: [String: String]) throws {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: path)
     process.arguments = [page.path]
+    process.environment = childEnvironment(environment)
     process.standardOutput = FileHandle.nullDevice
     process.standardError = FileHandle.nullDevice
     try process.run()

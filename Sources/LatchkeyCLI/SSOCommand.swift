@@ -1,6 +1,7 @@
-import AWSClient
 import ArgumentParser
+import AWSClient
 import Foundation
+import Keyring
 import LatchkeyCore
 
 struct SSOCommand: AsyncParsableCommand {

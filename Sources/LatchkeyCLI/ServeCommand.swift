@@ -1,8 +1,9 @@
+import ArgumentParser
 import AWSClient
 import AWSSigV4
-import ArgumentParser
 import Dispatch
 import Foundation
+import Keyring
 import LatchkeyCore
 import LatchkeyServer
 

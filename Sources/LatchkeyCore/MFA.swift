@@ -1,4 +1,5 @@
 import Foundation
+import Keyring
 
 /// Asks a person for an MFA code. The CLI provides a terminal implementation; tests script it.
 public protocol MFAPrompt: Sendable {
@@ -175,7 +176,7 @@ public struct SystemProcessRunner: ProcessRunner {
         posix_spawnattr_setpgroup(&attributes, 0)
 
         let argv = arguments.map { strdup($0) } + [nil]
-        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        let envp = childEnvironment(environment).map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { (argv + envp).forEach { free($0) } }
         var pid: pid_t = 0
         let spawned = posix_spawn(&pid, path, &actions, &attributes, argv, envp)

@@ -1,5 +1,6 @@
 import AWSSigV4
 import Foundation
+import Keyring
 
 /// Variables removed from a child's environment because they would make an SDK look elsewhere
 /// for credentials (or loop back into latchkey through `credential_process`).
@@ -8,15 +9,6 @@ let conflictingVariables = [
     "AWS_CREDENTIAL_EXPIRATION", "AWS_CREDENTIAL_FILE", "AWS_DEFAULT_PROFILE", "AWS_PROFILE",
     "AWS_SDK_LOAD_CONFIG", "LATCHKEY_SESSION_EXPIRES",
 ]
-
-/// latchkey's own secrets, never handed to any program it starts.
-public let latchkeySecretVariables = ["LATCHKEY_FILE_PASSPHRASE", "AWS_VAULT_FILE_PASSPHRASE"]
-
-/// The environment for programs latchkey starts (`mfa_process`, `credential_process`, dialogs):
-/// the caller's, without latchkey's own secrets.
-public func childEnvironment(_ environment: [String: String]) -> [String: String] {
-    environment.filter { !latchkeySecretVariables.contains($0.key) }
-}
 
 /// The environment `exec` hands to the command: the caller's, minus conflicting variables, plus
 /// the session and `AWS_VAULT` (read by prompt tools such as starship).

@@ -88,7 +88,8 @@ public struct HostCheck: Sendable {
 
     public func allows(_ host: String?) -> Bool {
         guard let host else { return false }
-        return allowed.contains { $0.caseInsensitiveEquals(host) }
+        // Clients send the exact URL they were given: an ordinary comparison settles nearly all.
+        return allowed.contains(host) || allowed.contains { $0.caseInsensitiveEquals(host) }
     }
 }
 

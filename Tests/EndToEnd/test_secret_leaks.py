@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import urllib.request
 from pathlib import Path
 
-from conftest import PASSPHRASE, World, calls, code
+from conftest import BINARY, PASSPHRASE, World, calls, code
+from double_fixtures import create_role, set_auth
 
 
 def spy(world: World, name: str, body: str = "") -> None:
@@ -71,3 +75,76 @@ def test_no_secret_leaks(world: World, doug: dict[str, str]) -> None:
     assert all(secret.encode() not in vault_bytes for secret in secrets.values())
     assert os.path.exists(world.home / "spied-code-source.txt")  # the spy did run
     assert "AWS_CONTAINER_CREDENTIALS_FULL_URI" in Path(world.env["TMPDIR"], "ecs-child-env").read_text()
+
+
+def test_no_secret_leaks_from_the_other_commands(world: World, doug: dict[str, str]) -> None:
+    """The commands the test above leaves out: servers, console login, rotation, doctor and the
+    read-only ones, all with --debug; afterwards the rotated key's secret is searched for too."""
+    spy(world, "code-source", f"echo {code(world, doug)}\n")
+    spy(world, "xdg-open")
+    set_auth(world.endpoint, False)
+    role = create_role(world.endpoint, "leak-admin", doug["arn"])
+    set_auth(world.endpoint, True)
+    env = {
+        "PATH": f"{world.home}/bin:{world.env['PATH']}",
+        "LATCHKEY_DEBUG": "1",
+        "LATCHKEY_SIGNIN_ENDPOINT": world.endpoint + "/federation",
+    }
+    world.write_config(
+        f"[profile doug]\nmfa_serial = {doug['mfa_serial']}\nmfa_process = code-source\nregion = us-east-1\n"
+        f"\n[profile admin]\nrole_arn = {role}\nsource_profile = doug\n"
+    )
+    outputs: list[str] = []
+
+    def run(*args: str) -> None:
+        result = world.run(*args, env=env)
+        outputs.extend([result.stdout, result.stderr])
+
+    run("exec", "--ec2-server", "doug", "--", "sh", "-c", f"env > {world.env['TMPDIR']}/ec2-child-env")
+    sessions = [json.loads(world.ok("export", "--format", "json", name, env=env).stdout) for name in ("doug", "admin")]
+    for args in (
+        ["explain", "admin"], ["doctor"], ["doctor", "admin"], ["backends"], ["shell-init", "bash"],
+        ["mfa", "list", "doug"], ["policy", "show"], ["list", "--json"], ["login", "admin"],
+    ):
+        run(*args)
+    server = subprocess.Popen(
+        [str(BINARY), "serve", "admin", "--ecs"], env={**world.env, **env}, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )
+    try:
+        assert server.stdout is not None
+        printed = [server.stdout.readline() for _ in range(3)]
+        variables = dict(line.strip().removeprefix("export ").split("=", 1) for line in printed if "=" in line)
+        request = urllib.request.Request(variables["AWS_CONTAINER_CREDENTIALS_FULL_URI"],
+                                         headers={"Authorization": variables["AWS_CONTAINER_AUTHORIZATION_TOKEN"]})
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            assert json.load(answer)["AccessKeyId"] == sessions[1]["AccessKeyId"]  # the cached role session
+    finally:
+        server.send_signal(signal.SIGINT)
+        rest, errors = server.communicate(timeout=30)
+    outputs.extend(["".join(printed) + rest, errors])
+    run("rotate", "doug")
+    rotated = json.loads(world.ok("export", "--format", "json", "--no-session", "doug").stdout)
+    assert rotated["AccessKeyId"] != doug["access_key_id"]  # the rotation did happen
+    run("list")
+    run("doctor", "doug")
+
+    secrets = {
+        "long-lived secret": doug["secret_access_key"],
+        "rotated secret": rotated["SecretAccessKey"],
+        "vault passphrase": PASSPHRASE,
+        "MFA seed": doug["mfa_seed"],
+    }
+    for session, name in zip(sessions, ("MFA session", "role session")):
+        secrets[f"{name} secret"] = session["SecretAccessKey"]
+        secrets[f"{name} token"] = session["SessionToken"]
+    haystacks: dict[str, str] = {f"output {i}": text for i, text in enumerate(outputs)}
+    for path in Path(world.env["TMPDIR"]).rglob("*"):
+        if path.is_file() and world.vault not in path.parents:
+            haystacks[str(path)] = path.read_text(errors="replace")
+    for spied in world.home.glob("spied-*.txt"):
+        haystacks[f"argv/env of {spied.name}"] = spied.read_text()
+    leaks = [(what, where) for what, secret in secrets.items() for where, text in haystacks.items() if secret in text]
+    assert leaks == []
+    assert "SigninToken" not in (world.home / "spied-xdg-open.txt").read_text().split("\n")[0]
+    assert "AWS_EC2_METADATA_SERVICE_ENDPOINT" in Path(world.env["TMPDIR"], "ec2-child-env").read_text()

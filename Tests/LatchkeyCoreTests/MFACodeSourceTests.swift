@@ -1,4 +1,5 @@
 import Foundation
+import Keyring
 import LatchkeyTestSupport
 import Testing
 
@@ -90,5 +91,27 @@ final class SequenceRunner: ProcessRunner, @unchecked Sendable {
         -> String
     {
         lock.withLock { outputs.removeFirst() }
+    }
+}
+
+/// Both ways latchkey starts programs hand them the caller's environment minus its own secrets,
+/// whatever environment the caller passes in.
+@Suite struct ChildEnvironmentTests {
+    static let given = [
+        "LATCHKEY_FILE_PASSPHRASE": "sentinel-1", "AWS_VAULT_FILE_PASSPHRASE": "sentinel-2", "KEEP": "yes",
+    ]
+
+    @Test func processRunnerDropsThePassphrases() async throws {
+        let output = try await SystemProcessRunner().output(
+            of: ["/usr/bin/env"], environment: Self.given, timeout: .seconds(30))
+        #expect(output.contains("KEEP=yes"))
+        #expect(!output.contains("sentinel"))
+    }
+
+    @Test func helperProgramsDropThePassphrases() throws {
+        let output = try ChildProcess.run("/usr/bin/env", [], environment: Self.given)
+        let text = String(decoding: output.stdout, as: UTF8.self)
+        #expect(text.contains("KEEP=yes"))
+        #expect(!text.contains("sentinel"))
     }
 }
