@@ -25,6 +25,18 @@ def spy(world: World, name: str, body: str = "") -> None:
     program.chmod(0o700)
 
 
+def leaks(world: World, secrets: dict[str, str], outputs: list[str]) -> list[tuple[str, str]]:
+    """(secret, place) for every secret found in the outputs, a spied child's argv or environment,
+    or any file under TMPDIR (HOME is inside it) outside the encrypted vault."""
+    haystacks: dict[str, str] = {f"output {i}": text for i, text in enumerate(outputs)}
+    for path in Path(world.env["TMPDIR"]).rglob("*"):
+        if path.is_file() and world.vault not in path.parents:
+            haystacks[str(path)] = path.read_text(errors="replace")
+    for spied in world.home.glob("spied-*.txt"):
+        haystacks[f"argv/env of {spied.name}"] = spied.read_text()
+    return [(what, where) for what, secret in secrets.items() for where, text in haystacks.items() if secret in text]
+
+
 def test_no_secret_leaks(world: World, doug: dict[str, str]) -> None:
     spy(world, "code-source", f"echo {code(world, doug)}\n")
     spy(world, "xdg-open")
@@ -62,14 +74,7 @@ def test_no_secret_leaks(world: World, doug: dict[str, str]) -> None:
         "vault passphrase": PASSPHRASE,
         "MFA seed": doug["mfa_seed"],
     }
-    haystacks: dict[str, str] = {f"output {i}": text for i, text in enumerate(outputs)}
-    for path in Path(world.env["TMPDIR"]).rglob("*"):
-        if path.is_file() and world.vault not in path.parents:
-            haystacks[str(path)] = path.read_text(errors="replace")
-    for spied in world.home.glob("spied-*.txt"):
-        haystacks[f"argv/env of {spied.name}"] = spied.read_text()
-    leaks = [(what, where) for what, secret in secrets.items() for where, text in haystacks.items() if secret in text]
-    assert leaks == []
+    assert leaks(world, secrets, outputs) == []
     # The vault itself holds them only encrypted.
     vault_bytes = b"".join(p.read_bytes() for p in world.vault.iterdir() if p.is_file())
     assert all(secret.encode() not in vault_bytes for secret in secrets.values())
@@ -138,13 +143,6 @@ def test_no_secret_leaks_from_the_other_commands(world: World, doug: dict[str, s
     for session, name in zip(sessions, ("MFA session", "role session")):
         secrets[f"{name} secret"] = session["SecretAccessKey"]
         secrets[f"{name} token"] = session["SessionToken"]
-    haystacks: dict[str, str] = {f"output {i}": text for i, text in enumerate(outputs)}
-    for path in Path(world.env["TMPDIR"]).rglob("*"):
-        if path.is_file() and world.vault not in path.parents:
-            haystacks[str(path)] = path.read_text(errors="replace")
-    for spied in world.home.glob("spied-*.txt"):
-        haystacks[f"argv/env of {spied.name}"] = spied.read_text()
-    leaks = [(what, where) for what, secret in secrets.items() for where, text in haystacks.items() if secret in text]
-    assert leaks == []
+    assert leaks(world, secrets, outputs) == []
     assert "SigninToken" not in (world.home / "spied-xdg-open.txt").read_text().split("\n")[0]
     assert "AWS_EC2_METADATA_SERVICE_ENDPOINT" in Path(world.env["TMPDIR"], "ec2-child-env").read_text()
