@@ -36,7 +36,9 @@ public struct NewAccessKey: Sendable, Equatable {
 /// own user, which IAM derives from the signing key.
 extension IAMClient {
     public func listAccessKeys(userName: String?) async throws -> [AccessKeyMetadata] {
-        try await pages("ListAccessKeys", userName.map { [("UserName", $0)] } ?? [], list: "AccessKeyMetadata") {
+        try await pages(
+            "ListAccessKeys", userName.map { [("UserName", $0)] } ?? [], list: "AccessKeyMetadata"
+        ) {
             member, read in
             try accessKeyMetadata(member, read, defaultUser: userName)
         }

@@ -73,7 +73,8 @@ struct IAMAccessKeysTests {
         let error = await #expect(throws: AWSClientError.self) {
             _ = try await makeIAM(transport).listAccessKeys(userName: nil)
         }
-        #expect(error?.description.contains("would never end (a page marker came back a second time)") == true)
+        #expect(
+            error?.description.contains("would never end (a page marker came back a second time)") == true)
         #expect(await transport.requests.count == 2)
     }
 

@@ -36,7 +36,8 @@ func iterations(_ token: String) -> Int? {
 
 /// The executable's entry point under SwiftPM (see CFuzzDriver.h).
 @_cdecl("FuzzAWSVault_main")
-public func fuzzAWSVaultMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt
+public func fuzzAWSVaultMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?)
+    -> CInt
 {
     runFuzzer(argc, argv, fuzzAWSVault)
 }

@@ -26,7 +26,9 @@ public func fuzzJSON(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
 }
 
 func ssoOIDC(_ transport: FixedResponse) async {
-    guard let oidc = try? SSOOIDCClient(region: "us-east-1", transport: transport, retry: .none) else { return }
+    guard let oidc = try? SSOOIDCClient(region: "us-east-1", transport: transport, retry: .none) else {
+        return
+    }
     _ = try? await oidc.registerClient(clientName: "latchkey", scopes: ["sso:account:access"])
     _ = try? await oidc.startDeviceAuthorization(
         clientId: "id", clientSecret: "secret", startUrl: "https://example.awsapps.com/start")
@@ -56,7 +58,8 @@ func ssoPortal(_ transport: FixedResponse) async {
 func metadataServices(_ transport: FixedResponse) async {
     if let url = URL(string: "http://169.254.170.2/v2/credentials/fuzz") {
         let container = ContainerCredentialsClient(
-            configuration: .init(url: url, authorization: .token("token")), transport: transport, retry: .none)
+            configuration: .init(url: url, authorization: .token("token")), transport: transport, retry: .none
+        )
         _ = try? await container.credentials()
     }
     let imds = IMDSClient(endpoint: IMDSClient.EndpointMode.ipv4.endpoint, transport: transport, retry: .none)

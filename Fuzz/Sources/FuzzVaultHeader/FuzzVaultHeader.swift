@@ -71,7 +71,9 @@ public func fuzzVaultHeader(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CIn
             guard let cost = costParameters(data) else { throw TooCostlyForFuzzing() }
             // Being asked at all means the header was accepted: its cost must be within bounds.
             guard withinVaultBounds(n: cost.n, r: cost.r, p: cost.p) else {
-                fatalError("FuzzVaultHeader: a passphrase was asked for a header costing N=\(cost.n) r=\(cost.r) p=\(cost.p)")
+                fatalError(
+                    "FuzzVaultHeader: a passphrase was asked for a header costing N=\(cost.n) r=\(cost.r) p=\(cost.p)"
+                )
             }
             guard 128 * cost.n * cost.r * cost.p <= fuzzCostLimit else { throw TooCostlyForFuzzing() }
             return Vault.passphrase

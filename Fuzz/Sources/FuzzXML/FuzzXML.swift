@@ -37,7 +37,8 @@ func sts(_ transport: FixedResponse) async {
 
 /// Every IAM call latchkey makes; each reads a different part of the answer.
 func iam(_ transport: FixedResponse) async {
-    let iam = IAMClient(credentials: keys, region: "us-east-1", transport: transport, retry: .none, now: fixedNow)
+    let iam = IAMClient(
+        credentials: keys, region: "us-east-1", transport: transport, retry: .none, now: fixedNow)
     let arn = "arn:aws:iam::123456789012:policy/fuzz"
     _ = try? await iam.getUser(userName: nil)
     _ = try? await iam.listAccessKeys(userName: "doug")
