@@ -26,5 +26,11 @@ let package = Package(
         .executableTarget(
             name: "FuzzVault",
             dependencies: ["FuzzSupport", .product(name: "Keyring", package: "latchkey")]),
+        .executableTarget(
+            name: "FuzzVaultHeader",
+            dependencies: ["FuzzSupport", .product(name: "Keyring", package: "latchkey")]),
+        .executableTarget(
+            name: "FuzzAWSVault",
+            dependencies: ["FuzzSupport", .product(name: "Keyring", package: "latchkey")]),
     ]
 )

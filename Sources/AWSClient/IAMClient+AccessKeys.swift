@@ -36,20 +36,12 @@ public struct NewAccessKey: Sendable, Equatable {
 /// own user, which IAM derives from the signing key.
 extension IAMClient {
     public func listAccessKeys(userName: String?) async throws -> [AccessKeyMetadata] {
-        var keys: [AccessKeyMetadata] = []
-        var marker: String?
-        repeat {
-            var parameters = userName.map { [("UserName", $0)] } ?? []
-            if let marker { parameters.append(("Marker", marker)) }
-            let result = try await client.call("ListAccessKeys", parameters)
-            let read = ResultReader(service: "iam", operation: "ListAccessKeys")
-            for member in result.child("AccessKeyMetadata")?.children ?? [] where member.name == "member" {
-                keys.append(try accessKeyMetadata(member, read, defaultUser: userName))
-            }
-            let truncated = read.optionalString(result, "IsTruncated") == "true"
-            marker = truncated ? read.optionalString(result, "Marker").flatMap { $0.isEmpty ? nil : $0 } : nil
-        } while marker != nil
-        return keys
+        try await pages(
+            "ListAccessKeys", userName.map { [("UserName", $0)] } ?? [], list: "AccessKeyMetadata"
+        ) {
+            member, read in
+            try accessKeyMetadata(member, read, defaultUser: userName)
+        }
     }
 
     public func createAccessKey(userName: String?) async throws -> NewAccessKey {

@@ -118,7 +118,11 @@ extension IAMClient {
         _ = try await client.call("DeleteVirtualMFADevice", [("SerialNumber", serialNumber)])
     }
 
-    /// Follows `IsTruncated`/`Marker` and maps each `<member>` of the `list` element.
+    /// The most pages one listing follows; far more than any account has, but a bound all the same.
+    static let maximumPages = 1000
+
+    /// Follows `IsTruncated`/`Marker` and maps each `<member>` of the `list` element. A marker seen
+    /// before, or more than `maximumPages` pages, is an error: such a server would loop forever.
     func pages<Item>(
         _ action: String, _ parameters: [(String, String)], list: String,
         _ transform: (XMLReader.Element, ResultReader) throws -> Item
@@ -126,14 +130,31 @@ extension IAMClient {
         let read = ResultReader(service: "iam", operation: action)
         var items: [Item] = []
         var marker: String?
+        var seenMarkers: Set<String> = []
+        var pageCount = 0
         repeat {
             let result = try await client.call(action, parameters + (marker.map { [("Marker", $0)] } ?? []))
             for member in result.child(list)?.children ?? [] where member.name == "member" {
                 items.append(try transform(member, read))
             }
+            pageCount += 1
             let truncated = read.optionalString(result, "IsTruncated") == "true"
             marker = truncated ? read.optionalString(result, "Marker").flatMap { $0.isEmpty ? nil : $0 } : nil
+            if let next = marker {
+                guard seenMarkers.insert(next).inserted else {
+                    throw Self.endlessListing(action, "a page marker came back a second time")
+                }
+                guard pageCount < Self.maximumPages else {
+                    throw Self.endlessListing(action, "it goes on past \(Self.maximumPages) pages")
+                }
+            }
         } while marker != nil
         return items
+    }
+
+    private static func endlessListing(_ action: String, _ why: String) -> AWSClientError {
+        .invalidResponse(
+            service: "iam", operation: action, httpStatus: 200,
+            reason: "the listing would never end (\(why))")
     }
 }

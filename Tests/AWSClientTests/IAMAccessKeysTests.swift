@@ -62,6 +62,37 @@ struct IAMAccessKeysTests {
             ])
     }
 
+    /// Regression (found writing FuzzXML's IAM part): a 200 that always says IsTruncated with the
+    /// same Marker made every IAM listing loop forever.
+    @Test func aMarkerThatComesBackEndsTheListingWithAnError() async throws {
+        let page = """
+            <ListAccessKeysResponse><ListAccessKeysResult><AccessKeyMetadata></AccessKeyMetadata>
+            <IsTruncated>true</IsTruncated><Marker>again</Marker></ListAccessKeysResult></ListAccessKeysResponse>
+            """
+        let transport = ScriptedTransport([.xml(page), .xml(page), .xml(page)])
+        let error = await #expect(throws: AWSClientError.self) {
+            _ = try await makeIAM(transport).listAccessKeys(userName: nil)
+        }
+        #expect(
+            error?.description.contains("would never end (a page marker came back a second time)") == true)
+        #expect(await transport.requests.count == 2)
+    }
+
+    @Test func aListingIsBoundedInPages() async throws {
+        let pages = (1...1001).map { number -> ScriptedTransport.Step in
+            .xml(
+                "<ListMFADevicesResponse><ListMFADevicesResult><MFADevices></MFADevices>"
+                    + "<IsTruncated>true</IsTruncated><Marker>m\(number)</Marker>"
+                    + "</ListMFADevicesResult></ListMFADevicesResponse>")
+        }
+        let transport = ScriptedTransport(pages)
+        let error = await #expect(throws: AWSClientError.self) {
+            _ = try await makeIAM(transport).listMFADevices(userName: nil)
+        }
+        #expect(error?.description.contains("it goes on past 1000 pages") == true)
+        #expect(await transport.requests.count == 1000)
+    }
+
     @Test func createAccessKeyReturnsTheSecretOnce() async throws {
         let xml = """
             <CreateAccessKeyResponse><CreateAccessKeyResult><AccessKey>
