@@ -22,6 +22,7 @@ import statistics
 import subprocess
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,7 @@ class Killer:
     killed: int = 0
     finished: int = 0
     delays: list[float] = field(default_factory=list)
+    seen: Counter[str] = field(default_factory=Counter)  # states found after kills, printed with -s
 
     def start(self, env: dict[str, str]) -> subprocess.Popen[bytes]:
         return subprocess.Popen([str(BINARY), *self.argv], env={**self.world.env, **env},
@@ -85,6 +87,7 @@ class Killer:
         return False
 
     def assert_window_covered(self) -> None:
+        print(f"\n{self.argv[0]}: {self.killed} killed, {self.finished} finished; seen {dict(self.seen)}")
         assert self.killed >= 3 and self.finished >= 1, (
             f"{self.argv[0]}: {self.killed} killed, {self.finished} finished: the kills missed the run")
 
@@ -164,12 +167,18 @@ def test_killed_add_keeps_every_key_and_a_whole_config(world: World, doug: dict[
         killer.argv = ["add", profile, "--env"]
         old = world.config.read_text()
         new = old.rstrip("\n") + f"\n\n[profile {profile}]\n"
-        killer.kill_once(delay, key_pair(i))
+        killed = killer.kill_once(delay, key_pair(i))
 
-        assert world.config.read_text() in (old, new)
+        config = world.config.read_text()
+        assert config in (old, new)
         listing = assert_vault_whole(world, header)
-        if any(p["name"] == profile and p["credentials"] for p in listing["profiles"]):
+        stored = any(p["name"] == profile and p["credentials"] for p in listing["profiles"])
+        if stored:
             assert stored_key(world, profile)["id"] == key_pair(i)["AWS_ACCESS_KEY_ID"]
+        if killed:
+            killer.seen[f"key {'stored' if stored else 'absent'}, config {'new' if config == new else 'old'}"] += 1
+            for leftover in temporaries(world):
+                killer.seen[f"temporary left in {leftover.parent.name}"] += 1
         assert_keys(world, expected)
         assert all(TEMPORARY.match(p.name) for p in temporaries(world))
 
@@ -248,6 +257,9 @@ def test_killed_mfa_enrolment_leaves_the_old_or_the_new_config(world: World, tmp
         new = ENROLL_CONFIG + f"mfa_serial = {user['serial']}\n"
         assert config in (ENROLL_CONFIG, new)
         assert killed or config == new
+        if killed:
+            enabled = bool(enabled_devices(world, user["user_name"]))
+            killer.seen[f"device {'enabled' if enabled else 'not enabled'}, config {'new' if config == new else 'old'}"] += 1
         # The config never names a device AWS has not enabled.
         if config == new:
             assert enabled_devices(world, user["user_name"]) == [user["serial"]]
@@ -284,13 +296,15 @@ def test_killed_session_caching_leaves_no_session_or_a_whole_one(world: World, d
     killer.measure(lambda: with_code(cold()))
     cached = 0
     for delay in killer.delays:
-        killer.kill_once(delay, with_code(cold()))
+        killed = killer.kill_once(delay, with_code(cold()))
 
         listing = assert_vault_whole(world, header)
         assert world.config.read_text() == config
         assert_keys(world, {"doug": doug["access_key_id"]})
         assert all(TEMPORARY.match(p.name) for p in temporaries(world))
         sessions = next(p for p in listing["profiles"] if p["name"] == "doug")["sessions"]
+        if killed:
+            killer.seen["session cached" if sessions else "no session"] += 1
         reset_calls(world.endpoint)
         # No terminal and no --mfa-token: only a complete cached session can answer.
         again = world.run("export", "--format", "json", "doug")
@@ -344,10 +358,9 @@ def test_killed_rotation_always_leaves_a_working_stored_key(world: World, doug: 
         return {}
 
     killer.measure(with_code)
-    orphans = 0
     for delay in killer.delays:
         before = stored_key(world, "doug")["id"]
-        killer.kill_once(delay, with_code())
+        killed = killer.kill_once(delay, with_code())
 
         assert_vault_whole(world, header)
         assert world.config.read_text() == config
@@ -358,7 +371,9 @@ def test_killed_rotation_always_leaves_a_working_stored_key(world: World, doug: 
         assert stored["id"] in in_aws and len(in_aws) <= 2
         sts = client(world.endpoint, "sts", access_key_id=stored["id"], secret_access_key=stored["secret"])
         assert sts.get_caller_identity()["Arn"] == doug["arn"]
-        orphans += delete_aws_keys_except(world, doug["user_name"], stored["id"])
+        orphans = delete_aws_keys_except(world, doug["user_name"], stored["id"])
+        if killed:
+            killer.seen[f"{'old' if stored['id'] == before else 'new'} key stored, {orphans} orphan"] += 1
     killer.assert_window_covered()
 
     with_code()
