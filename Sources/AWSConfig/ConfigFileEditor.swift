@@ -74,7 +74,7 @@ public enum ConfigFileEditor {
         _ path: String, timeout: Duration, creatingFolder: Bool = true, _ body: (String) throws -> Result
     ) throws -> Result {
         let resolved = FileIO.resolvingSymlinks(path)
-        return try FolderLock.withLock(onFolderOf: resolved, timeout: timeout, creatingFolder: creatingFolder) {
+        return try FolderLock.withLock(onFolderOf: resolved, timeout: timeout, creating: creatingFolder) {
             FileIO.removeStaleTemporaries(of: resolved)
             return try body(resolved)
         }

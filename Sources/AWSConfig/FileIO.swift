@@ -139,12 +139,16 @@ enum FileIO {
     /// writer was killed before its rename. Call only while holding the folder's edit lock, which
     /// every writer holds, so none of them is still being written.
     static func removeStaleTemporaries(of path: String) {
-        let folder = (path as NSString).deletingLastPathComponent
+        let parent = (path as NSString).deletingLastPathComponent
+        let folder = parent.isEmpty ? "." : parent
         let name = (path as NSString).lastPathComponent
         let prefixes = ["." + name + ".latchkey-", "." + name + ".latchkey-backup.latchkey-"]
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: folder.isEmpty ? "." : folder)) ?? []
-        for entry in entries where prefixes.contains(where: { entry.hasPrefix($0) && entry.count == $0.count + 6 }) {
-            unlink((folder.isEmpty ? "." : folder) + "/" + entry)
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        for entry in entries {
+            // mkstemp's six random characters follow the prefix.
+            if prefixes.contains(where: { entry.hasPrefix($0) && entry.count == $0.count + 6 }) {
+                unlink(folder + "/" + entry)
+            }
         }
     }
 

@@ -14,13 +14,13 @@ import Foundation
 /// blocks later edits.
 enum FolderLock {
     /// Runs `body` while holding the lock on the folder of `path`, waiting at most `timeout`.
-    /// With `creatingFolder` false and no folder yet, `body` runs unlocked: there is nothing to edit.
+    /// With `creating` false and no folder yet, `body` runs unlocked: there is nothing to edit.
     static func withLock<Result>(
-        onFolderOf path: String, timeout: Duration, creatingFolder: Bool, _ body: () throws -> Result
+        onFolderOf path: String, timeout: Duration, creating: Bool, _ body: () throws -> Result
     ) throws -> Result {
         let parent = (path as NSString).deletingLastPathComponent
         let folder = parent.isEmpty ? "." : parent
-        if creatingFolder {
+        if creating {
             try FileIO.makeDirectories(folder)
         } else if !FileManager.default.fileExists(atPath: folder) {
             return try body()
@@ -30,7 +30,9 @@ enum FolderLock {
             let code = errno
             throw ConfigError(
                 path: folder,
-                message: "the folder cannot be opened to lock it (\(FileIO.describe(code))); check its permissions.")
+                message:
+                    "the folder cannot be opened to lock it (\(FileIO.describe(code))); check its permissions."
+            )
         }
         defer { close(descriptor) }  // closing releases the lock
         let clock = ContinuousClock()

@@ -33,10 +33,12 @@ import Testing
         // Each thread adds its own profile, sets a key in it and in the shared one, and removes one.
         let errors = onThreads(writers) { index in
             try ConfigFileEditor.ensureProfile("p\(index)", inConfigAt: path)
-            try ConfigFileEditor.setProperty("region", to: "r\(index)", profile: "p\(index)", inConfigAt: path)
+            try ConfigFileEditor.setProperty(
+                "region", to: "r\(index)", profile: "p\(index)", inConfigAt: path)
             try ConfigFileEditor.setProperty("k\(index)", to: "v\(index)", profile: "base", inConfigAt: path)
             try ConfigFileEditor.setProperty("gone\(index)", to: "x", profile: "base", inConfigAt: path)
-            let removed = try ConfigFileEditor.removeProperty("gone\(index)", profile: "base", inConfigAt: path)
+            let removed = try ConfigFileEditor.removeProperty(
+                "gone\(index)", profile: "base", inConfigAt: path)
             #expect(removed)
         }
         #expect(errors == [])
@@ -110,7 +112,8 @@ import Testing
 
     @Test func removingFromAMissingFolderCreatesNothing() throws {
         let folder = try TemporaryFolder()
-        #expect(try !ConfigFileEditor.removeProperty("k", profile: "p", inConfigAt: folder.url("none/config")))
+        #expect(
+            try !ConfigFileEditor.removeProperty("k", profile: "p", inConfigAt: folder.url("none/config")))
         #expect(!folder.exists("none"))
     }
 }
