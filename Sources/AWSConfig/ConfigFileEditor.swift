@@ -74,8 +74,9 @@ public enum ConfigFileEditor {
         _ path: String, timeout: Duration, creatingFolder: Bool = true, _ body: (String) throws -> Result
     ) throws -> Result {
         let resolved = FileIO.resolvingSymlinks(path)
-        return try FolderLock.withLock(onFolderOf: resolved, timeout: timeout, creating: creatingFolder) {
-            FileIO.removeStaleTemporaries(of: resolved)
+        return try FolderLock.withLock(of: resolved, timeout: timeout, creating: creatingFolder) { locked in
+            // Only with the lock held can no other writer still be filling one of them.
+            if locked { FileIO.removeStaleTemporaries(of: resolved) }
             return try body(resolved)
         }
     }

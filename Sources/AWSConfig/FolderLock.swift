@@ -13,17 +13,18 @@ import Foundation
 /// file is left beside the user's dotfiles. The lock dies with its holder, so a crash never
 /// blocks later edits.
 enum FolderLock {
-    /// Runs `body` while holding the lock on the folder of `path`, waiting at most `timeout`.
-    /// With `creating` false and no folder yet, `body` runs unlocked: there is nothing to edit.
+    /// Runs `body` while holding the lock on the folder of `path`, waiting at most `timeout`; its
+    /// argument says whether the lock is held. With `creating` false and no folder yet, `body`
+    /// runs unlocked: there is nothing to edit.
     static func withLock<Result>(
-        onFolderOf path: String, timeout: Duration, creating: Bool, _ body: () throws -> Result
+        of path: String, timeout: Duration, creating: Bool, _ body: (_ locked: Bool) throws -> Result
     ) throws -> Result {
         let parent = (path as NSString).deletingLastPathComponent
         let folder = parent.isEmpty ? "." : parent
         if creating {
             try FileIO.makeDirectories(folder)
         } else if !FileManager.default.fileExists(atPath: folder) {
-            return try body()
+            return try body(false)
         }
         let descriptor = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard descriptor >= 0 else {
@@ -40,7 +41,7 @@ enum FolderLock {
         while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
             let code = errno
             // File systems without flock (some network mounts): edit as before, unserialized.
-            if code == ENOLCK || code == EOPNOTSUPP || code == EBADF { break }
+            if code == ENOLCK || code == EOPNOTSUPP || code == EBADF { return try body(false) }
             guard code == EWOULDBLOCK || code == EINTR else {
                 throw ConfigError(
                     path: folder,
@@ -54,6 +55,6 @@ enum FolderLock {
             }
             usleep(10_000)
         }
-        return try body()
+        return try body(true)
     }
 }
