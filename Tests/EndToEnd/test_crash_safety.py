@@ -5,8 +5,9 @@ or the new version, and a cached session is either absent or complete and usable
 may leave its temporary file (nothing can run after SIGKILL); it never takes a real file's place,
 and the next write removes it.
 
-Kill times are spread evenly over the command's measured uninterrupted duration (and a margin), and
-each scenario asserts that some runs were killed and some finished, so the kills covered the whole run.
+Kill times are spread evenly over the command's measured uninterrupted duration (and a margin), with
+a few more near its end where it writes; each scenario asserts that some runs were killed and some
+finished, so the kills covered the whole run. Run with -s to see what state each kill left.
 The commands run with the kernel unlock cache on: otherwise scrypt is ~95% of every run and the
 kills would almost never land in a write. The passphrase itself is checked with the cache off.
 """
@@ -31,6 +32,7 @@ from conftest import BINARY, World, calls, code
 from double_fixtures import ALLOW_ALL_POLICY, client, reset_calls, set_auth
 
 KILLS = 20
+WRITES_AT_THE_END = 5  # kills aimed at the last fifth of a run, where every command here writes
 TEMPORARY = re.compile(r"^\.tmp-[0-9a-f]+$|^\..+\.latchkey-[A-Za-z0-9]{6}$")
 CACHED_UNLOCK = {"LATCHKEY_UNLOCK_TTL": "60"}
 PASSPHRASE_UNLOCK = {"LATCHKEY_UNLOCK_TTL": "0"}
@@ -55,8 +57,9 @@ class Killer:
         return subprocess.Popen([str(BINARY), *self.argv], env={**self.world.env, **env},
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
 
-    def measure(self, prepare: Callable[[], dict[str, str]], runs: int = 3, tail: int = 0) -> float:
-        """`tail` kills go to the last tenth of the run, where a long (scrypt) run writes."""
+    def measure(self, prepare: Callable[[], dict[str, str]], tail: int = 0, band: tuple[float, float] = (0.8, 1.0),
+                runs: int = 3) -> float:
+        """`tail` kills go to `band` (fractions of the run; default its last fifth), where it writes."""
         durations = []
         for _ in range(runs):
             process = self.start(prepare())
@@ -73,7 +76,7 @@ class Killer:
         def spread(count: int, start: float, end: float) -> list[float]:
             return [typical * (start + (end - start) * (i + self.rng.random()) / count) for i in range(count)]
 
-        self.delays = spread(even, 0, 1.25) + spread(tail, 0.9, 1.05) + spread(late, 1.25, 2.5)
+        self.delays = spread(even, 0, 1.25) + spread(tail, *band) + spread(late, 1.25, 2.5)
         self.rng.shuffle(self.delays)
         return typical
 
@@ -168,7 +171,7 @@ def test_killed_add_keeps_every_key_and_a_whole_config(world: World, doug: dict[
         world.write_config(f"[profile doug]\nmfa_serial = {doug['mfa_serial']}\nregion = us-east-1\n")
         return key_pair(next(measured))
 
-    killer.measure(fresh)
+    killer.measure(fresh, tail=WRITES_AT_THE_END)
     for i, delay in enumerate(killer.delays):
         profile = f"victim{i}"
         killer.argv = ["add", profile, "--env"]
@@ -206,8 +209,8 @@ def test_killed_first_add_creates_a_whole_vault_or_none(world: World, tmp_path: 
     vaults = iter(tmp_path / f"vault{i}" for i in range(1000))
     # A short unlock memory: the re-run derives from the passphrase, the export right after reuses it.
     env = {**key_pair(7), "LATCHKEY_UNLOCK_TTL": "5"}
-    # scrypt is most of the run and the writes come at its end: eight kills aim there.
-    killer.measure(lambda: {**env, "LATCHKEY_FILE_DIR": str(next(vaults))}, tail=KILLS // 2 - 2)
+    # scrypt is ~95% of the run and the writes come right after it: eight kills aim there.
+    killer.measure(lambda: {**env, "LATCHKEY_FILE_DIR": str(next(vaults))}, tail=8, band=(0.92, 1.05))
     for delay in killer.delays:
         vault = next(vaults)
         killed = killer.kill_once(delay, {**env, "LATCHKEY_FILE_DIR": str(vault)})
@@ -285,7 +288,7 @@ def test_killed_mfa_enrolment_leaves_the_old_or_the_new_config(world: World, tmp
     world.ok("add", "seed", "--env", "--no-config", env=key_pair(1))  # creates the vault
     header = start_cached(world, "seed")
     killer = Killer(world, ["mfa", "enroll", "doug", "--yubikey"])
-    killer.measure(lambda: (new_user_as_doug(world), {})[1])
+    killer.measure(lambda: (new_user_as_doug(world), {})[1], tail=WRITES_AT_THE_END)
     for delay in killer.delays:
         user = new_user_as_doug(world)
         killed = killer.kill_once(delay, {})
@@ -330,7 +333,7 @@ def test_killed_session_caching_leaves_no_session_or_a_whole_one(world: World, d
         killer.argv = ["export", "--format", "json", "--mfa-token", code(world, doug), "doug"]
         return env
 
-    killer.measure(lambda: with_code(cold()))
+    killer.measure(lambda: with_code(cold()), tail=WRITES_AT_THE_END)
     cached = 0
     for delay in killer.delays:
         killed = killer.kill_once(delay, with_code(cold()))
@@ -394,7 +397,7 @@ def test_killed_rotation_always_leaves_a_working_stored_key(world: World, doug: 
         killer.argv = ["rotate", "--mfa-token", code(world, doug), "doug"]
         return {}
 
-    killer.measure(with_code)
+    killer.measure(with_code, tail=WRITES_AT_THE_END)
     for delay in killer.delays:
         before = stored_key(world, "doug")["id"]
         killed = killer.kill_once(delay, with_code())
