@@ -361,6 +361,10 @@ def test_killed_session_caching_leaves_no_session_or_a_whole_one(world: World, d
             assert again.returncode == 1 and "MFA" in again.stderr, again.stderr
     killer.assert_window_covered()
     assert cached >= 1  # the runs that finished cached their session
+
+    with_code(cold())
+    world.ok(*killer.argv)  # a run to the end removes what killed ones left
+    assert temporaries(world) == []
     assert_passphrase_opens(world, "doug", doug["access_key_id"])
 
 
