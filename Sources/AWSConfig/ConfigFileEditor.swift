@@ -9,25 +9,35 @@
 /// Edits a config file the user owns: only the lines asked for change; comments, order, blank
 /// lines and line endings stay. The previous content is kept in `PATH.latchkey-backup` and the
 /// file is replaced atomically with its permissions kept (0600 in a 0700 folder when new).
+/// Each edit reads and writes under a lock on the file's folder, so concurrent edits by several
+/// processes all land; `lockTimeout` bounds the wait for it.
 public enum ConfigFileEditor {
+    /// How long an edit waits for another process's edit of the same folder to finish.
+    public static let defaultLockTimeout: Duration = .seconds(10)
+
     /// Adds an empty `[profile NAME]` (or `[default]`) section at the end when the config file
     /// has no section for the profile. Returns whether it added one.
     @discardableResult
-    public static func ensureProfile(_ name: String, inConfigAt path: String) throws -> Bool {
+    public static func ensureProfile(
+        _ name: String, inConfigAt path: String, lockTimeout: Duration = defaultLockTimeout
+    ) throws -> Bool {
         try validateProfileName(name, path: path)
-        var document = try EditableConfig.load(path)
-        guard document.lastSection(for: name) == nil else { return false }
-        document.appendSection(for: name, properties: [])
-        try document.save(verifying: name, key: nil, value: nil)
-        return true
+        return try editing(path, timeout: lockTimeout) { resolved in
+            var document = try EditableConfig.load(resolved)
+            guard document.lastSection(for: name) == nil else { return false }
+            document.appendSection(for: name, properties: [])
+            try document.save(verifying: name, key: nil, value: nil)
+            return true
+        }
     }
 
     /// Sets `key = value` in the profile's last section: in place when the key is there
     /// (keeping its spelling and spacing), else after the section's last property, else in a
     /// new section at the end.
-    public static func setProperty(_ key: String, to value: String, profile: String, inConfigAt path: String)
-        throws
-    {
+    public static func setProperty(
+        _ key: String, to value: String, profile: String, inConfigAt path: String,
+        lockTimeout: Duration = defaultLockTimeout
+    ) throws {
         try validateProfileName(profile, path: path)
         guard ProfileName.isValid(key) else {
             throw ConfigError(
@@ -37,21 +47,38 @@ public enum ConfigFileEditor {
             )
         }
         try validateValue(value, key: key, path: path)
-        var document = try EditableConfig.load(path)
-        document.set(key: key, value: value, profile: profile)
-        try document.save(verifying: profile, key: key, value: value)
+        try editing(path, timeout: lockTimeout) { resolved in
+            var document = try EditableConfig.load(resolved)
+            document.set(key: key, value: value, profile: profile)
+            try document.save(verifying: profile, key: key, value: value)
+        }
     }
 
     /// Removes `key` (and any indented continuation lines) from the profile's last section,
     /// keeping the section and everything else. Returns whether the key was there.
     @discardableResult
-    public static func removeProperty(_ key: String, profile: String, inConfigAt path: String) throws -> Bool
-    {
+    public static func removeProperty(
+        _ key: String, profile: String, inConfigAt path: String, lockTimeout: Duration = defaultLockTimeout
+    ) throws -> Bool {
         try validateProfileName(profile, path: path)
-        var document = try EditableConfig.load(path)
-        guard document.remove(key: key, profile: profile) else { return false }
-        try document.save(verifying: profile, key: nil, value: nil)
-        return true
+        return try editing(path, timeout: lockTimeout, creatingFolder: false) { resolved in
+            var document = try EditableConfig.load(resolved)
+            guard document.remove(key: key, profile: profile) else { return false }
+            try document.save(verifying: profile, key: nil, value: nil)
+            return true
+        }
+    }
+
+    /// Runs one read-modify-write of the file (symlinks resolved) under its folder's lock.
+    private static func editing<Result>(
+        _ path: String, timeout: Duration, creatingFolder: Bool = true, _ body: (String) throws -> Result
+    ) throws -> Result {
+        let resolved = FileIO.resolvingSymlinks(path)
+        return try FolderLock.withLock(of: resolved, timeout: timeout, creating: creatingFolder) { locked in
+            // Only with the lock held can no other writer still be filling one of them.
+            if locked { FileIO.removeStaleTemporaries(of: resolved) }
+            return try body(resolved)
+        }
     }
 
     private static func validateProfileName(_ name: String, path: String) throws {

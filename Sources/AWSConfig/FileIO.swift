@@ -135,6 +135,23 @@ enum FileIO {
         }
     }
 
+    /// Deletes the temporary files `writeAtomically` left beside `path` (and its backup) when a
+    /// writer was killed before its rename. Call only while holding the folder's edit lock, which
+    /// every writer holds, so none of them is still being written.
+    static func removeStaleTemporaries(of path: String) {
+        let parent = (path as NSString).deletingLastPathComponent
+        let folder = parent.isEmpty ? "." : parent
+        let name = (path as NSString).lastPathComponent
+        let prefixes = ["." + name + ".latchkey-", "." + name + ".latchkey-backup.latchkey-"]
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        for entry in entries {
+            // mkstemp's six random characters follow the prefix.
+            if prefixes.contains(where: { entry.hasPrefix($0) && entry.count == $0.count + 6 }) {
+                unlink(folder + "/" + entry)
+            }
+        }
+    }
+
     /// The path with symbolic links resolved, so a linked dotfile is edited rather than replaced.
     static func resolvingSymlinks(_ path: String) -> String {
         guard let resolved = realpath(path, nil) else { return path }
