@@ -104,3 +104,10 @@ int latchkey_epoll_wait(int loop, latchkey_event *events, int capacity, int time
 int latchkey_eventfd(void) { errno = ENOSYS; return -1; }
 int latchkey_accept(int listener) { (void)listener; errno = ENOSYS; return -1; }
 #endif
+
+#ifdef __linux__
+#include <pthread.h>
+void latchkey_name_thread(const char *name) { pthread_setname_np(pthread_self(), name); }
+#else
+void latchkey_name_thread(const char *name) { (void)name; }
+#endif

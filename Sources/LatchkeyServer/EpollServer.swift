@@ -84,8 +84,12 @@ public struct ServerError: Error, CustomStringConvertible {
         public func start(handler: any RequestHandler) {
             self.handler = handler
             threads = loops.map { loop in
-                let thread = Thread { [self] in self.run(loop: loop) }
-                thread.name = "latchkey-http"
+                let thread = Thread { [self] in
+                    // Set from inside: a name given before start was lost (threads showed their
+                    // creator's libdispatch name in `top -H`).
+                    latchkey_name_thread("latchkey-http")
+                    self.run(loop: loop)
+                }
                 thread.start()
                 return thread
             }

@@ -76,6 +76,21 @@ struct RawClient {
         #expect(UInt32(bigEndian: address.sin_addr.s_addr) == 0x7F00_0001)
     }
 
+    @Test func eventLoopThreadsCarryTheirName() throws {
+        let server = try EpollServer(threads: 2)
+        defer { server.stop() }
+        server.start(handler: EchoHandler())
+        let client = try RawClient(port: server.port)  // answered once both loops run
+        defer { client.close() }
+        client.send("GET / HTTP/1.1\r\n\r\n")
+        _ = client.read(responses: 1)
+        let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")
+        let names = tasks.compactMap {
+            try? String(contentsOfFile: "/proc/self/task/\($0)/comm", encoding: .utf8)
+        }
+        #expect(names.filter { $0 == "latchkey-http\n" }.count >= 2)
+    }
+
     @Test func keepAliveAndPipelinedRequestsAreAnsweredInOrder() throws {
         let server = try EpollServer()
         defer { server.stop() }

@@ -28,6 +28,8 @@ int latchkey_epoll_wait(int loop, latchkey_event *events, int capacity, int time
 int latchkey_accept(int listener);
 /// eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK).
 int latchkey_eventfd(void);
+/// Names the calling thread (shown by `top -H` and `ps -L`).
+void latchkey_name_thread(const char *name);
 
 /// posix_spawn of `path` with default signal dispositions and an empty mask; the pid, or -errno.
 int latchkey_spawn(const char *path, char *const argv[], char *const envp[]);
