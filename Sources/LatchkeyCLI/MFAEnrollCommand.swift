@@ -74,7 +74,20 @@ struct MFAEnrollCommand: AsyncParsableCommand {
         let key = try await runtime.storedKey(profile: profile)
         let iam = try runtime.iamClient(credentials: key, profile: profile, region: region)
         let enrollment = MFAEnrollment(iam: iam, profile: profile)
-        let pending = try await enrollment.start(deviceName: deviceName)
+        let pending: PendingEnrollment
+        do {
+            pending = try await enrollment.start(deviceName: deviceName)
+        } catch MFAEnrollmentError.deviceNameTaken(_, _, let serial?)
+            where (try? runtime.loadConfig().profile(profile))?["mfa_serial"] == nil
+        {
+            // An earlier enrolment enabled the device, then died before it wrote the config.
+            print(
+                "MFA device \(serial) is already enabled for this user (an earlier enrolment stopped before it "
+                    + "updated the config). If that device is not on your authenticator, remove it with "
+                    + "`latchkey mfa remove \(profile)` and enrol again.")
+            try await writeSerial(serial, runtime: runtime)
+            return
+        }
         runtime.debug("created virtual MFA device \(pending.device.serialNumber)")
 
         do {
@@ -95,17 +108,22 @@ struct MFAEnrollCommand: AsyncParsableCommand {
             return (first, second)
         }
         print("Enabled MFA device \(pending.device.serialNumber) for user \(pending.user.userName).")
+        try await writeSerial(pending.device.serialNumber, runtime: runtime)
+    }
+
+    /// Points the profile at the enabled device; sessions made without MFA are not wanted now.
+    private func writeSerial(_ serial: String, runtime: Runtime) async throws {
         let store = CredentialStore(keyring: try runtime.openKeyring())
-        _ = try? await store.removeSessions(profile: profile)  // sessions made without MFA are not wanted now
+        _ = try? await store.removeSessions(profile: profile)
         let configFile = runtime.locations.configFile
         do {
             try ConfigFileEditor.setProperty(
-                "mfa_serial", to: pending.device.serialNumber, profile: profile, inConfigAt: configFile)
+                "mfa_serial", to: serial, profile: profile, inConfigAt: configFile)
         } catch {
             throw CLIError(
                 "the device is enabled in AWS, but \(configFile) could not be updated (\(error)); "
                     + "add this line to the [\(sectionName(profile))] section by hand:\n"
-                    + "mfa_serial = \(pending.device.serialNumber)")
+                    + "mfa_serial = \(serial)")
         }
         print("Wrote mfa_serial to [\(sectionName(profile))] in \(configFile).")
     }

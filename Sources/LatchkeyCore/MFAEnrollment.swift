@@ -3,7 +3,8 @@ import Foundation
 
 /// What `latchkey mfa enroll` can fail at, each saying what state AWS is left in and what to do.
 public enum MFAEnrollmentError: Error, CustomStringConvertible, Sendable, Equatable {
-    case deviceNameTaken(name: String, profile: String, enabledForUser: Bool)
+    /// `enabledSerial` is the device's serial when it is already enabled for this very user.
+    case deviceNameTaken(name: String, profile: String, enabledSerial: String?)
     case permissionDenied(action: String, profile: String, detail: String)
     case codesRejected(serial: String, deviceDeleted: Bool)
     case malformedCode(source: String)
@@ -12,9 +13,9 @@ public enum MFAEnrollmentError: Error, CustomStringConvertible, Sendable, Equata
 
     public var description: String {
         switch self {
-        case .deviceNameTaken(let name, let profile, let enabled):
-            if enabled {
-                return "an MFA device named '\(name)' is already enabled for this user; "
+        case .deviceNameTaken(let name, let profile, let enabledSerial):
+            if let enabledSerial {
+                return "an MFA device named '\(name)' (\(enabledSerial)) is already enabled for this user; "
                     + "remove it first with `latchkey mfa remove \(profile)`, or choose another name with --device-name."
             }
             return "a virtual MFA device named '\(name)' exists but is not enabled (another enrolment is "
@@ -105,11 +106,11 @@ public struct MFAEnrollment: IAMWorkflow, Sendable {
         do {
             device = try await iam.createVirtualMFADevice(name: name)
         } catch let error as AWSClientError where error.serviceError?.code == "EntityAlreadyExists" {
-            let enabled = (try? await iam.listMFADevices(userName: user.userName))?.contains {
+            let enabled = (try? await iam.listMFADevices(userName: user.userName))?.first {
                 $0.serialNumber.hasSuffix(":mfa/\(name)") || $0.serialNumber.hasSuffix("/\(name)")
             }
             throw MFAEnrollmentError.deviceNameTaken(
-                name: name, profile: profile, enabledForUser: enabled ?? false)
+                name: name, profile: profile, enabledSerial: enabled?.serialNumber)
         } catch {
             throw translated(error, operation: "CreateVirtualMFADevice")
         }

@@ -177,7 +177,15 @@ def test_taken_name_and_a_racing_enrolment(world: World, ykman: Path) -> None:
     assert "Deleted" in world.ok("mfa", "remove", "doug", "--serial", serial).stdout
     world.ok("mfa", "enroll", "doug", "--yubikey")
     again = world.run("mfa", "enroll", "doug", "--yubikey")
-    assert again.returncode == 1 and "already enabled" in again.stderr
+    assert again.returncode == 1 and "already enabled" in again.stderr and serial in again.stderr
+
+    # An enrolment killed after AWS enabled the device but before the config write: running it
+    # again records the enabled device instead of leaving the profile without it.
+    world.write_config(world.config.read_text().replace(f"mfa_serial = {serial}\n", ""))
+    assert "mfa_serial" not in world.config.read_text()
+    recovered = world.ok("mfa", "enroll", "doug", "--yubikey")
+    assert "already enabled" in recovered.stdout and "mfa remove doug" in recovered.stdout
+    assert f"mfa_serial = {serial}" in world.config.read_text()
 
 
 def test_missing_yubikey_or_ykman_creates_nothing(world: World, ykman: Path) -> None:
