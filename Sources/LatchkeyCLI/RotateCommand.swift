@@ -14,8 +14,9 @@ struct RotateCommand: AsyncParsableCommand {
             LATCHKEY_ROTATE_VERIFY_TIMEOUT, default 60s), deletes the old key from AWS and removes \
             the profile's cached sessions. If the new key cannot be stored or does not work, it is \
             deleted again and the old one stays; if the old key cannot be deleted, you are told \
-            its id to remove by hand. A user who already has two keys is refused before anything \
-            is changed.
+            its id to remove by hand. A rotation that was killed part-way is finished (or its unused \
+            key deleted) by the next `rotate`. A user who already has two keys is refused before \
+            anything is changed.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -39,6 +40,13 @@ struct RotateCommand: AsyncParsableCommand {
             verify: try KeyRotation.VerifyPolicy(environment: runtime.environment),
             progress: { FileHandle.standardError.write(Data("latchkey: \($0)\n".utf8)) })
         let result = try await rotation.run()
+        if result.finishedInterrupted {
+            print(
+                "Finished the interrupted rotation of '\(rotation.profile)': \(result.oldAccessKeyId) -> "
+                    + "\(result.newAccessKeyId) (old key deleted; \(result.sessionsCleared) cached session"
+                    + "\(result.sessionsCleared == 1 ? "" : "s") removed).")
+            return
+        }
         print(
             "Rotated the key of '\(rotation.profile)': \(result.oldAccessKeyId) -> \(result.newAccessKeyId) "
                 + "(works after \(result.verifyAttempts) attempt\(result.verifyAttempts == 1 ? "" : "s"); "

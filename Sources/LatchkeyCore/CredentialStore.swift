@@ -76,6 +76,27 @@ public struct CredentialStore: Sendable {
             expiration: Date(timeIntervalSince1970: TimeInterval(expiration)))
     }
 
+    // MARK: Rotation journals
+
+    static func rotationKey(_ profile: String) -> String { "rotation:\(profile)" }
+
+    public func storeRotationJournal(_ journal: KeyRotation.Journal, profile: String) async throws {
+        try await keyring.set(
+            KeyringItem(
+                key: Self.rotationKey(profile), label: "latchkey rotation in progress: \(profile)",
+                metadata: ["kind": "rotation", "profile": profile],
+                secret: try JSONEncoder().encode(journal)))
+    }
+
+    public func rotationJournal(profile: String) async throws -> KeyRotation.Journal? {
+        guard let item = try await keyring.get(Self.rotationKey(profile)) else { return nil }
+        return try JSONDecoder().decode(KeyRotation.Journal.self, from: item.secret)
+    }
+
+    public func removeRotationJournal(profile: String) async throws {
+        _ = try await keyring.remove(Self.rotationKey(profile))
+    }
+
     // MARK: IAM Identity Center tokens
 
     static func ssoTokenKey(_ name: String) -> String { "sso-token:\(name)" }

@@ -1,6 +1,7 @@
 import AWSClient
 import AWSSigV4
 import Foundation
+import Keyring
 
 extension KeyRotation {
     /// A rotation of the stored key a profile's plan starts from, wired to IAM, STS and the
@@ -15,7 +16,11 @@ extension KeyRotation {
             throw KeyRotationError.notAStoredKey(profile: plan.profile, source: plan.source.operation)
         }
         let store = context.store
+        // One rotation of a key at a time: a second would take the first one's journal for an
+        // interrupted run and delete the key it is about to store. Taken before the key is read.
+        let lock = try await rotationLock(keyProfile, context: context)
         guard let oldKey = try await store.longLivedKey(profile: keyProfile) else {
+            lock?.release()
             throw LatchkeyError.noStoredCredentials(profile: keyProfile, backend: store.keyring.backendName)
         }
         let oldKeyAdded = try await store.inventory().credentials.first { $0.profile == keyProfile }?.added
@@ -69,10 +74,34 @@ extension KeyRotation {
                     removed += try await store.removeSessions(profile: plan.profile)
                 }
                 return removed
-            })
-        return KeyRotation(
+            },
+            now: context.now,
+            loadJournal: { try await store.rotationJournal(profile: keyProfile) },
+            saveJournal: { try await store.storeRotationJournal($0, profile: keyProfile) },
+            clearJournal: { try await store.removeRotationJournal(profile: keyProfile) })
+        var rotation = KeyRotation(
             profile: keyProfile, oldKey: oldKey, oldKeyAdded: oldKeyAdded, verify: verify, steps: steps,
             progress: progress)
+        rotation.lock = lock
+        return rotation
+    }
+
+    static func rotationLock(_ profile: String, context: CoreContext) async throws -> FileLock? {
+        guard let directory = context.lockDirectory else { return nil }
+        let seconds = context.settings.lockTimeout
+        do {
+            return try await FileLock.acquire(
+                path: directory + "/rotation-" + digest([profile]).prefix(24) + ".lock",
+                timeout: .seconds(seconds)
+            ) {
+                context.notice(
+                    "another latchkey process is rotating the key of '\(profile)'; waiting for it…")
+            }
+        } catch KeyringError.lockTimeout {
+            throw KeyRotationError.notStarted(
+                profile: profile, step: "start while another rotation of the same key runs",
+                cause: "it has been running for \(seconds) s; let it finish or stop it, then try again.")
+        }
     }
 
     /// The plan's MFA GetSessionToken step (a role profile's, whose cached session may be reused),

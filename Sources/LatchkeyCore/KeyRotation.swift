@@ -1,6 +1,7 @@
 import AWSClient
 import AWSSigV4
 import Foundation
+import Keyring
 
 /// Replaces a profile's long-lived access key without ever leaving the user without a working
 /// one: create the new key, store it (one keyring `set` over the old one), prove it works, then
@@ -8,7 +9,29 @@ import Foundation
 ///
 /// Every step is a closure so each failure point can be tested; `KeyRotation.live` wires them to
 /// IAM, STS and the keyring.
+///
+/// A journal kept in the keyring while a rotation runs lets the next `rotate` finish one that was
+/// killed part-way (delete the old key once the new one is stored) or delete the key it created
+/// but never stored, so no one has to clean up keys by hand.
 public struct KeyRotation: Sendable {
+    /// What a running rotation records before it creates a key, and again once it knows the new
+    /// key's id. Holds no secret.
+    public struct Journal: Codable, Sendable, Equatable {
+        public var oldAccessKeyId: String
+        public var newAccessKeyId: String?
+        public var started: Date
+
+        public init(oldAccessKeyId: String, newAccessKeyId: String? = nil, started: Date) {
+            self.oldAccessKeyId = oldAccessKeyId
+            self.newAccessKeyId = newAccessKeyId
+            self.started = started
+        }
+    }
+
+    /// How far AWS's clock may be from ours when a key's creation time is compared with the
+    /// journal's start (only for a key whose id the killed run never learned).
+    static let clockSkew: TimeInterval = 300
+
     public struct Steps: Sendable {
         /// Credentials for every IAM call: an MFA session when the profile has MFA (one prompt), else the old key.
         public var iamCredentials: @Sendable () async throws -> AWSCredentials
@@ -29,6 +52,10 @@ public struct KeyRotation: Sendable {
         /// Removes the cached sessions made from the old key; returns how many.
         public var clearSessions: @Sendable () async throws -> Int
         public var sleep: @Sendable (Duration) async throws -> Void
+        public var now: @Sendable () -> Date
+        public var loadJournal: @Sendable () async throws -> Journal?
+        public var saveJournal: @Sendable (Journal) async throws -> Void
+        public var clearJournal: @Sendable () async throws -> Void
 
         public init(
             iamCredentials: @escaping @Sendable () async throws -> AWSCredentials,
@@ -39,7 +66,11 @@ public struct KeyRotation: Sendable {
             verifyKey: @escaping @Sendable (AWSCredentials) async throws -> CallerIdentity,
             deleteKey: @escaping @Sendable (String, String?, AWSCredentials) async throws -> Void,
             clearSessions: @escaping @Sendable () async throws -> Int,
-            sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
+            sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) },
+            now: @escaping @Sendable () -> Date = Date.init,
+            loadJournal: @escaping @Sendable () async throws -> Journal? = { nil },
+            saveJournal: @escaping @Sendable (Journal) async throws -> Void = { _ in },
+            clearJournal: @escaping @Sendable () async throws -> Void = {}
         ) {
             self.iamCredentials = iamCredentials
             self.identity = identity
@@ -50,6 +81,10 @@ public struct KeyRotation: Sendable {
             self.deleteKey = deleteKey
             self.clearSessions = clearSessions
             self.sleep = sleep
+            self.now = now
+            self.loadJournal = loadJournal
+            self.saveJournal = saveJournal
+            self.clearJournal = clearJournal
         }
     }
 
@@ -100,6 +135,8 @@ public struct KeyRotation: Sendable {
     public var steps: Steps
     /// Progress for the user (never a secret).
     public var progress: @Sendable (String) -> Void
+    /// Keeps other rotations of this key out until `run()` ends (set by `live`).
+    var lock: FileLock?
 
     public init(
         profile: String, oldKey: AWSCredentials, oldKeyAdded: Date? = nil,
@@ -121,9 +158,12 @@ public struct KeyRotation: Sendable {
         /// How many GetCallerIdentity calls the new key needed before it worked.
         public var verifyAttempts: Int
         public var sessionsCleared: Int
+        /// This run finished a rotation that an earlier, killed run had begun.
+        public var finishedInterrupted = false
     }
 
     public func run() async throws -> Result {
+        defer { lock?.release() }
         let credentials = try await steps.iamCredentials()
         let caller: CallerIdentity
         do {
@@ -133,7 +173,7 @@ public struct KeyRotation: Sendable {
                 profile: profile, step: "identify the key's user", cause: "\(error)")
         }
         let userName = try Self.userName(fromArn: caller.arn, profile: profile)
-        let existing: [AccessKeyMetadata]
+        var existing: [AccessKeyMetadata]
         do {
             existing = try await steps.listKeys(userName, credentials)
         } catch {
@@ -144,20 +184,37 @@ public struct KeyRotation: Sendable {
             throw KeyRotationError.storedKeyNotListed(
                 profile: profile, accessKeyId: oldKey.accessKeyId, userArn: caller.arn)
         }
+        // An unreadable journal is treated as none: at worst the user is told of a second key.
+        if let journal = try? await steps.loadJournal(),
+            let finished = try await recover(
+                journal, keys: &existing, callerArn: caller.arn, userName: userName, credentials: credentials)
+        {
+            return finished
+        }
         if existing.count >= 2, let other = existing.first(where: { $0.accessKeyId != oldKey.accessKeyId }) {
             throw KeyRotationError.keyLimitReached(
                 profile: profile, otherKeyId: other.accessKeyId, userName: userName)
         }
 
+        var journal = Journal(oldAccessKeyId: oldKey.accessKeyId, started: steps.now())
+        do {
+            try await steps.saveJournal(journal)
+        } catch {
+            throw KeyRotationError.notStarted(
+                profile: profile, step: "record the rotation in the keyring", cause: "\(error)")
+        }
         let created: NewAccessKey
         do {
             created = try await steps.createKey(userName, credentials)
         } catch {
+            // The journal stays: AWS may have made the key and lost the answer; the next run checks.
             throw KeyRotationError.notStarted(
                 profile: profile, step: "create the new access key", cause: "\(error)")
         }
         let newKey = created.credentials
         progress("Created access key \(newKey.accessKeyId) for \(caller.arn).")
+        journal.newAccessKeyId = newKey.accessKeyId
+        try? await steps.saveJournal(journal)  // without it, the next run still finds the key by its age
 
         do {
             try await steps.storeKey(newKey, created.metadata.createDate)
@@ -214,9 +271,75 @@ public struct KeyRotation: Sendable {
                 cause: deleteFailure)
         }
         progress("Deleted the old access key \(oldKey.accessKeyId).")
+        // Only a finished rotation drops the journal: after any failure it lets the next run tidy up.
+        try? await steps.clearJournal()
         return Result(
             userArn: caller.arn, oldAccessKeyId: oldKey.accessKeyId, newAccessKeyId: newKey.accessKeyId,
             verifyAttempts: attempts, sessionsCleared: cleared)
+    }
+
+    /// Picks up after a rotation that stopped without finishing (killed, or failed part-way):
+    /// when it had stored its new key, checks that key and deletes the old one, returning the
+    /// result; when the old key is still the stored one, deletes the key it created, whose secret
+    /// nobody has. A journal that matches neither key is stale and dropped.
+    private func recover(
+        _ journal: Journal, keys: inout [AccessKeyMetadata], callerArn: String, userName: String?,
+        credentials: AWSCredentials
+    ) async throws -> Result? {
+        let stored = oldKey.accessKeyId
+        if let newId = journal.newAccessKeyId, newId == stored, newId != journal.oldAccessKeyId,
+            keys.contains(where: { $0.accessKeyId == journal.oldAccessKeyId })
+        {
+            let identity: CallerIdentity
+            do {
+                identity = try await steps.verifyKey(oldKey)
+            } catch {
+                throw KeyRotationError.notStarted(
+                    profile: profile, step: "check the key an interrupted rotation stored", cause: "\(error)")
+            }
+            guard identity.arn == callerArn else {
+                throw KeyRotationError.notStarted(
+                    profile: profile, step: "check the key an interrupted rotation stored",
+                    cause: "it authenticates as \(identity.arn), not \(callerArn)")
+            }
+            do {
+                try await steps.deleteKey(journal.oldAccessKeyId, userName, credentials)
+            } catch {
+                throw KeyRotationError.oldKeyNotDeleted(
+                    profile: profile, oldKeyId: journal.oldAccessKeyId, newKeyId: stored, userName: userName,
+                    cause: "\(error)")
+            }
+            let cleared = (try? await steps.clearSessions()) ?? 0
+            try? await steps.clearJournal()
+            progress(
+                "Finished an interrupted rotation: deleted the old access key \(journal.oldAccessKeyId).")
+            return Result(
+                userArn: callerArn, oldAccessKeyId: journal.oldAccessKeyId, newAccessKeyId: stored,
+                verifyAttempts: 1, sessionsCleared: cleared, finishedInterrupted: true)
+        }
+        if journal.oldAccessKeyId == stored {
+            let cutoff = journal.started.addingTimeInterval(-Self.clockSkew)
+            let unused = keys.filter { key in
+                key.accessKeyId != stored
+                    && (journal.newAccessKeyId.map { $0 == key.accessKeyId } ?? (key.createDate >= cutoff))
+            }
+            for key in unused {
+                do {
+                    try await steps.deleteKey(key.accessKeyId, userName, credentials)
+                } catch {
+                    throw KeyRotationError.notStarted(
+                        profile: profile,
+                        step: "delete the key \(key.accessKeyId) that an interrupted rotation created",
+                        cause: "\(error)")
+                }
+                keys.removeAll { $0.accessKeyId == key.accessKeyId }
+                progress(
+                    "Deleted access key \(key.accessKeyId): an interrupted rotation created it and never stored it."
+                )
+            }
+        }
+        try? await steps.clearJournal()
+        return nil
     }
 
     /// Puts the old key back (when the new one was stored) and deletes the new key from AWS.

@@ -7,6 +7,7 @@ import fcntl
 import json
 import os
 import stat
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -17,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import World, calls, code, create_mfa_user, reset_calls
+from conftest import BINARY, World, calls, code, create_mfa_user, reset_calls
 from double_fixtures import add_fault, client, create_role, set_auth, set_new_key_delay
 
 
@@ -125,18 +126,44 @@ def test_create_failure_changes_nothing(world: World, doug: dict[str, str]) -> N
     assert_unchanged(world, doug)
 
 
-def test_store_failure_deletes_the_new_key_and_keeps_the_old(world: World, doug: dict[str, str]) -> None:
-    cache_mfa_session(world, doug)  # so the only keyring write left is the new key itself
+def test_a_locked_keyring_stops_rotation_before_any_key_is_made(world: World, doug: dict[str, str]) -> None:
+    cache_mfa_session(world, doug)
     reset_calls(world.endpoint)
-    # A real failure: another writer holds the vault's lock longer than latchkey waits (10 s).
+    # Another writer holds the vault's lock longer than latchkey waits (10 s): the rotation's
+    # journal cannot be written, so no key is created.
     with open(world.vault / ".lock", "a+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         result = world.run("rotate", "doug", timeout=90)
     assert result.returncode == 1, result.stdout
-    assert "could not be stored" in result.stderr and "was deleted again" in result.stderr
+    assert "could not record the rotation" in result.stderr and "nothing was changed" in result.stderr
+    assert calls(world.endpoint).get("iam:CreateAccessKey", 0) == 0
+    assert_unchanged(world, doug)
+
+
+def test_store_failure_deletes_the_new_key_and_keeps_the_old(world: World, doug: dict[str, str]) -> None:
+    cache_mfa_session(world, doug)
+    reset_calls(world.endpoint)
+    # A real failure: once CreateAccessKey is under way (the double holds its answer 2 s), another
+    # writer takes the vault's lock and keeps it longer than latchkey waits (10 s) to store the key.
+    add_fault(world.endpoint, "iam:CreateAccessKey", delay=2)
+    process = subprocess.Popen([str(BINARY), "rotate", "doug"], env=world.env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+    with open(world.vault / ".lock", "a+") as lock:
+        deadline = time.monotonic() + 30
+        while calls(world.endpoint).get("iam:CreateAccessKey", 0) == 0:
+            assert time.monotonic() < deadline and process.poll() is None, process.communicate()
+            time.sleep(0.05)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 1, stderr
+    assert "could not be stored" in stderr and "was deleted again" in stderr
     counted = calls(world.endpoint)
     assert counted["iam:CreateAccessKey"] == 1 and counted["iam:DeleteAccessKey"] == 1
     assert_unchanged(world, doug)
+    # The journal the failed run kept is dropped by the next rotation, which works as usual.
+    rotated = world.ok("rotate", "doug")
+    assert "Rotated the key of 'doug'" in rotated.stdout
+    assert aws_key_ids(world.endpoint, doug["user_name"]) == [stored_key_id(world)]
 
 
 def test_verify_failure_deletes_the_new_key_and_puts_the_old_back(world: World, doug: dict[str, str]) -> None:

@@ -14,6 +14,10 @@ final class FakeAccount: @unchecked Sendable {
 
     private let lock = NSLock()
     private var state: (keys: [String], stored: String, log: [String], verifyFailures: Int)
+    private var journalState: KeyRotation.Journal?
+    /// When AWS says each key was made; a key not named here was made "now".
+    let createDates: [String: Date]
+    static let now = Date(timeIntervalSince1970: 1_800_000_000)
     let failing: Set<Step>
     let userArn: String
     let verifyAs: String?
@@ -21,9 +25,12 @@ final class FakeAccount: @unchecked Sendable {
     init(
         keys: [String] = ["AKIAOLD"], stored: String = "AKIAOLD", failing: Set<Step> = [],
         verifyFailures: Int = 0,
-        userArn: String = "arn:aws:iam::123456789012:user/team/doug", verifyAs: String? = nil
+        userArn: String = "arn:aws:iam::123456789012:user/team/doug", verifyAs: String? = nil,
+        journal: KeyRotation.Journal? = nil, createDates: [String: Date] = [:]
     ) {
         state = (keys, stored, [], verifyFailures)
+        journalState = journal
+        self.createDates = createDates
         self.failing = failing
         self.userArn = userArn
         self.verifyAs = verifyAs
@@ -32,6 +39,7 @@ final class FakeAccount: @unchecked Sendable {
     var keys: [String] { lock.withLock { state.keys } }
     var stored: String { lock.withLock { state.stored } }
     var log: [String] { lock.withLock { state.log } }
+    var journal: KeyRotation.Journal? { lock.withLock { journalState } }
 
     struct Injected: Error, CustomStringConvertible {
         var step: String
@@ -61,7 +69,8 @@ final class FakeAccount: @unchecked Sendable {
                 try self.record("list \(user ?? "-") \(credentials.accessKeyId)", .list)
                 return self.keys.map {
                     AccessKeyMetadata(
-                        accessKeyId: $0, userName: user ?? "", status: .active, createDate: Date())
+                        accessKeyId: $0, userName: user ?? "", status: .active,
+                        createDate: self.createDates[$0] ?? Self.now)
                 }
             },
             createKey: { user, credentials in
@@ -104,12 +113,16 @@ final class FakeAccount: @unchecked Sendable {
                 try self.record("clear", .clear)
                 return 2
             },
-            sleep: { duration in self.lock.withLock { self.state.log.append("sleep \(duration)") } })
+            sleep: { duration in self.lock.withLock { self.state.log.append("sleep \(duration)") } },
+            now: { Self.now },
+            loadJournal: { self.journal },
+            saveJournal: { journal in self.lock.withLock { self.journalState = journal } },
+            clearJournal: { self.lock.withLock { self.journalState = nil } })
     }
 
     func rotation(verify: KeyRotation.VerifyPolicy = .init(budget: .seconds(3))) -> KeyRotation {
         KeyRotation(
-            profile: "doug", oldKey: AWSCredentials(accessKeyId: "AKIAOLD", secretAccessKey: "old-secret"),
+            profile: "doug", oldKey: AWSCredentials(accessKeyId: stored, secretAccessKey: "stored-secret"),
             verify: verify, steps: steps())
     }
 }
@@ -291,5 +304,73 @@ struct KeyRotationTests {
         #expect(KeyAge.text(since: now - 12 * 86400 - 5, now: now) == "12d")
         #expect(KeyAge.text(since: now - 3900, now: now) == "1h05m")
         #expect(KeyAge.text(since: now + 100, now: now) == "0s")
+    }
+}
+
+@Suite("Key rotation: after a run that was killed part-way")
+struct InterruptedRotationTests {
+    static let begun = FakeAccount.now.addingTimeInterval(-60)
+
+    @Test func aRunKilledAfterStoringItsKeyIsFinished() async throws {
+        let account = FakeAccount(
+            keys: ["AKIAOLD", "AKIANEW"], stored: "AKIANEW",
+            journal: .init(oldAccessKeyId: "AKIAOLD", newAccessKeyId: "AKIANEW", started: Self.begun))
+        let result = try await account.rotation().run()
+        #expect(result.finishedInterrupted)
+        #expect(result.oldAccessKeyId == "AKIAOLD" && result.newAccessKeyId == "AKIANEW")
+        #expect(account.keys == ["AKIANEW"] && account.stored == "AKIANEW" && account.journal == nil)
+        // The stored key is proven to work before the old one goes; nothing new is created.
+        #expect(account.log.suffix(3) == ["verify AKIANEW", "delete AKIAOLD doug ASIAMFA", "clear"])
+        #expect(!account.log.contains { $0.hasPrefix("create") })
+    }
+
+    @Test func theStoredKeyMustWorkBeforeTheOldOneIsDeleted() async throws {
+        let account = FakeAccount(
+            keys: ["AKIAOLD", "AKIANEW"], stored: "AKIANEW", failing: [.verify],
+            journal: .init(oldAccessKeyId: "AKIAOLD", newAccessKeyId: "AKIANEW", started: Self.begun))
+        await #expect(throws: KeyRotationError.self) { _ = try await account.rotation().run() }
+        #expect(account.keys == ["AKIAOLD", "AKIANEW"] && account.journal != nil)
+    }
+
+    @Test func theKeyAKilledRunNeverStoredIsDeletedThenTheRotationRuns() async throws {
+        let account = FakeAccount(
+            keys: ["AKIAOLD", "AKIALOST"],
+            journal: .init(oldAccessKeyId: "AKIAOLD", newAccessKeyId: "AKIALOST", started: Self.begun))
+        let result = try await account.rotation().run()
+        #expect(!result.finishedInterrupted && result.newAccessKeyId == "AKIANEW")
+        #expect(account.log.contains("delete AKIALOST doug ASIAMFA"))
+        #expect(account.keys == ["AKIANEW"] && account.stored == "AKIANEW" && account.journal == nil)
+    }
+
+    @Test func withoutTheNewIdOnlyAKeyMadeSinceTheRunBeganIsDeleted() async throws {
+        let young = FakeAccount(
+            keys: ["AKIAOLD", "AKIAYOUNG"], journal: .init(oldAccessKeyId: "AKIAOLD", started: Self.begun),
+            createDates: ["AKIAYOUNG": Self.begun.addingTimeInterval(2)])
+        _ = try await young.rotation().run()
+        #expect(young.keys == ["AKIANEW"])
+
+        let old = FakeAccount(
+            keys: ["AKIAOLD", "AKIASPARE"], journal: .init(oldAccessKeyId: "AKIAOLD", started: Self.begun),
+            createDates: ["AKIASPARE": Self.begun.addingTimeInterval(-86400)])
+        await #expect(
+            throws: KeyRotationError.keyLimitReached(
+                profile: "doug", otherKeyId: "AKIASPARE", userName: "doug")
+        ) { _ = try await old.rotation().run() }
+        #expect(old.keys == ["AKIAOLD", "AKIASPARE"])
+    }
+
+    @Test func aJournalMatchingNeitherKeyIsDropped() async throws {
+        let account = FakeAccount(
+            journal: .init(oldAccessKeyId: "AKIAGONE", newAccessKeyId: "AKIAALSOGONE", started: Self.begun))
+        let result = try await account.rotation().run()
+        #expect(result.newAccessKeyId == "AKIANEW" && !result.finishedInterrupted)
+        #expect(account.journal == nil && !account.log.contains { $0.contains("GONE") })
+    }
+
+    @Test func aRunThatCouldNotTidyUpLeavesTheJournalForTheNext() async throws {
+        let account = FakeAccount(failing: [.store, .deleteNew])
+        await #expect(throws: KeyRotationError.self) { _ = try await account.rotation().run() }
+        #expect(account.journal?.oldAccessKeyId == "AKIAOLD" && account.journal?.newAccessKeyId == "AKIANEW")
+        #expect(account.journal?.started == FakeAccount.now)
     }
 }
