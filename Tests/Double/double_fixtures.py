@@ -199,18 +199,44 @@ def client(
     )
 
 
-def create_mfa_user(endpoint: str, name: str, enable_auth: bool = True) -> dict[str, str]:
-    """User + access key + allow-all policy + enabled virtual MFA device; then auth on.
-
-    Enabling uses the codes of two consecutive steps (now, now+30 s on the double's clock),
-    which are then used: take later codes from next_unused_code().
-    """
+def create_user(endpoint: str, name: str, enable_auth: bool = True) -> dict[str, str]:
+    """User + access key + allow-all policy, no MFA device; then auth on unless told otherwise."""
     set_auth(endpoint, False)
     iam = client(endpoint, "iam")
     user = iam.create_user(UserName=name)["User"]
     key = iam.create_access_key(UserName=name)["AccessKey"]
     policy = iam.create_policy(PolicyName=f"{name}-allow-all", PolicyDocument=json.dumps(ALLOW_ALL_POLICY))
     iam.attach_user_policy(UserName=name, PolicyArn=policy["Policy"]["Arn"])
+    if enable_auth:
+        set_auth(endpoint, True)
+    return {
+        "user_name": name,
+        "arn": user["Arn"],
+        "user_id": user["UserId"],
+        "account_id": user["Arn"].split(":")[4],
+        "access_key_id": key["AccessKeyId"],
+        "secret_access_key": key["SecretAccessKey"],
+    }
+
+
+def access_key_ids(endpoint: str, user_name: str) -> list[str]:
+    """The user's access key ids as IAM has them (asked with signature checking off, as an admin)."""
+    set_auth(endpoint, False)
+    try:
+        keys = client(endpoint, "iam").list_access_keys(UserName=user_name)["AccessKeyMetadata"]
+        return sorted(k["AccessKeyId"] for k in keys)
+    finally:
+        set_auth(endpoint, True)
+
+
+def create_mfa_user(endpoint: str, name: str, enable_auth: bool = True) -> dict[str, str]:
+    """User + access key + allow-all policy + enabled virtual MFA device; then auth on.
+
+    Enabling uses the codes of two consecutive steps (now, now+30 s on the double's clock),
+    which are then used: take later codes from next_unused_code().
+    """
+    user = create_user(endpoint, name, enable_auth=False)
+    iam = client(endpoint, "iam")
     device = iam.create_virtual_mfa_device(VirtualMFADeviceName=name)["VirtualMFADevice"]
     seed = device["Base32StringSeed"]
     seed = seed.decode() if isinstance(seed, bytes) else seed
@@ -223,16 +249,7 @@ def create_mfa_user(endpoint: str, name: str, enable_auth: bool = True) -> dict[
     )
     if enable_auth:
         set_auth(endpoint, True)
-    return {
-        "user_name": name,
-        "arn": user["Arn"],
-        "user_id": user["UserId"],
-        "account_id": user["Arn"].split(":")[4],
-        "access_key_id": key["AccessKeyId"],
-        "secret_access_key": key["SecretAccessKey"],
-        "mfa_serial": device["SerialNumber"],
-        "mfa_seed": seed,
-    }
+    return {**user, "mfa_serial": device["SerialNumber"], "mfa_seed": seed}
 
 
 def create_role(endpoint: str, name: str, trusted_arn: str) -> str:

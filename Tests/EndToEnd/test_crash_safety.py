@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from conftest import BINARY, World, calls, code
-from double_fixtures import ALLOW_ALL_POLICY, client, reset_calls, set_auth
+from double_fixtures import access_key_ids, client, create_user, reset_calls, set_auth
 
 KILLS = 20
 WRITES_AT_THE_END = 5  # kills aimed at the last fifth of a run, where every command here writes
@@ -262,19 +262,11 @@ ENROLL_CONFIG = "# my settings\n[profile doug]\nregion = us-east-1 ; home\n"
 
 def new_user_as_doug(world: World) -> dict[str, str]:
     """A fresh IAM user with a key and no MFA device, stored as profile doug; config reset."""
-    name = f"doug-{uuid.uuid4().hex[:8]}"
-    set_auth(world.endpoint, False)
-    iam = client(world.endpoint, "iam")
-    iam.create_user(UserName=name)
-    key = iam.create_access_key(UserName=name)["AccessKey"]
-    policy = iam.create_policy(PolicyName=f"{name}-allow", PolicyDocument=json.dumps(ALLOW_ALL_POLICY))
-    iam.attach_user_policy(UserName=name, PolicyArn=policy["Policy"]["Arn"])
-    set_auth(world.endpoint, True)
+    user = create_user(world.endpoint, f"doug-{uuid.uuid4().hex[:8]}")
     world.write_config(ENROLL_CONFIG)
     world.ok("add", "doug", "--env", "--no-config",
-             env={"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]})
-    return {"user_name": name, "access_key_id": key["AccessKeyId"],
-            "serial": f"arn:aws:iam::123456789012:mfa/{name}"}
+             env={"AWS_ACCESS_KEY_ID": user["access_key_id"], "AWS_SECRET_ACCESS_KEY": user["secret_access_key"]})
+    return {**user, "serial": f"arn:aws:iam::{user['account_id']}:mfa/{user['user_name']}"}
 
 
 def enabled_devices(world: World, user_name: str) -> list[str]:
@@ -380,15 +372,6 @@ def test_killed_session_caching_leaves_no_session_or_a_whole_one(world: World, d
 # --- (d) rotate: never without a working key ------------------------------------------------------
 
 
-def aws_key_ids(world: World, user_name: str) -> list[str]:
-    set_auth(world.endpoint, False)
-    try:
-        keys = client(world.endpoint, "iam").list_access_keys(UserName=user_name)["AccessKeyMetadata"]
-        return sorted(k["AccessKeyId"] for k in keys)
-    finally:
-        set_auth(world.endpoint, True)
-
-
 def test_killed_rotation_always_leaves_a_working_stored_key(world: World, doug: dict[str, str]) -> None:
     header = start_cached(world, "doug")
     config = world.config.read_text()
@@ -409,7 +392,7 @@ def test_killed_rotation_always_leaves_a_working_stored_key(world: World, doug: 
         assert world.config.read_text() == config
         assert all(TEMPORARY.match(p.name) for p in temporaries(world))
         stored = stored_key(world, "doug")
-        in_aws = aws_key_ids(world, doug["user_name"])
+        in_aws = access_key_ids(world.endpoint, doug["user_name"])
         # The stored key is the old or a new one; AWS has it (and at most the other one); it works.
         assert stored["id"] in in_aws and len(in_aws) <= 2
         sts = client(world.endpoint, "sts", access_key_id=stored["id"], secret_access_key=stored["secret"])
@@ -423,7 +406,7 @@ def test_killed_rotation_always_leaves_a_working_stored_key(world: World, doug: 
     with_code()
     world.ok(*killer.argv)
     stored = stored_key(world, "doug")
-    assert aws_key_ids(world, doug["user_name"]) == [stored["id"]]
+    assert access_key_ids(world.endpoint, doug["user_name"]) == [stored["id"]]
     assert temporaries(world) == []
     assert_passphrase_opens(world, "doug", stored["id"])
 

@@ -14,7 +14,7 @@ import pyotp
 import pytest
 
 from conftest import BINARY, World, aws_cli
-from double_fixtures import ALLOW_ALL_POLICY, client, next_unused_code, set_auth
+from double_fixtures import client, create_user, next_unused_code, set_auth
 from test_terminal import Tmux
 
 FAKE_YKMAN = r'''#!PYTHON
@@ -43,22 +43,18 @@ sys.exit(status)
 
 def bare_user(world: World, boundary: bool = True) -> dict[str, str]:
     """An IAM user with a key and an allow-all policy, no MFA device, optionally under latchkey's boundary."""
-    name = f"doug-{uuid.uuid4().hex[:8]}"
-    set_auth(world.endpoint, False)
-    iam = client(world.endpoint, "iam")
-    iam.create_user(UserName=name)
-    key = iam.create_access_key(UserName=name)["AccessKey"]
-    policy = iam.create_policy(PolicyName=f"{name}-allow", PolicyDocument=json.dumps(ALLOW_ALL_POLICY))
-    iam.attach_user_policy(UserName=name, PolicyArn=policy["Policy"]["Arn"])
+    user = create_user(world.endpoint, f"doug-{uuid.uuid4().hex[:8]}", enable_auth=False)
     if boundary:
+        iam = client(world.endpoint, "iam")
         document = world.ok("policy", "show").stdout
+        name = user["user_name"]
         arn = iam.create_policy(PolicyName=f"{name}-boundary", PolicyDocument=document)["Policy"]["Arn"]
         iam.put_user_permissions_boundary(UserName=name, PermissionsBoundary=arn)
     set_auth(world.endpoint, True)
     world.write_config("# my settings\n[profile doug]\nregion = us-east-1 ; home\noutput = json\n")
     world.ok("add", "doug", "--env", "--no-config",
-             env={"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]})
-    return {"user_name": name, "account_id": "123456789012"}
+             env={"AWS_ACCESS_KEY_ID": user["access_key_id"], "AWS_SECRET_ACCESS_KEY": user["secret_access_key"]})
+    return user
 
 
 @pytest.fixture

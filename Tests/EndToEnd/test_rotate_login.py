@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from botocore.exceptions import ClientError
 from conftest import BINARY, World, calls, code, create_mfa_user, reset_calls
-from double_fixtures import add_fault, client, create_role, set_auth, set_new_key_delay
+from double_fixtures import access_key_ids, add_fault, client, create_role, set_auth, set_new_key_delay
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -45,16 +45,6 @@ def identity_or_error(endpoint: str, key_id: str, secret: str) -> str:
         return str(error.response["Error"]["Code"])
 
 
-def aws_key_ids(endpoint: str, user_name: str) -> list[str]:
-    """The user's keys as IAM has them (asked with signature checking off, as an admin)."""
-    set_auth(endpoint, False)
-    try:
-        keys = client(endpoint, "iam").list_access_keys(UserName=user_name)["AccessKeyMetadata"]
-        return sorted(k["AccessKeyId"] for k in keys)
-    finally:
-        set_auth(endpoint, True)
-
-
 def cache_mfa_session(world: World, user: dict[str, str]) -> None:
     world.ok("exec", "--mfa-token", code(world, user), "doug", "--", "true")
 
@@ -62,7 +52,7 @@ def cache_mfa_session(world: World, user: dict[str, str]) -> None:
 def assert_unchanged(world: World, user: dict[str, str]) -> None:
     """The old key is still the stored one, still the only one in AWS, and still works."""
     assert stored_key_id(world) == user["access_key_id"]
-    assert aws_key_ids(world.endpoint, user["user_name"]) == [user["access_key_id"]]
+    assert access_key_ids(world.endpoint, user["user_name"]) == [user["access_key_id"]]
     assert identity_or_error(world.endpoint, user["access_key_id"], user["secret_access_key"]) == user["arn"]
 
 
@@ -79,7 +69,7 @@ def test_rotation_replaces_the_key_with_one_mfa_session(world: World, doug: dict
     assert f"Created access key {new['id']}" in result.stderr and "Deleted the old access key" in result.stderr
 
     # AWS has only the new key; the old one no longer authenticates, the new one does.
-    assert aws_key_ids(world.endpoint, doug["user_name"]) == [new["id"]]
+    assert access_key_ids(world.endpoint, doug["user_name"]) == [new["id"]]
     assert identity_or_error(world.endpoint, old, doug["secret_access_key"]) == "InvalidClientTokenId"
     assert identity_or_error(world.endpoint, new["id"], new["secret"]) == doug["arn"]
 
@@ -115,7 +105,7 @@ def test_two_keys_are_refused_before_anything_changes(world: World, doug: dict[s
     assert "two access keys" in result.stderr and spare in result.stderr and "Nothing was changed" in result.stderr
     assert "iam:CreateAccessKey" not in calls(world.endpoint)
     assert stored_key_id(world) == doug["access_key_id"]
-    assert aws_key_ids(world.endpoint, doug["user_name"]) == sorted([doug["access_key_id"], spare])
+    assert access_key_ids(world.endpoint, doug["user_name"]) == sorted([doug["access_key_id"], spare])
 
 
 def test_create_failure_changes_nothing(world: World, doug: dict[str, str]) -> None:
@@ -163,7 +153,7 @@ def test_store_failure_deletes_the_new_key_and_keeps_the_old(world: World, doug:
     # The journal the failed run kept is dropped by the next rotation, which works as usual.
     rotated = world.ok("rotate", "doug")
     assert "Rotated the key of 'doug'" in rotated.stdout
-    assert aws_key_ids(world.endpoint, doug["user_name"]) == [stored_key_id(world)]
+    assert access_key_ids(world.endpoint, doug["user_name"]) == [stored_key_id(world)]
 
 
 def test_verify_failure_deletes_the_new_key_and_puts_the_old_back(world: World, doug: dict[str, str]) -> None:
@@ -187,7 +177,7 @@ def test_a_new_key_that_takes_a_while_is_waited_for(world: World, doug: dict[str
     attempts = int(result.stdout.split("works after ")[1].split(" attempt")[0])
     assert attempts >= 2 and "not usable yet" in result.stderr
     new = stored_key(world)
-    assert aws_key_ids(world.endpoint, doug["user_name"]) == [new["id"]]
+    assert access_key_ids(world.endpoint, doug["user_name"]) == [new["id"]]
 
 
 def test_delete_failure_keeps_the_new_key_and_names_the_old_one(world: World, doug: dict[str, str]) -> None:
@@ -198,7 +188,7 @@ def test_delete_failure_keeps_the_new_key_and_names_the_old_one(world: World, do
     assert f"aws iam delete-access-key --access-key-id {old} --user-name {doug['user_name']}" in result.stderr
     new = stored_key(world)
     assert new["id"] != old
-    assert aws_key_ids(world.endpoint, doug["user_name"]) == sorted([old, new["id"]])
+    assert access_key_ids(world.endpoint, doug["user_name"]) == sorted([old, new["id"]])
     assert identity_or_error(world.endpoint, new["id"], new["secret"]) == doug["arn"]
 
 

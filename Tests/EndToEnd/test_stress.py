@@ -13,7 +13,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from conftest import BINARY, World
-from double_fixtures import ALLOW_ALL_POLICY, client, set_auth
+from double_fixtures import access_key_ids, client, create_user
 
 
 def key_pair(seed: int) -> dict[str, str]:
@@ -25,27 +25,8 @@ def key_pair(seed: int) -> dict[str, str]:
 
 def plain_user(endpoint: str) -> dict[str, str]:
     """An IAM user with one access key and an allow-all policy, no MFA: rotate signs with the key."""
-    name = f"rot-{uuid.uuid4().hex[:8]}"
-    set_auth(endpoint, False)
-    try:
-        iam = client(endpoint, "iam")
-        arn = iam.create_user(UserName=name)["User"]["Arn"]
-        key = iam.create_access_key(UserName=name)["AccessKey"]
-        policy = iam.create_policy(PolicyName=f"{name}-allow", PolicyDocument=json.dumps(ALLOW_ALL_POLICY))
-        iam.attach_user_policy(UserName=name, PolicyArn=policy["Policy"]["Arn"])
-    finally:
-        set_auth(endpoint, True)
-    return {"user_name": name, "arn": arn, "AWS_ACCESS_KEY_ID": key["AccessKeyId"],
-            "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
-
-
-def aws_key_ids(endpoint: str, user_name: str) -> list[str]:
-    set_auth(endpoint, False)
-    try:
-        keys = client(endpoint, "iam").list_access_keys(UserName=user_name)["AccessKeyMetadata"]
-        return sorted(k["AccessKeyId"] for k in keys)
-    finally:
-        set_auth(endpoint, True)
+    user = create_user(endpoint, f"rot-{uuid.uuid4().hex[:8]}")
+    return {**user, "AWS_ACCESS_KEY_ID": user["access_key_id"], "AWS_SECRET_ACCESS_KEY": user["secret_access_key"]}
 
 
 def test_concurrent_writers_removers_rotators_and_readers(world: World) -> None:
@@ -107,7 +88,7 @@ def test_concurrent_writers_removers_rotators_and_readers(world: World) -> None:
         assert len(created[name]) == 2
         stored = json.loads(world.ok("export", "--format", "json", "--no-session", name).stdout)
         assert stored["AccessKeyId"] == created[name][-1]
-        assert aws_key_ids(world.endpoint, user["user_name"]) == [created[name][-1]]
+        assert access_key_ids(world.endpoint, user["user_name"]) == [created[name][-1]]
         sts = client(world.endpoint, "sts", access_key_id=stored["AccessKeyId"],
                      secret_access_key=stored["SecretAccessKey"])
         assert sts.get_caller_identity()["Arn"] == user["arn"]
