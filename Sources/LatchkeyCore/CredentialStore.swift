@@ -84,7 +84,7 @@ public struct CredentialStore: Sendable {
         try await keyring.set(
             KeyringItem(
                 key: Self.rotationKey(profile), label: "latchkey rotation in progress: \(profile)",
-                metadata: ["kind": "rotation", "profile": profile],
+                metadata: ["kind": "rotation", "profile": profile, "started": iso8601(journal.started)],
                 secret: try JSONEncoder().encode(journal)))
     }
 
@@ -131,6 +131,9 @@ public struct CredentialStore: Sendable {
                     .init(
                         profile: profile, accessKeyId: info.metadata["access_key_id"],
                         added: info.metadata["added"].flatMap(parseISO8601)))
+            case "rotation":
+                inventory.unfinishedRotations.append(
+                    .init(profile: profile, started: info.metadata["started"].flatMap(parseISO8601)))
             case "session":
                 inventory.sessions.append(
                     .init(
@@ -161,6 +164,13 @@ public struct CredentialStore: Sendable {
     public struct Inventory: Sendable {
         public var credentials: [StoredKey] = []
         public var sessions: [CachedSession] = []
+        /// Rotations that stopped before they finished (see `KeyRotation.Journal`).
+        public var unfinishedRotations: [UnfinishedRotation] = []
+    }
+
+    public struct UnfinishedRotation: Sendable, Equatable {
+        public var profile: String
+        public var started: Date?
     }
 
     public struct StoredKey: Sendable, Equatable {

@@ -64,6 +64,7 @@ public struct Doctor: Sendable {
         }
         guard let profile else {
             return checks + inventory.credentials.map { ageCheck($0, name: "key age (\($0.profile))") }
+                + inventory.unfinishedRotations.map(rotationCheck)
         }
 
         let plan: CredentialPlan
@@ -149,6 +150,7 @@ public struct Doctor: Sendable {
         if let stored = inventory.credentials.first(where: { $0.profile == keyProfile }) {
             checks.append(ageCheck(stored, name: "key age"))
         }
+        checks += inventory.unfinishedRotations.filter { $0.profile == keyProfile }.map(rotationCheck)
 
         // AWS, with the long-lived key: who it is, and what time AWS thinks it is.
         let recorder = DateRecordingTransport(context.transport)
@@ -234,6 +236,16 @@ public struct Doctor: Sendable {
                     fix: "allow iam:ListMFADevices and iam:GetUser on your own user"))
         }
         return checks
+    }
+
+    /// A rotation that was killed or failed part-way may have left a second key in AWS.
+    func rotationCheck(_ rotation: CredentialStore.UnfinishedRotation) -> DoctorCheck {
+        .init(
+            name: "rotation (\(rotation.profile))", status: .warn,
+            detail: "a rotation of '\(rotation.profile)'"
+                + (rotation.started.map { " begun \(iso8601($0))" } ?? "")
+                + " did not finish; AWS may hold a second key for this user",
+            fix: "`latchkey rotate \(rotation.profile)` finishes it (or deletes the key it left)")
     }
 
     func ageCheck(_ key: CredentialStore.StoredKey, name: String) -> DoctorCheck {

@@ -150,10 +150,13 @@ def test_store_failure_deletes_the_new_key_and_keeps_the_old(world: World, doug:
     counted = calls(world.endpoint)
     assert counted["iam:CreateAccessKey"] == 1 and counted["iam:DeleteAccessKey"] == 1
     assert_unchanged(world, doug)
-    # The journal the failed run kept is dropped by the next rotation, which works as usual.
+    # doctor points at the journal the failed run kept; the next rotation drops it and works as usual.
+    found = {c["name"]: c for c in json.loads(world.run("doctor", "--json", "doug").stdout)["checks"]}
+    assert found["rotation (doug)"]["status"] == "warn" and "latchkey rotate doug" in found["rotation (doug)"]["fix"]
     rotated = world.ok("rotate", "doug")
     assert "Rotated the key of 'doug'" in rotated.stdout
     assert access_key_ids(world.endpoint, doug["user_name"]) == [stored_key_id(world)]
+    assert "rotation (doug)" not in world.run("doctor", "--json", "doug").stdout
 
 
 def test_verify_failure_deletes_the_new_key_and_puts_the_old_back(world: World, doug: dict[str, str]) -> None:
