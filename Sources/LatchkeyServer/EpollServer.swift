@@ -11,8 +11,8 @@ public struct ServerError: Error, CustomStringConvertible {
 
 #if os(Linux)
     /// A small HTTP/1.1 server on raw sockets: one listening socket on 127.0.0.1, one epoll
-    /// event loop per thread, keep-alive, no request bodies to speak of. New connections are
-    /// dealt round-robin to the loops so every core serves; a connection then stays on its loop.
+    /// event loop per thread, keep-alive, no request bodies to speak of. A connection stays on
+    /// the loop that accepted it.
     public final class EpollServer: @unchecked Sendable {
         public let port: UInt16
         let listener: Int32
@@ -23,7 +23,6 @@ public struct ServerError: Error, CustomStringConvertible {
         private var handler: any RequestHandler = NotStarted()
         let maxConnections: Int
         let connectionCount = Locked(0)
-        let nextLoop = Locked(0)
         private var threads: [Thread] = []
 
         static let listenerTag: UInt64 = 0
@@ -119,7 +118,7 @@ public struct ServerError: Error, CustomStringConvertible {
                 for index in 0..<Int(count) {
                     let tag = events[index].tag
                     switch tag {
-                    case Self.listenerTag: acceptAll()
+                    case Self.listenerTag: acceptOne(into: loop)
                     case Self.wakeTag: return
                     default:
                         guard let pointer = UnsafeRawPointer(bitPattern: UInt(tag)) else { continue }
@@ -130,28 +129,24 @@ public struct ServerError: Error, CustomStringConvertible {
             }
         }
 
-        func acceptAll() {
-            while true {
-                let fd = latchkey_accept(listener)
-                guard fd >= 0 else { return }
-                let admitted = connectionCount.withLock { count in
-                    guard count < maxConnections else { return false }
-                    count += 1
-                    return true
-                }
-                guard admitted else {
-                    close(fd)
-                    continue
-                }
-                let loop = nextLoop.withLock { next in
-                    next = (next + 1) % loops.count
-                    return loops[next]
-                }
-                let connection = Connection(
-                    fd: fd, capacity: parser.maxHeaderBytes + parser.maxBodyBytes + 1024)
-                let tag = UInt64(UInt(bitPattern: Unmanaged.passRetained(connection).toOpaque()))
-                Self.watch(loop, fd: fd, events: inEvents, tag: tag)
+        /// Takes one pending connection onto the loop that woke for it, as nginx does. The listener
+        /// is level-triggered, so a loop wakes again for the next; dealing connections round-robin
+        /// instead spread each client's connections over every loop and doubled p99 under `wrk`.
+        func acceptOne(into loop: Int32) {
+            let fd = latchkey_accept(listener)
+            guard fd >= 0 else { return }
+            let admitted = connectionCount.withLock { count in
+                guard count < maxConnections else { return false }
+                count += 1
+                return true
             }
+            guard admitted else {
+                close(fd)
+                return
+            }
+            let connection = Connection(fd: fd, capacity: parser.maxHeaderBytes + parser.maxBodyBytes + 1024)
+            let tag = UInt64(UInt(bitPattern: Unmanaged.passRetained(connection).toOpaque()))
+            Self.watch(loop, fd: fd, events: inEvents, tag: tag)
         }
 
         func handle(_ connection: Connection, events: UInt32, loop: Int32) {
