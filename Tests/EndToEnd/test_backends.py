@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 import uuid
 import warnings
 from pathlib import Path
@@ -334,15 +335,21 @@ class AWSVaultSecretService:
         from jeepney.io.blocking import open_dbus_connection
 
         self.connection = open_dbus_connection(address)
+        # Until gnome-keyring owns the name, a call would D-Bus-activate another one in the real HOME.
+        deadline = time.monotonic() + 30
+        while not self.call("/org/freedesktop/DBus", "org.freedesktop.DBus", "NameHasOwner", "s", (self.service,),
+                            bus_name="org.freedesktop.DBus")[0]:
+            assert time.monotonic() < deadline, "gnome-keyring never took org.freedesktop.secrets"
+            time.sleep(0.05)
         # A plain session, as go-libsecret's Service.Open asks for.
         _, self.session = self.call("/org/freedesktop/secrets", "org.freedesktop.Secret.Service", "OpenSession",
                                     "sv", ("plain", ("s", "")))
 
-    def call(self, path: str, interface: str, method: str, signature: str, body: tuple) -> tuple:
+    def call(self, path: str, interface: str, method: str, signature: str, body: tuple, bus_name: str = "") -> tuple:
         from jeepney import DBusAddress, new_method_call
         from jeepney.wrappers import unwrap_msg
 
-        address = DBusAddress(path, bus_name=self.service, interface=interface)
+        address = DBusAddress(path, bus_name=bus_name or self.service, interface=interface)
         return unwrap_msg(self.connection.send_and_get_reply(new_method_call(address, method, signature, body),
                                                               timeout=30))
 
@@ -383,6 +390,7 @@ def test_import_aws_vault_secret_service(world: World, tmp_path: Path) -> None:
         try:
             collection = client.create_collection("awsvault")
             assert collection == "/org/freedesktop/secrets/collection/awsvault"
+            assert (daemon.home / "data/keyrings/awsvault.keyring").exists()  # this test's daemon, not ~
             for item in aws_vault_v7_items():
                 client.create_item(collection, item)
             # Items of another collection must not be read.
