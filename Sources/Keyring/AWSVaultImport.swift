@@ -83,19 +83,28 @@ public enum AWSVault {
             profile: name, accessKeyId: value.AccessKeyID, secretAccessKey: value.SecretAccessKey)
     }
 
-    /// Every long-lived key in aws-vault's file backend folder.
-    public static func fileStoreCredentials(directory: String, passphrase: String) throws
-        -> [AWSVaultCredential]
-    {
+    /// Every long-lived key in aws-vault's file backend folder; `skipped` gets the name of every
+    /// other item (sessions, SSO tokens).
+    public static func fileStoreCredentials(
+        directory: String, passphrase: String, skipped: (String) -> Void = { _ in }
+    ) throws -> [AWSVaultCredential] {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else {
             throw AWSVaultImportError.folderMissing(path: directory)
         }
         var found: [AWSVaultCredential] = []
-        for name in names.sorted() where !name.hasPrefix(".") && !isSessionOrTokenName(name) {
+        for name in names.sorted() where !name.hasPrefix(".") {
+            guard !isSessionOrTokenName(name) else {
+                skipped(name)
+                continue
+            }
             let path = directory + "/" + name
             guard let token = try? String(contentsOfFile: path, encoding: .utf8) else { continue }
             let payload = try JWE.decrypt(token, passphrase: passphrase, file: path)
-            if let credential = credential(itemJSON: payload, fallbackName: name) { found.append(credential) }
+            if let credential = credential(itemJSON: payload, fallbackName: name) {
+                found.append(credential)
+            } else {
+                skipped(name)
+            }
         }
         return found
     }
@@ -168,10 +177,10 @@ extension JWE {
 
 extension AWSVault {
     /// Every long-lived key among aws-vault's pass entries (`<prefix>/<profile>`); runs `pass show`
-    /// only for entries whose names are not sessions or tokens.
+    /// only for entries whose names are not sessions or tokens; `skipped` gets every other name.
     public static func passCredentials(
         passCommand: String = "pass", storeDirectory: String, prefix: String,
-        environment: [String: String]
+        environment: [String: String], skipped: (String) -> Void = { _ in }
     ) throws -> [AWSVaultCredential] {
         let trimmed = prefix.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
         let root = trimmed.isEmpty ? storeDirectory : storeDirectory + "/" + trimmed
@@ -187,7 +196,10 @@ extension AWSVault {
         while let relative = enumerator.nextObject() as? String {
             guard relative.hasSuffix(".gpg") else { continue }
             let name = String(relative.dropLast(4))
-            guard !isSessionOrTokenName(name) else { continue }
+            guard !isSessionOrTokenName(name) else {
+                skipped(name)
+                continue
+            }
             let entry = trimmed.isEmpty ? name : trimmed + "/" + name
             let output = try ChildProcess.run(executable, ["show", entry], environment: childEnvironment)
             guard output.status == 0 else {
@@ -197,21 +209,28 @@ extension AWSVault {
             }
             if let credential = credential(itemJSON: output.stdout, fallbackName: name) {
                 found.append(credential)
+            } else {
+                skipped(name)
             }
         }
         return found.sorted { $0.profile < $1.profile }
     }
 
-    /// Every long-lived key in aws-vault's Secret Service collection (`awsvault` by default).
-    public static func secretServiceCredentials(collection: String = "awsvault") async throws
-        -> [AWSVaultCredential]
-    {
+    /// Every long-lived key in aws-vault's Secret Service collection (`awsvault` by default);
+    /// `skipped` gets the label of every other item.
+    public static func secretServiceCredentials(
+        collection: String = "awsvault", skipped: (String) -> Void = { _ in }
+    ) async throws -> [AWSVaultCredential] {
         let keyring = SecretServiceKeyring(collection: collection)
-        return try await keyring.allItems().compactMap { item in
-            item.secret.flatMap {
-                credential(itemJSON: $0, fallbackName: item.attributes["profile"] ?? item.label)
+        var found: [AWSVaultCredential] = []
+        for item in try await keyring.allItems() {
+            let name = item.attributes["profile"] ?? item.label
+            if let credential = item.secret.flatMap({ credential(itemJSON: $0, fallbackName: name) }) {
+                found.append(credential)
+            } else {
+                skipped(name)
             }
         }
-        .sorted { $0.profile < $1.profile }
+        return found.sorted { $0.profile < $1.profile }
     }
 }

@@ -33,8 +33,12 @@ struct ImportCommand: AsyncParsableCommand {
         help: "aws-vault's pass prefix. (Default: $AWS_VAULT_PASS_PREFIX.)")
     var awsVaultPassPrefix: String?
 
-    @Option(name: .long, help: "aws-vault's Secret Service collection. (Default: awsvault.)")
-    var collection = "awsvault"
+    @Option(
+        name: .long,
+        help:
+            "aws-vault's Secret Service collection. (Default: $AWS_VAULT_SECRET_SERVICE_COLLECTION_NAME, else awsvault.)"
+    )
+    var collection: String?
 
     @Flag(name: .customLong("dry-run"), help: "Show what would be imported; store nothing.")
     var dryRun = false
@@ -50,6 +54,7 @@ struct ImportCommand: AsyncParsableCommand {
         let environment = runtime.environment
         let home = environment["HOME"] ?? NSHomeDirectory()
         let found: [AWSVaultCredential]
+        var skipped = 0
         switch source {
         case "file":
             var folder =
@@ -67,22 +72,39 @@ struct ImportCommand: AsyncParsableCommand {
                     "aws-vault's file store needs its passphrase: set AWS_VAULT_FILE_PASSPHRASE or run from a terminal."
                 )
             }
-            found = try AWSVault.fileStoreCredentials(directory: folder, passphrase: passphrase)
+            found = try AWSVault.fileStoreCredentials(directory: folder, passphrase: passphrase) { _ in
+                skipped += 1
+            }
         case "pass":
-            let store =
+            var store =
                 global.passDir ?? environment["AWS_VAULT_PASS_PASSWORD_STORE_DIR"].flatMap {
                     $0.isEmpty ? nil : $0
                 }
                 ?? environment["PASSWORD_STORE_DIR"] ?? home + "/.password-store"
+            // aws-vault expands a leading ~ in its pass folder.
+            if store == "~" || store.hasPrefix("~/") { store = home + store.dropFirst() }
             found = try AWSVault.passCredentials(
                 passCommand: global.passCmd ?? environment["AWS_VAULT_PASS_CMD"] ?? "pass",
                 storeDirectory: store,
                 prefix: awsVaultPassPrefix ?? environment["AWS_VAULT_PASS_PREFIX"] ?? "",
-                environment: environment)
+                environment: environment
+            ) { _ in skipped += 1 }
         case "secret-service":
-            found = try await AWSVault.secretServiceCredentials(collection: collection)
+            let name =
+                collection ?? environment["AWS_VAULT_SECRET_SERVICE_COLLECTION_NAME"].flatMap {
+                    $0.isEmpty ? nil : $0
+                } ?? "awsvault"
+            found = try await AWSVault.secretServiceCredentials(collection: name) { _ in skipped += 1 }
         default:
             throw CLIError("unknown aws-vault backend '\(source)'; use file, pass or secret-service.")
+        }
+        if skipped > 0 {
+            // Sessions and SSO tokens are short-lived; latchkey makes its own from the imported keys.
+            print(
+                skipped == 1
+                    ? "skipped 1 aws-vault item that is not a long-lived key (a session or SSO token)"
+                    : "skipped \(skipped) aws-vault items that are not long-lived keys (sessions and SSO tokens)"
+            )
         }
         if found.isEmpty {
             print("No long-lived keys found in aws-vault's \(source) store.")

@@ -1,5 +1,6 @@
 """The OS keyring backends through the built binary: keyctl, pass, Secret Service (gnome-keyring),
-backend listing, migration between backends, and importing aws-vault's file store."""
+backend listing, migration between backends, and importing aws-vault's file, pass and Secret
+Service stores."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 import uuid
 import warnings
 from pathlib import Path
@@ -233,6 +235,177 @@ def test_import_aws_vault_file_store_made_by_joserfc(world: World) -> None:
     assert stored_key(world)["SecretAccessKey"] == KEYS["AWS_SECRET_ACCESS_KEY"]
     again = world.ok("import", "aws-vault", env={"AWS_VAULT_FILE_PASSPHRASE": "aws-vault passphrase"})
     assert "skipped doug" in again.stdout
+
+
+# What aws-vault v7 (through github.com/99designs/keyring) leaves in its store besides key pairs.
+AWS_VAULT_SECRETS = {
+    "zoe": ("AKIAZOEEXAMPLEKEY123", "zoe/Secret+Key0000000000000000000000000"),
+    "session": ("ASIASESSIONEXAMPLE01", "sessionSecretKey000000000000000000000000"),
+    "session_token": "FwoGZXIvYXdzEXAMPLESESSIONTOKEN",
+    "oidc_token": "aoaAAAAAGEXAMPLEOIDCACCESSTOKEN",
+}
+
+
+def aws_vault_v7_items() -> list[dict[str, object]]:
+    """keyring.Item values (Go JSON: Data is []byte, so base64) for two key pairs, a session, an SSO token."""
+    def item(key: str, label: str, data: dict[str, object], description: str = "") -> dict[str, object]:
+        return {"Key": key, "Data": base64.b64encode(json.dumps(data).encode()).decode(), "Label": label,
+                "Description": description, "KeychainNotTrustApplication": description == "",
+                "KeychainNotSynchronizable": False}
+
+    def key_pair(name: str, key_id: str, secret: str) -> dict[str, object]:
+        # aws-sdk-go-v2 aws.Credentials, as CredentialKeyring.Set marshals it.
+        value = {"AccessKeyID": key_id, "SecretAccessKey": secret, "SessionToken": "", "Source": "",
+                 "CanExpire": False, "Expires": "0001-01-01T00:00:00Z"}
+        return item(name, f"aws-vault ({name})", value)
+
+    b64 = lambda text: base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")  # noqa: E731
+    session_key = f"sts.GetSessionToken,{b64('doug')},{b64('arn:aws:iam::123456789012:mfa/doug')},1900000000"
+    session_id, session_secret = AWS_VAULT_SECRETS["session"]
+    start_url = "https://example.awsapps.com/start"
+    return [
+        key_pair("doug", KEYS["AWS_ACCESS_KEY_ID"], KEYS["AWS_SECRET_ACCESS_KEY"]),
+        key_pair("zoe", *AWS_VAULT_SECRETS["zoe"]),
+        item(session_key, "aws-vault session for doug (expires 2030-03-17T17:46:40Z)",
+             {"AccessKeyId": session_id, "Expiration": "2030-03-17T17:46:40Z", "SecretAccessKey": session_secret,
+              "SessionToken": AWS_VAULT_SECRETS["session_token"]}, "aws-vault session"),
+        item(f"oidc:{start_url}", f"aws-vault oidc token for {start_url} (expires 2030-03-17T17:46:40Z)",
+             {"Token": {"AccessToken": AWS_VAULT_SECRETS["oidc_token"], "ExpiresIn": 28800, "IdToken": None,
+                        "RefreshToken": None, "TokenType": "Bearer"}, "Expiration": "2030-03-17T17:46:40Z"},
+             "aws-vault oidc token"),
+    ]
+
+
+def assert_aws_vault_import(world: World, *args: str, env: dict[str, str]) -> None:
+    """Imports twice; exactly doug and zoe land in latchkey, sessions/tokens are skipped, no secret is shown."""
+    first = world.ok("import", "aws-vault", *args, env=env)
+    assert "imported doug (" in first.stdout and "imported zoe (" in first.stdout, first.stdout
+    assert "Imported 2 keys from aws-vault." in first.stdout
+    assert "skipped 2 aws-vault items that are not long-lived keys" in first.stdout, first.stdout
+    assert sorted(row["name"] for row in world.listing()["profiles"] if row["credentials"]) == ["doug", "zoe"]
+    for profile, (key_id, secret) in {"doug": (KEYS["AWS_ACCESS_KEY_ID"], KEYS["AWS_SECRET_ACCESS_KEY"]),
+                                      "zoe": AWS_VAULT_SECRETS["zoe"]}.items():
+        stored = json.loads(world.ok("export", "--no-session", "--format", "json", profile).stdout)
+        assert (stored["AccessKeyId"], stored["SecretAccessKey"]) == (key_id, secret)
+        assert "SessionToken" not in stored or not stored["SessionToken"]
+    again = world.ok("import", "aws-vault", *args, env=env)
+    assert "skipped doug: latchkey already has a key" in again.stdout
+    assert "skipped zoe: latchkey already has a key" in again.stdout and "imported" not in again.stdout
+    assert sorted(row["name"] for row in world.listing()["profiles"] if row["credentials"]) == ["doug", "zoe"]
+    secrets = [KEYS["AWS_SECRET_ACCESS_KEY"], AWS_VAULT_SECRETS["zoe"][1], AWS_VAULT_SECRETS["session"][1],
+               AWS_VAULT_SECRETS["session_token"], AWS_VAULT_SECRETS["oidc_token"]]
+    for output in (first.stdout, first.stderr, again.stdout, again.stderr):
+        assert not any(secret in output for secret in secrets), output
+
+
+def test_import_aws_vault_pass_store(world: World, tmp_path: Path) -> None:
+    """aws-vault's pass backend (99designs/keyring pass.go), as `aws-vault add` leaves it:
+
+    - entry name: Go filepath.Join(AWS_VAULT_PASS_PREFIX, item.Key) in the store of
+      AWS_VAULT_PASS_PASSWORD_STORE_DIR (else ~/.password-store); written with
+      `pass insert -m -f <name>`, stdin = json.Marshal(keyring.Item) with no newline;
+    - entry content: that JSON, {"Key","Data","Label","Description","KeychainNotTrustApplication",
+      "KeychainNotSynchronizable"}, Data base64 (Go []byte) of the credentials' JSON;
+    - item keys (aws-vault vault/*keyring.go): the profile name for a key pair, whose Data is
+      aws.Credentials {"AccessKeyID","SecretAccessKey","SessionToken":"","Source","CanExpire","Expires"};
+      `<type>,<b64url profile>,<b64url mfa>,<unix expiry>` for a session (Data: STS Credentials);
+      `oidc:<start url>` for an SSO token, which Join cleans to nested folders `oidc:https:/host/start`.
+    Keys() lists every *.gpg under the prefix, so the import must skip sessions and tokens by name.
+    """
+    with PassStore(tmp_path / "pass") as store:
+        env = store.env({})
+        for item in aws_vault_v7_items():
+            name = os.path.normpath(os.path.join("aws-vault", str(item["Key"])))
+            subprocess.run(["pass", "insert", "-m", "-f", name], input=json.dumps(item, separators=(",", ":")),
+                           env=store.env(os.environ), check=True, capture_output=True, text=True, timeout=60)
+        names = sorted(str(path.relative_to(store.store)) for path in store.store.rglob("*.gpg"))
+        assert len(names) == 4 and "aws-vault/oidc:https:/example.awsapps.com/start.gpg" in names
+        # A password of the user's own, outside aws-vault's prefix, must not be read.
+        subprocess.run(["pass", "insert", "-m", "-f", "web/example.com"], input="hunter2", text=True,
+                       env=store.env(os.environ), check=True, capture_output=True, timeout=60)
+        assert_aws_vault_import(world, "--from", "pass", env={**env, "AWS_VAULT_PASS_PREFIX": "aws-vault"})
+
+
+class AWSVaultSecretService:
+    """A jeepney client that writes items as 99designs/keyring's libsecret.go (via go-libsecret) does."""
+
+    service = "org.freedesktop.secrets"
+
+    def __init__(self, address: str) -> None:
+        from jeepney.io.blocking import open_dbus_connection
+
+        self.connection = open_dbus_connection(address)
+        # Until gnome-keyring owns the name, a call would D-Bus-activate another one in the real HOME.
+        deadline = time.monotonic() + 30
+        while not self.call("/org/freedesktop/DBus", "org.freedesktop.DBus", "NameHasOwner", "s", (self.service,),
+                            bus_name="org.freedesktop.DBus")[0]:
+            assert time.monotonic() < deadline, "gnome-keyring never took org.freedesktop.secrets"
+            time.sleep(0.05)
+        # A plain session, as go-libsecret's Service.Open asks for.
+        _, self.session = self.call("/org/freedesktop/secrets", "org.freedesktop.Secret.Service", "OpenSession",
+                                    "sv", ("plain", ("s", "")))
+
+    def call(self, path: str, interface: str, method: str, signature: str, body: tuple, bus_name: str = "") -> tuple:
+        from jeepney import DBusAddress, new_method_call
+        from jeepney.wrappers import unwrap_msg
+
+        address = DBusAddress(path, bus_name=bus_name or self.service, interface=interface)
+        return unwrap_msg(self.connection.send_and_get_reply(new_method_call(address, method, signature, body),
+                                                              timeout=30))
+
+    def create_collection(self, label: str) -> str:
+        # aws-vault calls CreateCollection({Label: label}, alias ""), whose password prompt needs a desktop;
+        # gnome-keyring's own unprompted form makes the same collection (path .../collection/<label>).
+        (path,) = self.call("/org/freedesktop/secrets", "org.gnome.keyring.InternalUnsupportedGuiltRiddenInterface",
+                            "CreateWithMasterPassword", "a{sv}(oayays)",
+                            ({"org.freedesktop.Secret.Collection.Label": ("s", label)},
+                             (self.session, b"", b"pw", "text/plain")))
+        return path
+
+    def create_item(self, collection: str, item: dict[str, object]) -> None:
+        key = str(item["Key"])
+        properties = {"org.freedesktop.Secret.Item.Label": ("s", key),
+                      "org.freedesktop.Secret.Item.Attributes": ("a{ss}", {"profile": key})}
+        secret = (self.session, b"", json.dumps(item).encode(), "application/json")
+        self.call(collection, "org.freedesktop.Secret.Collection", "CreateItem", "a{sv}(oayays)b",
+                  (properties, secret, True))
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def test_import_aws_vault_secret_service(world: World, tmp_path: Path) -> None:
+    """aws-vault's Secret Service backend (99designs/keyring libsecret.go + gsterjov/go-libsecret):
+
+    - collection: labelled AWS_VAULT_SECRET_SERVICE_COLLECTION_NAME (default "awsvault"), found by the
+      path /org/freedesktop/secrets/collection/<name>, made by CreateCollection if missing;
+    - one item per keyring.Item: label = item.Key (the profile name, a session key or `oidc:<url>`, not
+      the Item's "aws-vault (doug)" Label), attributes {"profile": item.Key} and nothing else,
+      replace = true;
+    - secret: plain session, no parameters, content type "application/json", value json.Marshal of
+      the whole keyring.Item (the same JSON as pass holds: Key, Data base64, Label, ...).
+    """
+    with SecretServiceDaemon(tmp_path / "ss") as daemon:
+        client = AWSVaultSecretService(daemon.address)
+        try:
+            collection = client.create_collection("awsvault")
+            assert collection == "/org/freedesktop/secrets/collection/awsvault"
+            assert (daemon.home / "data/keyrings/awsvault.keyring").exists()  # this test's daemon, not ~
+            for item in aws_vault_v7_items():
+                client.create_item(collection, item)
+            # Items of another collection must not be read.
+            client.create_item(client.create_collection("other"), aws_vault_v7_items()[1] | {"Key": "eve"})
+        finally:
+            client.close()
+        # latchkey keeps what it imports in the same service (its login collection, as no desktop can
+        # prompt for a collection of its own here).
+        world.env.update(daemon.env({}), LATCHKEY_SECRET_SERVICE_COLLECTION="default")
+        missing = world.run("import", "aws-vault", "--from", "secret-service", "--collection", "nope")
+        assert missing.returncode == 0 and "No long-lived keys found" in missing.stdout
+        assert_aws_vault_import(world, "--from", "secret-service", env={})
+        named = world.ok("import", "aws-vault", "--from", "secret-service", "--dry-run",
+                         env={"AWS_VAULT_SECRET_SERVICE_COLLECTION_NAME": "other"})
+        assert "would import eve" in named.stdout and "doug" not in named.stdout
 
 
 @pytest.mark.parametrize("backend", ["keyctl", "pass", "secret-service"])

@@ -93,6 +93,49 @@ import Testing
         #expect(throws: (any Error).self) { try JWE.unwrapForTests(tampered, kek: kek) }
     }
 
+    /// The item JSON aws-vault v7 leaves in pass entries and Secret Service secrets (keyring.Item,
+    /// Data = base64 of aws-sdk-go-v2 aws.Credentials); a session's Data is STS Credentials.
+    @Test func awsVaultV7ItemLayout() throws {
+        let keyPair = Data(
+            #"{"AccessKeyID":"AKIADOUGEXAMPLE","SecretAccessKey":"doug/secret+key","SessionToken":"","Source":"","CanExpire":false,"Expires":"0001-01-01T00:00:00Z"}"#
+                .utf8
+        ).base64EncodedString()
+        let item = Data(
+            #"{"Key":"doug","Data":"\#(keyPair)","Label":"aws-vault (doug)","Description":"","KeychainNotTrustApplication":true,"KeychainNotSynchronizable":false}"#
+                .utf8)
+        #expect(
+            AWSVault.credential(itemJSON: item, fallbackName: "other")
+                == AWSVaultCredential(
+                    profile: "doug", accessKeyId: "AKIADOUGEXAMPLE", secretAccessKey: "doug/secret+key"))
+        let sessionData = Data(
+            #"{"AccessKeyId":"ASIAEXAMPLE","Expiration":"2030-03-17T17:46:40Z","SecretAccessKey":"s","SessionToken":"t"}"#
+                .utf8
+        ).base64EncodedString()
+        let session = Data(
+            #"{"Key":"sts.GetSessionToken,ZG91Zw,,1900000000","Data":"\#(sessionData)","Label":"aws-vault session for doug","Description":"aws-vault session"}"#
+                .utf8)
+        #expect(AWSVault.credential(itemJSON: session, fallbackName: "doug") == nil)
+    }
+
+    @Test func fileStoreReportsSkippedItems() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.delete() }
+        let session = "sts.GetSessionToken,ZG91Zw,,1900000000"
+        try Self.writeStore(
+            folder.path, passphrase: "vault pass",
+            items: [
+                ("doug", Self.item("doug", accessKeyId: "AKIADOUGEXAMPLE", secret: "doug/secret+key")),
+                (session, Self.item(session, accessKeyId: "ASIASESSION", secret: "s", token: "tok")),
+                ("notakey", #"{"Key":"notakey","Data":"e30="}"#),
+            ])
+        var skipped: [String] = []
+        let found = try AWSVault.fileStoreCredentials(directory: folder.path, passphrase: "vault pass") {
+            skipped.append($0)
+        }
+        #expect(found.map(\.profile) == ["doug"])
+        #expect(skipped == ["notakey", session])
+    }
+
     @Test(arguments: [
         ("doug", false), ("sts.GetSessionToken,ZG91Zw,,1700000000", true),
         ("sts.AssumeRole,ZG91Zw,YXJu,1700000000", true), ("session,ZG91Zw,,1700000000", true),
