@@ -323,10 +323,12 @@ def _summary(report: Report) -> list[str]:
     ]
     if report.servers:
         nginx, *ours = report.servers
-        best = min(ours, key=lambda server: server.rps) if ours else None
-        if best:
+        if ours:
+            # Each figure from the server that did worse at it, so neither hides the other.
+            rps = min(server.rps for server in ours)
+            p99 = max(server.p99 for server in ours)
             rows.append(
-                ("credential servers (slowest of ECS/IMDS)", f"{best.rps:,.0f} req/s, p99 {best.p99:.1f} ms",
+                ("credential servers (worse of ECS/IMDS)", f"{rps:,.0f} req/s, p99 {p99:.1f} ms",
                  f"nginx, same JSON: {nginx.rps:,.0f} req/s, p99 {nginx.p99:.1f} ms")
             )
     if report.cold_start and report.cold_start.walls:
