@@ -80,18 +80,22 @@ public struct ServerError: Error, CustomStringConvertible {
         }
 
         /// Starts one thread per event loop.
+        /// Starts one thread per event loop and returns once every one of them is running.
         public func start(handler: any RequestHandler) {
             self.handler = handler
+            let running = DispatchSemaphore(value: 0)
             threads = loops.map { loop in
                 let thread = Thread { [self] in
                     // Set from inside: a name given before start was lost (threads showed their
                     // creator's libdispatch name in `top -H`).
                     latchkey_name_thread("latchkey-http")
+                    running.signal()
                     self.run(loop: loop)
                 }
                 thread.start()
                 return thread
             }
+            for _ in loops { running.wait() }
         }
 
         /// Stops accepting and wakes every loop so it exits; open connections are dropped.

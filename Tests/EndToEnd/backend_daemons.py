@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 
@@ -31,7 +32,22 @@ class SecretServiceDaemon:
             "printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1",
             shell=True, check=True, env={**self.env(os.environ), "XDG_DATA_HOME": str(self.home / "data")},
         )
+        self.wait_for_owner("org.freedesktop.secrets")
         return self
+
+    def wait_for_owner(self, name: str, seconds: float = 30) -> None:
+        """Until the daemon owns `name`, a call to it would make D-Bus start another one, in the real HOME."""
+        from jeepney import DBusAddress, new_method_call
+        from jeepney.io.blocking import open_dbus_connection
+        from jeepney.wrappers import unwrap_msg
+
+        bus = DBusAddress("/org/freedesktop/DBus", bus_name="org.freedesktop.DBus", interface="org.freedesktop.DBus")
+        deadline = time.monotonic() + seconds
+        with open_dbus_connection(self.address) as connection:
+            while not unwrap_msg(connection.send_and_get_reply(new_method_call(bus, "NameHasOwner", "s", (name,))))[0]:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"gnome-keyring-daemon never took {name} on the test bus")
+                time.sleep(0.05)
 
     def env(self, base: dict[str, str]) -> dict[str, str]:
         # Only the bus: XDG_DATA_HOME would move latchkey's own file vault too.

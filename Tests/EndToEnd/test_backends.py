@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import subprocess
-import time
 import uuid
 import warnings
 from pathlib import Path
@@ -334,13 +333,7 @@ class AWSVaultSecretService:
     def __init__(self, address: str) -> None:
         from jeepney.io.blocking import open_dbus_connection
 
-        self.connection = open_dbus_connection(address)
-        # Until gnome-keyring owns the name, a call would D-Bus-activate another one in the real HOME.
-        deadline = time.monotonic() + 30
-        while not self.call("/org/freedesktop/DBus", "org.freedesktop.DBus", "NameHasOwner", "s", (self.service,),
-                            bus_name="org.freedesktop.DBus")[0]:
-            assert time.monotonic() < deadline, "gnome-keyring never took org.freedesktop.secrets"
-            time.sleep(0.05)
+        self.connection = open_dbus_connection(address)  # SecretServiceDaemon waited for the daemon's name
         # A plain session, as go-libsecret's Service.Open asks for.
         _, self.session = self.call("/org/freedesktop/secrets", "org.freedesktop.Secret.Service", "OpenSession",
                                     "sv", ("plain", ("s", "")))
