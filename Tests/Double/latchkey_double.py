@@ -249,8 +249,9 @@ class DoubleState:
                     return True
         return False
 
-    def unused_code(self, serial: str, seed: str, min_validity: float = 5.0) -> dict[str, Any] | None:
-        """An unused code that stays accepted for at least `min_validity` seconds, if any."""
+    def unused_code(self, serial: str, seed: str, min_validity: float = 20.0) -> dict[str, Any] | None:
+        """An unused code that stays accepted for at least `min_validity` seconds, if any. (5 s was
+        too little: on a loaded CI machine 32 processes sometimes reached STS after the code expired.)"""
         totp = pyotp.TOTP(seed)
         now = self.now_epoch()
         current = int(now // TOTP_STEP)
