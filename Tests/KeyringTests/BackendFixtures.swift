@@ -117,18 +117,31 @@ enum BackendFixtures {
         var description: String
     }
 
-    /// Runs a command through the same `ChildProcess` the backends use (it reads until the program
-    /// exits, so a gpg-agent holding the pipes open cannot hang it); its stdout, or its stderr thrown.
+    /// Runs a command and returns its stdout; throws with its stderr when it fails.
     @discardableResult
     static func run(
         _ executable: String, _ arguments: [String], environment: [String: String]? = nil, stdin: String = ""
     ) throws -> String {
-        let output = try ChildProcess.run(
-            executable, arguments, environment: environment ?? ProcessInfo.processInfo.environment,
-            stdin: Data(stdin.utf8))
-        guard output.status == 0 else {
-            throw CommandFailed(description: "\(arguments.joined(separator: " ")): \(output.stderrText)")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        let input = Pipe()
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        input.fileHandleForWriting.write(Data(stdin.utf8))
+        try input.fileHandleForWriting.close()
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        let err = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw CommandFailed(
+                description: "\(arguments.joined(separator: " ")): \(String(decoding: err, as: UTF8.self))")
         }
-        return String(decoding: output.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return String(decoding: out, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }
