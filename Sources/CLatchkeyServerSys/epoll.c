@@ -107,7 +107,46 @@ int latchkey_accept(int listener) { (void)listener; errno = ENOSYS; return -1; }
 
 #ifdef __linux__
 #include <pthread.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int latchkey_usable_cpus(void) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) == 0) return CPU_COUNT(&set);
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    return online > 0 ? (int)online : 1;
+}
+
+// struct sched_attr (include/uapi/linux/sched/types.h); glibc has no wrapper for these calls.
+struct latchkey_sched_attr {
+    uint32_t size, policy;
+    uint64_t flags;
+    int32_t nice;
+    uint32_t priority;
+    uint64_t runtime, deadline, period;
+    uint32_t util_min, util_max;
+};
+
+int latchkey_request_slice(uint64_t nanoseconds) {
+    struct latchkey_sched_attr attributes;
+    memset(&attributes, 0, sizeof attributes);
+    if (syscall(SYS_sched_getattr, 0, &attributes, sizeof attributes, 0) != 0) return -errno;
+    if (attributes.policy != SCHED_OTHER) return 0;  // leave real-time or batch settings alone
+    attributes.size = sizeof attributes;
+    attributes.flags = 0;
+    attributes.runtime = nanoseconds;  // the nice value read above is kept
+    return syscall(SYS_sched_setattr, 0, &attributes, 0) == 0 ? 0 : -errno;
+}
+
 void latchkey_name_thread(const char *name) { pthread_setname_np(pthread_self(), name); }
 #else
+#include <unistd.h>
+int latchkey_usable_cpus(void) {
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    return online > 0 ? (int)online : 1;
+}
+int latchkey_request_slice(uint64_t nanoseconds) { (void)nanoseconds; return 0; }
 void latchkey_name_thread(const char *name) { (void)name; }
 #endif

@@ -19,7 +19,7 @@ public final class CredentialServer: Sendable {
     /// Binds and starts serving `feed` (already primed, or priming on the first request).
     public init(
         kind: CredentialServerKind, port: UInt16 = 0, feed: CredentialFeed, roles: RoleFeeds? = nil,
-        roleName: String, region: String, threads: Int = 2
+        roleName: String, region: String, threads: Int = defaultLoopCount()
     ) throws {
         self.kind = kind
         let limiter = FailureRateLimiter()

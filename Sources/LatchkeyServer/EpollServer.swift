@@ -9,6 +9,14 @@ public struct ServerError: Error, CustomStringConvertible {
     public var description: String
 }
 
+/// One event loop per CPU the process may use, at most two: a loop that shares its CPU with
+/// another loop makes that loop's connections wait a whole time slice (pinned to one CPU, two
+/// loops had a higher p99 and fewer requests/s than one). Two loops already outrun what SDK
+/// clients ask of a credential server.
+public func defaultLoopCount() -> Int {
+    min(2, max(1, Int(latchkey_usable_cpus())))
+}
+
 #if os(Linux)
     /// A small HTTP/1.1 server on raw sockets: one listening socket on 127.0.0.1, one epoll
     /// event loop per thread, keep-alive, no request bodies to speak of. A connection stays on
@@ -30,7 +38,7 @@ public struct ServerError: Error, CustomStringConvertible {
 
         /// Binds 127.0.0.1:`port` (0 picks a free one) and listens; `start()` begins serving.
         public init(
-            port: UInt16 = 0, threads: Int = 2, maxConnections: Int = 512,
+            port: UInt16 = 0, threads: Int = defaultLoopCount(), maxConnections: Int = 512,
             parser: HTTPRequestParser = HTTPRequestParser()
         ) throws {
             self.parser = parser
@@ -79,7 +87,6 @@ public struct ServerError: Error, CustomStringConvertible {
             }
         }
 
-        /// Starts one thread per event loop.
         /// Starts one thread per event loop and returns once every one of them is running.
         public func start(handler: any RequestHandler) {
             self.handler = handler
@@ -89,6 +96,11 @@ public struct ServerError: Error, CustomStringConvertible {
                     // Set from inside: a name given before start was lost (threads showed their
                     // creator's libdispatch name in `top -H`).
                     latchkey_name_thread("latchkey-http")
+                    // Short slices (100 µs, not the default of about 1.4 ms): a loop works in
+                    // bursts of microseconds, and the yield in `run` then costs it at most that.
+                    // With default slices, yielding to CPU-bound neighbours (a compile) cut its
+                    // requests/s to 40% of nginx's; with short ones it kept 80%.
+                    _ = latchkey_request_slice(100_000)
                     running.signal()
                     self.run(loop: loop)
                 }
@@ -114,7 +126,16 @@ public struct ServerError: Error, CustomStringConvertible {
         func run(loop: Int32) {
             var events = [latchkey_event](repeating: latchkey_event(), count: 128)
             while true {
-                let count = latchkey_epoll_wait(loop, &events, Int32(events.count), -1)
+                // Work already waiting means a busy streak: let the other threads on this CPU run
+                // first, which are usually the clients reading the answers just written. Without
+                // this, loops and clients on shared cores ran whole time slices in turn and p99
+                // was 7 ms; with it, about 1 ms (BENCHMARKS.md). When nothing waits, just sleep.
+                var count = latchkey_epoll_wait(loop, &events, Int32(events.count), 0)
+                if count > 0 {
+                    sched_yield()
+                } else if count == 0 {
+                    count = latchkey_epoll_wait(loop, &events, Int32(events.count), -1)
+                }
                 if count < 0 {
                     if errno == EINTR { continue }
                     return
@@ -315,7 +336,7 @@ public struct ServerError: Error, CustomStringConvertible {
     public final class EpollServer: Sendable {
         public let port: UInt16 = 0
         public init(
-            port: UInt16 = 0, threads: Int = 2, maxConnections: Int = 512,
+            port: UInt16 = 0, threads: Int = defaultLoopCount(), maxConnections: Int = 512,
             parser: HTTPRequestParser = HTTPRequestParser()
         ) throws {
             throw ServerError(description: "the credential servers run on Linux only for now.")

@@ -52,9 +52,11 @@ def run_client(args: list[str], env: dict[str, str]) -> subprocess.CompletedProc
 class Server:
     """`latchkey serve` as a background process, with its printed variables."""
 
-    def __init__(self, world: World, *args: str, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, world: World, *args: str, env: dict[str, str] | None = None, prefix: tuple[str, ...] = ()
+    ) -> None:
         self.process = subprocess.Popen(
-            [str(BINARY), "serve", *args],
+            [*prefix, str(BINARY), "serve", *args],
             env={**world.env, **(env or {})},
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -79,6 +81,8 @@ class Server:
             "AWS_EC2_METADATA_SERVICE_ENDPOINT"
         ]
         self.port = int(url.rsplit(":", 1)[1].strip("/"))
+        # The ECS token, when printed (a test serving with --token-file sets it from the file).
+        self.token = self.variables.get("AWS_CONTAINER_AUTHORIZATION_TOKEN", "")
 
     def request(
         self, method: str, path: str, headers: dict[str, str] | None = None, host: str | None = None
@@ -90,6 +94,10 @@ class Server:
         body = response.read()
         connection.close()
         return response.status, {k.lower(): v for k, v in response.getheaders()}, body
+
+    def event_loops(self) -> list[Path]:
+        tasks = Path(f"/proc/{self.process.pid}/task").iterdir()
+        return [task for task in tasks if (task / "comm").read_text() == "latchkey-http\n"]
 
     def cpu_seconds(self) -> float:
         fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -108,8 +116,10 @@ class Server:
 
 
 @contextmanager
-def serving(world: World, *args: str, env: dict[str, str] | None = None) -> Iterator[Server]:
-    server = Server(world, *args, env=env)
+def serving(
+    world: World, *args: str, env: dict[str, str] | None = None, prefix: tuple[str, ...] = ()
+) -> Iterator[Server]:
+    server = Server(world, *args, env=env, prefix=prefix)
     try:
         yield server
     finally:
@@ -224,7 +234,7 @@ def test_serve_ecs_answers_the_token_holder_only(world: World, doug: dict[str, s
         assert len(token) == 64 and "\n" not in token
         assert token_file.stat().st_mode & 0o777 == 0o600
         assert server.variables["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"] == str(token_file)
-        server.token = token  # type: ignore[attr-defined]
+        server.token = token
 
         status, headers, body = server.request("GET", "/", {"Authorization": token})
         assert status == 200 and headers["content-type"] == "application/json"
@@ -272,11 +282,10 @@ def test_serve_ecs_role_arn_assumes_the_role_once(world: World, doug: dict[str, 
     role_arn = create_role(world.endpoint, "ecs-target", doug["arn"])
     set_auth(world.endpoint, True)
     with serving(world, "doug", "--ecs", "--mfa-token", code(world, doug)) as server:
-        server.token = server.variables["AWS_CONTAINER_AUTHORIZATION_TOKEN"]  # type: ignore[attr-defined]
         base_url = server.variables["AWS_CONTAINER_CREDENTIALS_FULL_URI"]
         env = client_env(world, {
             "AWS_CONTAINER_CREDENTIALS_FULL_URI": f"{base_url}role-arn/{role_arn}",
-            "AWS_CONTAINER_AUTHORIZATION_TOKEN": server.token,  # type: ignore[attr-defined]
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN": server.token,
         })
         for _ in range(2):
             cli = run_client([aws_cli(), "sts", "get-caller-identity", "--output", "json"], env)
@@ -285,7 +294,7 @@ def test_serve_ecs_role_arn_assumes_the_role_once(world: World, doug: dict[str, 
         status, document = ecs_get(server, f"/role-arn/{role_arn}")
         assert status == 200 and document["RoleArn"] == role_arn
         assert calls(world.endpoint).get("sts:AssumeRole") == 1
-        assert server.request("GET", "/role-arn/not-an-arn", {"Authorization": server.token})[0] == 404  # type: ignore[attr-defined]
+        assert server.request("GET", "/role-arn/not-an-arn", {"Authorization": server.token})[0] == 404
 
 
 # --- serve: IMDSv2 -----------------------------------------------------------------------------
@@ -331,6 +340,18 @@ def test_serve_ec2_speaks_imdsv2(world: World, doug: dict[str, str]) -> None:
         assert json.loads(cli.stdout)["Arn"] == doug["arn"]
 
 
+def test_serve_runs_one_event_loop_per_cpu_it_may_use(world: World, doug: dict[str, str]) -> None:
+    # Two loops on one CPU make each other's connections wait a time slice: pinned, one loop.
+    prefix = ("taskset", "-c", "0")
+    with serving(world, "doug", "--ecs", "--mfa-token", code(world, doug), prefix=prefix) as pinned:
+        assert len(pinned.event_loops()) == 1
+        assert ecs_get(pinned)[0] == 200
+    if len(os.sched_getaffinity(0)) >= 2:
+        with serving(world, "doug", "--ecs") as unpinned:
+            assert len(unpinned.event_loops()) == 2
+            assert ecs_get(unpinned)[0] == 200
+
+
 # --- refresh -----------------------------------------------------------------------------------
 
 
@@ -339,7 +360,6 @@ def test_serve_refreshes_before_expiry_and_clients_follow(world: World) -> None:
     doug = user_with_clock_set_back(world, 3295)
     mfa_process_config(world, doug)
     with serving(world, "doug", "--ecs") as server:
-        server.token = server.variables["AWS_CONTAINER_AUTHORIZATION_TOKEN"]  # type: ignore[attr-defined]
         first = ecs_get(server)[1]
         set_double_offset(world, 0)  # later sessions are ordinary one-hour ones
         # Due 300 s before expiry: a few seconds from now (30 s more if a code step was skipped).
@@ -363,7 +383,7 @@ def test_serve_refreshes_before_expiry_and_clients_follow(world: World) -> None:
         assert stale.returncode != 0 and "ExpiredToken" in stale.stderr
         env = client_env(world, {
             "AWS_CONTAINER_CREDENTIALS_FULL_URI": server.variables["AWS_CONTAINER_CREDENTIALS_FULL_URI"],
-            "AWS_CONTAINER_AUTHORIZATION_TOKEN": server.token,  # type: ignore[attr-defined]
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN": server.token,
         })
         boto = run_client([sys.executable, "-c", BOTO3_IDENTITY], env)
         assert boto.returncode == 0, boto.stderr
@@ -375,7 +395,6 @@ def test_refresh_without_an_mfa_code_answers_a_clear_error_without_spinning(worl
     doug = user_with_clock_set_back(world, 3590)
     started = time.time()
     with serving(world, "doug", "--ecs", "--debug", "--mfa-token", code(world, doug)) as server:
-        server.token = server.variables["AWS_CONTAINER_AUTHORIZATION_TOKEN"]  # type: ignore[attr-defined]
         status, first = ecs_get(server)
         assert status == 200  # still valid: served while the renewal fails
         deadline = epoch(first["Expiration"]) + 5

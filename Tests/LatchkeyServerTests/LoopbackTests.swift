@@ -87,6 +87,25 @@ struct RawClient {
         #expect(names.filter { $0 == "latchkey-http\n" }.count >= 2)
     }
 
+    /// Linux honours a requested slice from 6.12 on, and shows it where it was built with its
+    /// debug files (as here).
+    @Test(.enabled(if: linuxAtLeast(6, 12) && FileManager.default.fileExists(atPath: "/proc/self/sched")))
+    func eventLoopThreadsAskForShortTimeSlices() throws {
+        let server = try EpollServer(threads: 2)
+        defer { server.stop() }
+        server.start(handler: EchoHandler())
+        let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").filter {
+            (try? String(contentsOfFile: "/proc/self/task/\($0)/comm", encoding: .utf8)) == "latchkey-http\n"
+        }
+        let slices = tasks.compactMap { task -> Int? in
+            let text = try? String(contentsOfFile: "/proc/self/task/\(task)/sched", encoding: .utf8)
+            let line = text?.split(separator: "\n").first { $0.hasPrefix("se.slice") }
+            return line.flatMap { Int($0.split(separator: ":").last!.trimmingCharacters(in: .whitespaces)) }
+        }
+        #expect(slices.count >= 2)
+        #expect(slices.allSatisfy { $0 == 100_000 })
+    }
+
     @Test func keepAliveAndPipelinedRequestsAreAnsweredInOrder() throws {
         let server = try EpollServer()
         defer { server.stop() }
@@ -143,4 +162,14 @@ struct RawClient {
         }
         #expect(clients[2].isClosed())
     }
+}
+
+/// Whether the running kernel's release is at least major.minor.
+func linuxAtLeast(_ major: Int, _ minor: Int) -> Bool {
+    var name = utsname()
+    guard uname(&name) == 0 else { return false }
+    let release = withUnsafeBytes(of: name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+    let parts = release.split(whereSeparator: { !$0.isNumber }).prefix(2).compactMap { Int($0) }
+    guard parts.count == 2 else { return false }
+    return (parts[0], parts[1]) >= (major, minor)
 }

@@ -28,6 +28,12 @@ int latchkey_epoll_wait(int loop, latchkey_event *events, int capacity, int time
 int latchkey_accept(int listener);
 /// eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK).
 int latchkey_eventfd(void);
+/// CPUs this thread may run on (its affinity mask: `taskset`, `docker --cpuset-cpus`), else the
+/// online count.
+int latchkey_usable_cpus(void);
+/// Asks for time slices of `nanoseconds` for the calling thread, keeping its policy and nice
+/// value (Linux 6.12+ honours it for normal threads; older kernels ignore it). 0, or -errno.
+int latchkey_request_slice(uint64_t nanoseconds);
 /// Names the calling thread (shown by `top -H` and `ps -L`).
 void latchkey_name_thread(const char *name);
 
