@@ -1,10 +1,12 @@
+#define _GNU_SOURCE  // pipe2
 #include "CLatchkeySys.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #ifdef __linux__
 #include <sys/syscall.h>
-#include <unistd.h>
 #if __has_include(<linux/keyctl.h>)
 #include <linux/keyctl.h>
 #endif
@@ -152,3 +154,14 @@ int32_t latchkey_keyctl_unlink(int32_t key, int32_t keyring) {
     return -ENOSYS;
 }
 #endif
+
+int32_t latchkey_pipe_cloexec(int32_t ends[2]) {
+#ifdef __linux__
+    return pipe2(ends, O_CLOEXEC) == 0 ? 0 : -errno;
+#else
+    if (pipe(ends) != 0) return -errno;
+    fcntl(ends[0], F_SETFD, FD_CLOEXEC);
+    fcntl(ends[1], F_SETFD, FD_CLOEXEC);
+    return 0;
+#endif
+}

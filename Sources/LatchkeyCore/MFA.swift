@@ -1,3 +1,4 @@
+import CLatchkeySys
 import Foundation
 import Keyring
 
@@ -156,8 +157,9 @@ public struct SystemProcessRunner: ProcessRunner {
     {
         let path = try resolveExecutable(arguments[0], environment: environment)
         var pipeEnds: [Int32] = [0, 0]
-        guard pipe(&pipeEnds) == 0 else {
-            throw ProcessFailure(reason: "no pipe: \(String(cString: strerror(errno)))")
+        let piped = latchkey_pipe_cloexec(&pipeEnds)
+        guard piped == 0 else {
+            throw ProcessFailure(reason: "no pipe: \(String(cString: strerror(-piped)))")
         }
         let (readEnd, writeEnd) = (pipeEnds[0], pipeEnds[1])
         defer { close(readEnd) }

@@ -108,6 +108,40 @@ final class SequenceRunner: ProcessRunner, @unchecked Sendable {
         #expect(!output.contains("sentinel"))
     }
 
+    /// The runner reads its pipe to the end: a program another thread starts meanwhile must not
+    /// inherit the write end, or the reader waits for that program too.
+    @Test func processRunnerPipeIsNotInheritedByOtherPrograms() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString).path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        // The child names the pipe on its stdout, then waits until the test has looked at it.
+        let script =
+            "readlink /proc/self/fd/3 3>&1 > \(folder)/named.tmp && mv \(folder)/named.tmp \(folder)/named;"
+            + " while [ ! -e \(folder)/go ]; do sleep 0.05; done; echo done"
+        async let output = SystemProcessRunner().output(
+            of: ["/bin/sh", "-c", script], environment: ProcessInfo.processInfo.environment,
+            timeout: .seconds(60))
+        defer { FileManager.default.createFile(atPath: "\(folder)/go", contents: nil) }
+        while !FileManager.default.fileExists(atPath: "\(folder)/named") {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let pipe = try String(contentsOfFile: "\(folder)/named", encoding: .utf8).trimmingCharacters(
+            in: .newlines)
+        let ours = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").filter {
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\($0)")) == pipe
+        }
+        let closeOnExec = try ours.map { fd in
+            let info = try String(contentsOfFile: "/proc/self/fdinfo/\(fd)", encoding: .utf8)
+            let flags = info.split(separator: "\n").first { $0.hasPrefix("flags:") }?.split(separator: "\t")
+                .last
+            return flags.flatMap { Int($0, radix: 8) }.map { $0 & Int(O_CLOEXEC) != 0 } ?? false
+        }
+        FileManager.default.createFile(atPath: "\(folder)/go", contents: nil)
+        #expect(try await output == "done\n")
+        #expect(pipe.hasPrefix("pipe:") && !ours.isEmpty)
+        #expect(closeOnExec.allSatisfy { $0 })
+    }
+
     @Test func helperProgramsDropThePassphrases() throws {
         let output = try ChildProcess.run("/usr/bin/env", [], environment: Self.given)
         let text = String(decoding: output.stdout, as: UTF8.self)

@@ -48,4 +48,8 @@ int64_t latchkey_keyctl_describe(int32_t key, char *buffer, size_t buffer_length
 /// keyctl(KEYCTL_UNLINK): removes `key` from `keyring`.
 int32_t latchkey_keyctl_unlink(int32_t key, int32_t keyring);
 
+/// pipe2(O_CLOEXEC): both ends closed in any program started later, so a child started by
+/// another thread at the same moment cannot hold the write end open and keep a reader waiting.
+int32_t latchkey_pipe_cloexec(int32_t ends[2]);
+
 #endif
