@@ -121,7 +121,7 @@ final class SequenceRunner: ProcessRunner, @unchecked Sendable {
         async let output = SystemProcessRunner().output(
             of: ["/bin/sh", "-c", script], environment: ProcessInfo.processInfo.environment,
             timeout: .seconds(60))
-        defer { FileManager.default.createFile(atPath: "\(folder)/go", contents: nil) }
+        defer { _ = FileManager.default.createFile(atPath: "\(folder)/go", contents: nil) }
         while !FileManager.default.fileExists(atPath: "\(folder)/named") {
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -136,7 +136,7 @@ final class SequenceRunner: ProcessRunner, @unchecked Sendable {
                 .last
             return flags.flatMap { Int($0, radix: 8) }.map { $0 & Int(O_CLOEXEC) != 0 } ?? false
         }
-        FileManager.default.createFile(atPath: "\(folder)/go", contents: nil)
+        _ = FileManager.default.createFile(atPath: "\(folder)/go", contents: nil)
         #expect(try await output == "done\n")
         #expect(pipe.hasPrefix("pipe:") && !ours.isEmpty)
         #expect(closeOnExec.allSatisfy { $0 })
