@@ -135,6 +135,7 @@ def _charts(report: Report, folder: Path) -> dict[str, str]:
         names = [server.name for server in report.servers]
         colours = ["#999999" if server.name.startswith("nginx") else "#1f77b4" for server in report.servers]
         left.barh(names, [server.rps for server in report.servers], color=colours)
+        left.xaxis.set_major_formatter(lambda value, _: f"{value / 1000:.0f}k")
         left.set_xlabel("requests/s (higher is better)")
         left.invert_yaxis()
         right.barh(names, [server.p99 for server in report.servers], color=colours)

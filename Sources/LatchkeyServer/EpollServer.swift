@@ -129,7 +129,7 @@ public func defaultLoopCount() -> Int {
                 // Work already waiting means a busy streak: let the other threads on this CPU run
                 // first, which are usually the clients reading the answers just written. Without
                 // this, loops and clients on shared cores ran whole time slices in turn and p99
-                // was 7 ms; with it, under 2 ms (BENCHMARKS.md). When nothing waits, just sleep.
+                // was 7 ms; with it, 0.5 to 3 ms (BENCHMARKS.md). When nothing waits, just sleep.
                 var count = latchkey_epoll_wait(loop, &events, Int32(events.count), 0)
                 if count > 0 {
                     sched_yield()
