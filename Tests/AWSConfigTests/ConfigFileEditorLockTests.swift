@@ -72,7 +72,9 @@ import Testing
         let folder = try TemporaryFolder()
         try folder.write("[profile dev]\n", to: "config")
         let path = folder.url("config")
-        let holder = open(folder.path, O_RDONLY | O_DIRECTORY)
+        // Close-on-exec, like latchkey's own: a program another test starts meanwhile would
+        // otherwise inherit the descriptor and hold the lock after `close` below.
+        let holder = open(folder.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         try #require(holder >= 0)
         try #require(flock(holder, LOCK_EX) == 0)
 

@@ -475,7 +475,7 @@ private struct VaultFiles {
         let keyring = vault.keyring(lockTimeout: .milliseconds(200))
         try await keyring.set(item("credentials:doug"))
         let lockPath = vault.path + "/.lock"
-        let fd = open(lockPath, O_RDWR)
+        let fd = open(lockPath, O_RDWR | O_CLOEXEC)
         #expect(fd >= 0)
         defer { close(fd) }
         #expect(flock(fd, LOCK_EX) == 0)  // another writer holds it
