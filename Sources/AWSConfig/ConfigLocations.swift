@@ -41,7 +41,7 @@ public struct ConfigLocations: Sendable, Equatable {
     }
 
     /// Expands a leading `~` or `~/` (not `~user`, which needs a shell or a user database).
-    static func expandTilde(_ path: String, home: String) -> String {
+    public static func expandTilde(_ path: String, home: String) -> String {
         guard path.first == "~" else { return path }
         let rest = path.dropFirst()
         guard rest.isEmpty || rest.first == "/" else { return path }

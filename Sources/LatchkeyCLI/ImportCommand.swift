@@ -1,3 +1,4 @@
+import AWSConfig
 import AWSSigV4
 import ArgumentParser
 import Foundation
@@ -57,10 +58,8 @@ struct ImportCommand: AsyncParsableCommand {
         var skipped = 0
         switch source {
         case "file":
-            var folder =
-                dir ?? environment["AWS_VAULT_FILE_DIR"].flatMap { $0.isEmpty ? nil : $0 }
-                ?? "~/.awsvault/keys"
-            if folder.hasPrefix("~/") { folder = home + folder.dropFirst() }
+            let folder = ConfigLocations.expandTilde(
+                dir ?? nonEmpty(environment["AWS_VAULT_FILE_DIR"]) ?? "~/.awsvault/keys", home: home)
             let passphrase: String
             if let given = environment["AWS_VAULT_FILE_PASSPHRASE"], !given.isEmpty {
                 passphrase = given
@@ -76,13 +75,10 @@ struct ImportCommand: AsyncParsableCommand {
                 skipped += 1
             }
         case "pass":
-            var store =
-                global.passDir ?? environment["AWS_VAULT_PASS_PASSWORD_STORE_DIR"].flatMap {
-                    $0.isEmpty ? nil : $0
-                }
-                ?? environment["PASSWORD_STORE_DIR"] ?? home + "/.password-store"
             // aws-vault expands a leading ~ in its pass folder.
-            if store == "~" || store.hasPrefix("~/") { store = home + store.dropFirst() }
+            let store = ConfigLocations.expandTilde(
+                global.passDir ?? nonEmpty(environment["AWS_VAULT_PASS_PASSWORD_STORE_DIR"])
+                    ?? environment["PASSWORD_STORE_DIR"] ?? home + "/.password-store", home: home)
             found = try AWSVault.passCredentials(
                 passCommand: global.passCmd ?? environment["AWS_VAULT_PASS_CMD"] ?? "pass",
                 storeDirectory: store,
@@ -91,9 +87,7 @@ struct ImportCommand: AsyncParsableCommand {
             ) { _ in skipped += 1 }
         case "secret-service":
             let name =
-                collection ?? environment["AWS_VAULT_SECRET_SERVICE_COLLECTION_NAME"].flatMap {
-                    $0.isEmpty ? nil : $0
-                } ?? "awsvault"
+                collection ?? nonEmpty(environment["AWS_VAULT_SECRET_SERVICE_COLLECTION_NAME"]) ?? "awsvault"
             found = try await AWSVault.secretServiceCredentials(collection: name) { _ in skipped += 1 }
         default:
             throw CLIError("unknown aws-vault backend '\(source)'; use file, pass or secret-service.")

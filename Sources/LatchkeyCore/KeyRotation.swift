@@ -165,20 +165,12 @@ public struct KeyRotation: Sendable {
     public func run() async throws -> Result {
         defer { lock?.release() }
         let credentials = try await steps.iamCredentials()
-        let caller: CallerIdentity
-        do {
-            caller = try await steps.identity(credentials)
-        } catch {
-            throw KeyRotationError.notStarted(
-                profile: profile, step: "identify the key's user", cause: "\(error)")
+        let caller = try await beforeAnyChange("identify the key's user") {
+            try await steps.identity(credentials)
         }
         let userName = try Self.userName(fromArn: caller.arn, profile: profile)
-        var existing: [AccessKeyMetadata]
-        do {
-            existing = try await steps.listKeys(userName, credentials)
-        } catch {
-            throw KeyRotationError.notStarted(
-                profile: profile, step: "list the user's access keys", cause: "\(error)")
+        var existing = try await beforeAnyChange("list the user's access keys") {
+            try await steps.listKeys(userName, credentials)
         }
         guard existing.contains(where: { $0.accessKeyId == oldKey.accessKeyId }) else {
             throw KeyRotationError.storedKeyNotListed(
@@ -197,19 +189,12 @@ public struct KeyRotation: Sendable {
         }
 
         var journal = Journal(oldAccessKeyId: oldKey.accessKeyId, started: steps.now())
-        do {
+        try await beforeAnyChange("record the rotation in the keyring") {
             try await steps.saveJournal(journal)
-        } catch {
-            throw KeyRotationError.notStarted(
-                profile: profile, step: "record the rotation in the keyring", cause: "\(error)")
         }
-        let created: NewAccessKey
-        do {
-            created = try await steps.createKey(userName, credentials)
-        } catch {
-            // The journal stays: AWS may have made the key and lost the answer; the next run checks.
-            throw KeyRotationError.notStarted(
-                profile: profile, step: "create the new access key", cause: "\(error)")
+        // On failure the journal stays: AWS may have made the key and lost the answer; the next run checks.
+        let created = try await beforeAnyChange("create the new access key") {
+            try await steps.createKey(userName, credentials)
         }
         let newKey = created.credentials
         progress("Created access key \(newKey.accessKeyId) for \(caller.arn).")
@@ -290,12 +275,8 @@ public struct KeyRotation: Sendable {
         if let newId = journal.newAccessKeyId, newId == stored, newId != journal.oldAccessKeyId,
             keys.contains(where: { $0.accessKeyId == journal.oldAccessKeyId })
         {
-            let identity: CallerIdentity
-            do {
-                identity = try await steps.verifyKey(oldKey)
-            } catch {
-                throw KeyRotationError.notStarted(
-                    profile: profile, step: "check the key an interrupted rotation stored", cause: "\(error)")
+            let identity = try await beforeAnyChange("check the key an interrupted rotation stored") {
+                try await steps.verifyKey(oldKey)
             }
             guard identity.arn == callerArn else {
                 throw KeyRotationError.notStarted(
@@ -324,13 +305,10 @@ public struct KeyRotation: Sendable {
                     && (journal.newAccessKeyId.map { $0 == key.accessKeyId } ?? (key.createDate >= cutoff))
             }
             for key in unused {
-                do {
+                try await beforeAnyChange(
+                    "delete the key \(key.accessKeyId) that an interrupted rotation created"
+                ) {
                     try await steps.deleteKey(key.accessKeyId, userName, credentials)
-                } catch {
-                    throw KeyRotationError.notStarted(
-                        profile: profile,
-                        step: "delete the key \(key.accessKeyId) that an interrupted rotation created",
-                        cause: "\(error)")
                 }
                 keys.removeAll { $0.accessKeyId == key.accessKeyId }
                 progress(
@@ -340,6 +318,15 @@ public struct KeyRotation: Sendable {
         }
         try? await steps.clearJournal()
         return nil
+    }
+
+    /// Runs a step taken before this run changed anything, reporting its failure as such.
+    private func beforeAnyChange<T>(_ step: String, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch {
+            throw KeyRotationError.notStarted(profile: profile, step: step, cause: "\(error)")
+        }
     }
 
     /// Puts the old key back (when the new one was stored) and deletes the new key from AWS.

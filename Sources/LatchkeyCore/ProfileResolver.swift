@@ -140,7 +140,8 @@ public struct ProfileResolver: Sendable {
             return Chain(
                 source: .webIdentity(
                     .init(
-                        profile: name, roleArn: roleArn, tokenFile: expandTilde(tokenFile, home: home),
+                        profile: name, roleArn: roleArn,
+                        tokenFile: ConfigLocations.expandTilde(tokenFile, home: home),
                         roleSessionName: section.roleSessionName ?? defaultRoleSessionName(),
                         cacheKey: cacheKey(name, "AssumeRoleWithWebIdentity", [roleArn, tokenFile]))),
                 links: [])

@@ -1,3 +1,4 @@
+import AWSConfig
 import Foundation
 
 /// latchkey's own settings, read from the environment once per run.
@@ -33,19 +34,13 @@ public struct LatchkeySettings: Sendable, Equatable {
             environment["LATCHKEY_SSO_SHARE_CLI_CACHE"]?.lowercased() ?? "")
         backend = environment["LATCHKEY_BACKEND"].flatMap { $0.isEmpty ? nil : $0 }
         if let dir = environment["LATCHKEY_FILE_DIR"], !dir.isEmpty {
-            fileDirectory = expandTilde(dir, home: home)
+            fileDirectory = ConfigLocations.expandTilde(dir, home: home)
         } else if let data = environment["XDG_DATA_HOME"], data.hasPrefix("/") {
             fileDirectory = data + "/latchkey/keyring"
         } else {
             fileDirectory = home + "/.local/share/latchkey/keyring"
         }
     }
-}
-
-func expandTilde(_ path: String, home: String) -> String {
-    if path == "~" { return home }
-    if path.hasPrefix("~/") { return home + path.dropFirst() }
-    return path
 }
 
 /// Parses `3600`, `3600s`, `15m`, `1h`, `1h30m`, `2d` into seconds.

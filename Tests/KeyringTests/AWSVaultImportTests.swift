@@ -32,16 +32,21 @@ import Testing
             #"{"Key":"\#(key)","Data":"\#(data)","Label":"aws-vault (\#(key))","Description":"","KeychainNotTrustApplication":true,"KeychainNotSynchronizable":false}"#
     }
 
+    static let session = "sts.GetSessionToken,ZG91Zw,,1900000000"
+
+    /// A long-lived key for doug and one aws-vault session, as file-store entries.
+    static let dougAndASession = [
+        ("doug", item("doug", accessKeyId: "AKIADOUGEXAMPLE", secret: "doug/secret+key")),
+        (session, item(session, accessKeyId: "ASIASESSION", secret: "s", token: "tok")),
+    ]
+
     @Test func importsLongLivedKeysAndSkipsSessions() throws {
         let folder = try TemporaryFolder()
         defer { folder.delete() }
-        let session = "sts.GetSessionToken,ZG91Zw,,1900000000"
         try Self.writeStore(
             folder.path, passphrase: "vault pass",
-            items: [
-                ("doug", Self.item("doug", accessKeyId: "AKIADOUGEXAMPLE", secret: "doug/secret+key")),
+            items: Self.dougAndASession + [
                 ("zoë", Self.item("zoë", accessKeyId: "AKIAZOEEXAMPLE", secret: "zoe-secret")),
-                (session, Self.item(session, accessKeyId: "ASIASESSION", secret: "s", token: "tok")),
                 ("oidc:https:⁄⁄example.awsapps.com⁄start", #"{"Key":"oidc:x","Data":"e30="}"#),
             ])
         let found = try AWSVault.fileStoreCredentials(directory: folder.path, passphrase: "vault pass")
@@ -120,20 +125,15 @@ import Testing
     @Test func fileStoreReportsSkippedItems() throws {
         let folder = try TemporaryFolder()
         defer { folder.delete() }
-        let session = "sts.GetSessionToken,ZG91Zw,,1900000000"
         try Self.writeStore(
             folder.path, passphrase: "vault pass",
-            items: [
-                ("doug", Self.item("doug", accessKeyId: "AKIADOUGEXAMPLE", secret: "doug/secret+key")),
-                (session, Self.item(session, accessKeyId: "ASIASESSION", secret: "s", token: "tok")),
-                ("notakey", #"{"Key":"notakey","Data":"e30="}"#),
-            ])
+            items: Self.dougAndASession + [("notakey", #"{"Key":"notakey","Data":"e30="}"#)])
         var skipped: [String] = []
         let found = try AWSVault.fileStoreCredentials(directory: folder.path, passphrase: "vault pass") {
             skipped.append($0)
         }
         #expect(found.map(\.profile) == ["doug"])
-        #expect(skipped == ["notakey", session])
+        #expect(skipped == ["notakey", Self.session])
     }
 
     @Test(arguments: [
