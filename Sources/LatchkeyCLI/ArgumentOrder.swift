@@ -44,9 +44,12 @@ private func optionWidth(_ arguments: [String], at index: Int) throws -> Int {
     if (try? LatchkeyCommand.parseAsRoot(["exec", word, probe])) != nil { return 1 }
     let next = index + 1 < arguments.count ? [arguments[index + 1]] : []
     if next == ["--"] || next.isEmpty {
-        // Report the option as ArgumentParser would: "Missing value for '--duration <duration>'".
-        _ = try LatchkeyCommand.parseAsRoot(["exec", probe, word])
-        return 1
+        // An option that takes a value, given none; anything else is reported as ArgumentParser sees it.
+        guard (try? LatchkeyCommand.parseAsRoot(["exec", word, "1h", probe])) != nil else {
+            _ = try LatchkeyCommand.parseAsRoot(["exec", word, probe])
+            return 1
+        }
+        throw ValidationError("\(word) needs a value: write it right after the option, before `--`.")
     }
     _ = try LatchkeyCommand.parseAsRoot(["exec", word] + next + [probe])
     return 2

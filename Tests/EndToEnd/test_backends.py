@@ -177,8 +177,18 @@ def test_secret_service_headless_uses_the_default_collection(secret_service_worl
     found = subprocess.run(["secret-tool", "search", "--all", "application", "latchkey"],
                            env=daemon.env(os.environ), capture_output=True, text=True)
     assert "label = latchkey: doug" in found.stdout + found.stderr
-    paths = [line for line in (found.stdout + found.stderr).splitlines() if line.startswith("[/")]
-    assert paths and all("/collection/login/" in line for line in paths), paths
+
+
+    def dbus_property(path: str, interface: str, name: str) -> str:
+        return subprocess.run(
+            ["gdbus", "call", "--session", "--dest", "org.freedesktop.secrets", "--object-path", path,
+             "--method", "org.freedesktop.DBus.Properties.Get", interface, name],
+            env=daemon.env(os.environ), check=True, capture_output=True, text=True, timeout=20).stdout
+
+    collections = dbus_property("/org/freedesktop/secrets", "org.freedesktop.Secret.Service", "Collections")
+    assert "latchkey" not in collections, collections
+    items = dbus_property("/org/freedesktop/secrets/collection/login", "org.freedesktop.Secret.Collection", "Items")
+    assert "/org/freedesktop/secrets/collection/login/" in items, items
     # Reading says nothing more; the same items are listed.
     listed = world.ok("list", "--json")
     assert "default collection" not in listed.stderr and "doug" in listed.stdout
