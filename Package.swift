@@ -82,6 +82,8 @@ let package = Package(
             name: "LatchkeyCoreTests", dependencies: ["LatchkeyCore", "LatchkeyTestSupport"],
             swiftSettings: strict),
         .testTarget(
+            name: "LatchkeyCLITests", dependencies: ["LatchkeyCLI"], swiftSettings: strict),
+        .testTarget(
             name: "LatchkeyServerTests",
             dependencies: ["LatchkeyServer", "LatchkeyCore", "LatchkeyTestSupport"],
             swiftSettings: strict),

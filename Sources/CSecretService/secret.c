@@ -203,7 +203,7 @@ int latchkey_ss_open(const char *collection, int create, int allow_prompt, void 
         if (!handle.collection && create && !allow_prompt) {
             lib.object_unref(handle.service);
             return fail(message, LATCHKEY_SS_NO_COLLECTION,
-                        "it does not exist and no desktop session can prompt for a new collection's password", 0);
+                        "does not exist and no desktop session can prompt for a new collection's password", 0);
         }
         if (!handle.collection && create) {
             handle.collection =
@@ -216,7 +216,7 @@ int latchkey_ss_open(const char *collection, int create, int allow_prompt, void 
     }
     if (!handle.collection) {
         lib.object_unref(handle.service);
-        return fail(message, LATCHKEY_SS_NO_COLLECTION, "the collection does not exist", 0);
+        return fail(message, LATCHKEY_SS_NO_COLLECTION, "does not exist", 0);
     }
     int unlocked = unlock(&handle, allow_prompt, message);
     if (unlocked) {

@@ -3,7 +3,10 @@
 // CSecretService shim), so latchkey starts and works with other backends where it is missing.
 //
 // Items live in a collection of our own (label `latchkey` by default; `default` means the
-// desktop's default collection). Each item is labelled for people (`latchkey: doug`) and carries
+// desktop's default collection). When latchkey's own collection neither exists nor can be created
+// (gnome-keyring asks for a new collection's password through a desktop prompt, so a headless
+// server, WSL or CI cannot), the default collection is used, as secret-tool and git's libsecret
+// helper do; a collection named explicitly is used or reported, never swapped. Each item is labelled for people (`latchkey: doug`) and carries
 // searchable attributes: `application=latchkey`, `latchkey_key=<item key>` and the item's
 // metadata (profile, kind, type, expiration...), so `list()` reads attributes and no secret.
 
@@ -18,18 +21,28 @@ public actor SecretServiceKeyring: Keyring {
     public nonisolated let application: String
     /// Whether the desktop may show its prompts (unlock, create); without one they would wait forever.
     public nonisolated let allowPrompt: Bool
+    /// Whether the default collection stands in when `collection` is missing and cannot be created.
+    public nonisolated let fallbackToDefault: Bool
+    /// Told once when items go to the default collection instead of `collection`.
+    private let notice: @Sendable (String) -> Void
+    /// The collection opened: `collection`, or `default` after falling back; nil until opened.
+    public private(set) var collectionInUse: String?
     /// The shim's open collection, as an address (0 when closed).
     private var handle: UInt = 0
+    private var toldFallback = false
 
     static let keyAttribute = "latchkey_key"
     private static let reserved: Set<String> = ["application", keyAttribute, "xdg:schema"]
 
     public init(
         collection: String = "latchkey", application: String = "latchkey",
-        environment: [String: String] = ProcessInfo.processInfo.environment
+        environment: [String: String] = ProcessInfo.processInfo.environment, fallbackToDefault: Bool = false,
+        notice: @escaping @Sendable (String) -> Void = { _ in }
     ) {
         self.collection = collection
         self.application = application
+        self.fallbackToDefault = fallbackToDefault && collection != "default"
+        self.notice = notice
         allowPrompt = ["DISPLAY", "WAYLAND_DISPLAY"].contains { !(environment[$0] ?? "").isEmpty }
     }
 
@@ -147,26 +160,53 @@ public actor SecretServiceKeyring: Keyring {
     }
 
     private func open(create: Bool) throws -> UnsafeMutableRawPointer? {
-        if handle != 0 { return UnsafeMutableRawPointer(bitPattern: handle) }
-        let name = collection
-        let prompt = allowPrompt
-        let (code, address, message) = SecretServiceLibrary.call { () -> (Int32, UInt, String) in
-            var opened: UnsafeMutableRawPointer?
-            var message: UnsafeMutablePointer<CChar>?
-            let code = latchkey_ss_open(name, create ? 1 : 0, prompt ? 1 : 0, &opened, &message)
-            return (code, opened.map { UInt(bitPattern: $0) } ?? 0, code == 0 ? "" : take(message))
+        if handle != 0 {
+            if create, collectionInUse != collection { tellFallback() }
+            return UnsafeMutableRawPointer(bitPattern: handle)
+        }
+        var (code, address, message) = Self.openShim(collection, create: false, prompt: allowPrompt)
+        var opened = collection
+        if code == LATCHKEY_SS_NO_COLLECTION, create, !fallbackToDefault || allowPrompt {
+            (code, address, message) = Self.openShim(collection, create: true, prompt: allowPrompt)
+        }
+        if code != 0, code != LATCHKEY_SS_LOCKED, fallbackToDefault {
+            // Missing and not creatable here: the default collection, where other tools keep theirs.
+            (code, address, message) = Self.openShim("default", create: false, prompt: allowPrompt)
+            opened = "default"
         }
         if code == LATCHKEY_SS_NO_COLLECTION, !create { return nil }
         if code == LATCHKEY_SS_NO_COLLECTION {
             throw BackendError.unavailable(
                 backend: backendName,
-                reason: "the collection '\(collection)' \(message); create it in your keyring manager "
-                    + "(Seahorse), or set LATCHKEY_SECRET_SERVICE_COLLECTION=default to use your login collection"
+                reason: opened == "default"
+                    ? "the collection '\(collection)' cannot be created without a desktop prompt and there is no "
+                        + "default collection either; create one in your keyring manager (Seahorse)"
+                    : "the collection '\(collection)' \(message); create it in your keyring manager (Seahorse), "
+                        + "or set LATCHKEY_SECRET_SERVICE_COLLECTION=default to use your login collection"
             )
         }
-        guard code == 0, address != 0 else { throw error(code, message) }
+        guard code == 0, address != 0 else { throw error(code, message, collection: opened) }
         handle = address
+        collectionInUse = opened
+        if create, opened != collection { tellFallback() }
         return UnsafeMutableRawPointer(bitPattern: address)
+    }
+
+    private func tellFallback() {
+        guard !toldFallback else { return }
+        toldFallback = true
+        notice(
+            "using the Secret Service's default collection (where secret-tool keeps its items): the "
+                + "collection '\(collection)' does not exist and cannot be created without a desktop prompt.")
+    }
+
+    private static func openShim(_ name: String, create: Bool, prompt: Bool) -> (Int32, UInt, String) {
+        SecretServiceLibrary.call { () -> (Int32, UInt, String) in
+            var opened: UnsafeMutableRawPointer?
+            var message: UnsafeMutablePointer<CChar>?
+            let code = latchkey_ss_open(name, create ? 1 : 0, prompt ? 1 : 0, &opened, &message)
+            return (code, opened.map { UInt(bitPattern: $0) } ?? 0, code == 0 ? "" : take(message))
+        }
     }
 
     private func close() {
@@ -232,7 +272,8 @@ public actor SecretServiceKeyring: Keyring {
         }
     }
 
-    private func error(_ code: Int32, _ message: String) -> BackendError {
+    private func error(_ code: Int32, _ message: String, collection: String? = nil) -> BackendError {
+        let collection = collection ?? collectionInUse ?? self.collection
         switch code {
         case LATCHKEY_SS_LOCKED: return .locked(backend: backendName, collection: collection, reason: message)
         case LATCHKEY_SS_UNAVAILABLE, LATCHKEY_SS_NO_SERVICE:

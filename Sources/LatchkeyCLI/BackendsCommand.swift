@@ -40,7 +40,10 @@ enum KnownBackend: String, CaseIterable {
             if let reason = SecretServiceKeyring.unavailableReason(environment: environment) {
                 throw BackendError.unavailable(backend: rawValue, reason: reason)
             }
-            return SecretServiceKeyring(collection: settings.collection, environment: environment)
+            return SecretServiceKeyring(
+                collection: settings.collection, environment: environment,
+                fallbackToDefault: !settings.collectionChosen,
+                notice: { FileHandle.standardError.write(Data("latchkey: \($0)\n".utf8)) })
         case .keyctl:
             return KernelKeyring(scope: settings.keyctlScope, keyringName: settings.keyctlKeyring)
         case .pass:
@@ -67,6 +70,8 @@ struct BackendSettings {
     var keyctlScope: KeyctlScope = .persistent
     var keyctlKeyring = "latchkey"
     var collection = "latchkey"
+    /// Named by LATCHKEY_SECRET_SERVICE_COLLECTION: used or reported, never replaced by the default one.
+    var collectionChosen = false
     var passCommand = "pass"
     var passDirectory: String?
     var passPrefix = "latchkey"
@@ -79,6 +84,7 @@ struct BackendSettings {
             keyctlScope = scope
         }
         keyctlKeyring = value(nil, "LATCHKEY_KEYCTL_KEYRING") ?? keyctlKeyring
+        collectionChosen = value(nil, "LATCHKEY_SECRET_SERVICE_COLLECTION") != nil
         collection = value(nil, "LATCHKEY_SECRET_SERVICE_COLLECTION") ?? collection
         passCommand = value(options.passCmd, "LATCHKEY_PASS_CMD") ?? passCommand
         passDirectory = value(options.passDir, "LATCHKEY_PASS_DIR")

@@ -5,16 +5,22 @@ import LatchkeyCore
 /// The options `exec` and `export` share: how the session is obtained.
 struct CredentialOptions: ParsableArguments {
     @Option(
-        name: .long, help: "Session length: seconds or 15m, 1h, 12h. (Default: duration_seconds, else 1h.)")
+        name: [.customShort("d"), .long],
+        help:
+            "Session length: seconds or 15m, 1h, 12h. (Default: a role's duration_seconds, else $AWS_SESSION_TOKEN_TTL / $AWS_ASSUME_ROLE_TTL, else 1h.)"
+    )
     var duration: String?
 
     @Option(name: .long, help: "Region for STS and the AWS_REGION handed out.")
     var region: String?
 
-    @Option(name: .customLong("mfa-token"), help: "The current MFA code, instead of asking.")
+    @Option(
+        name: [.customShort("t"), .customLong("mfa-token")], help: "The current MFA code, instead of asking.")
     var mfaToken: String?
 
-    @Flag(name: .customLong("no-session"), help: "Hand out the stored long-lived key, without STS.")
+    @Flag(
+        name: [.customShort("n"), .customLong("no-session")],
+        help: "Hand out the stored long-lived key, without STS.")
     var noSession = false
 
     @Option(
@@ -23,6 +29,11 @@ struct CredentialOptions: ParsableArguments {
             "How to ask for MFA codes: terminal, zenity, kdialog, osascript, ykman. (Default: $LATCHKEY_PROMPT, else the terminal, else a dialog.)"
     )
     var prompt: String?
+
+    /// Values are checked while parsing, so a bad one stops latchkey before any AWS call.
+    func validate() throws {
+        if let duration { _ = try parseDuration(duration) }
+    }
 
     func request(profile: String) throws -> CredentialRequest {
         CredentialRequest(

@@ -14,13 +14,17 @@ struct ExecCommand: AsyncParsableCommand {
         abstract: "Run a command (or your shell) with a profile's session in its environment.",
         discussion: """
             latchkey replaces itself with the command, so signals and the exit status are the \
-            command's own. Example: latchkey exec doug -- aws sts get-caller-identity
+            command's own. Options go before or after the profile; the command starts at `--` \
+            (or at the first word after the profile that is not an option), and everything from \
+            there is its own. Example: latchkey exec doug --duration 2h -- aws sts get-caller-identity
             """)
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var credentialOptions: CredentialOptions
 
-    @Flag(name: .customLong("ecs-server"), help: "Serve the session from a local ECS server that renews it.")
+    @Flag(
+        name: [.customLong("ecs-server"), .customShort("s"), .customLong("server")],
+        help: "Serve the session from a local ECS server that renews it (-s, --server: aws-vault's names).")
     var ecsServer = false
 
     @Flag(
@@ -38,11 +42,14 @@ struct ExecCommand: AsyncParsableCommand {
         if let active = nonEmpty(runtime.environment["AWS_VAULT"]) {
             throw LatchkeyError.nestedExec(profile: active)
         }
+        // A misspelt command fails now, before a session (and perhaps an MFA code) is spent on it.
+        let requested = command.first == "--" ? Array(command.dropFirst()) : command
+        if let name = requested.first { _ = try resolveExecutable(name, environment: runtime.environment) }
         if ecsServer || ec2Server {
             guard !(ecsServer && ec2Server) else {
                 throw CLIError("choose one of --ecs-server and --ec2-server.")
             }
-            let arguments = command.first == "--" ? Array(command.dropFirst()) : command
+            let arguments = requested
             try await runtime.execUnderServer(
                 kind: ecsServer ? .ecs : .ec2, profile: profile, options: credentialOptions,
                 arguments: arguments)
@@ -51,7 +58,7 @@ struct ExecCommand: AsyncParsableCommand {
         var environment = execEnvironment(
             base: runtime.environment, credentials: resolved.credentials, profile: profile,
             region: resolved.plan.region)
-        var arguments = command.first == "--" ? Array(command.dropFirst()) : command
+        var arguments = requested
         if arguments.isEmpty {
             arguments = interactiveShell(profile: profile, environment: &environment)
             if let expiration = resolved.credentials.expiration {

@@ -30,7 +30,8 @@ public let latchkeyVersion = "0.1.0"
 public func runLatchkey() async -> Never {
     var command: any ParsableCommand
     do {
-        command = try LatchkeyCommand.parseAsRoot()
+        command = try LatchkeyCommand.parseAsRoot(
+            withOptionsBeforeProfile(Array(CommandLine.arguments.dropFirst())))
     } catch {
         LatchkeyCommand.exit(withError: error)
     }

@@ -28,7 +28,7 @@ struct LoginCommand: AsyncParsableCommand {
     @Argument(help: "The profile name. (Default: $AWS_PROFILE, else default.)")
     var profile: String?
 
-    @Flag(name: .long, help: "Print the sign-in URL instead of opening a browser.")
+    @Flag(name: [.customShort("s"), .long], help: "Print the sign-in URL instead of opening a browser.")
     var stdout = false
 
     @Option(name: .long, help: "The console page to land on, such as ec2/home or s3/buckets.")
@@ -38,13 +38,14 @@ struct LoginCommand: AsyncParsableCommand {
     var region: String?
 
     @Option(
-        name: .long,
+        name: [.customShort("d"), .long],
         help:
             "Console session length: seconds or 15m, 1h, 12h (roles 15m-12h, 1h when chained; users 15m-36h)."
     )
     var duration: String?
 
-    @Option(name: .customLong("mfa-token"), help: "The current MFA code, instead of asking.")
+    @Option(
+        name: [.customShort("t"), .customLong("mfa-token")], help: "The current MFA code, instead of asking.")
     var mfaToken: String?
 
     func run() async throws {

@@ -24,10 +24,13 @@ struct RotateCommand: AsyncParsableCommand {
     @Argument(help: "The profile whose stored key to rotate (a role profile rotates its source key).")
     var profile: String
 
-    @Flag(name: .customLong("no-session"), help: "Make the IAM calls with the old key itself, without MFA.")
+    @Flag(
+        name: [.customShort("n"), .customLong("no-session")],
+        help: "Make the IAM calls with the old key itself, without MFA.")
     var noSession = false
 
-    @Option(name: .customLong("mfa-token"), help: "The current MFA code, instead of asking.")
+    @Option(
+        name: [.customShort("t"), .customLong("mfa-token")], help: "The current MFA code, instead of asking.")
     var mfaToken: String?
 
     func run() async throws {

@@ -67,7 +67,9 @@ public struct MFACodeSource: Sendable {
             return (try validated(flag, source: "--mfa-token"), "--mfa-token")
         }
         if let command = mfaProcess {
-            let arguments = try splitCommandLine(command)
+            // aws-vault runs mfa_process through the shell, so pipes such as
+            // `cat ~/seed | xargs oathtool --totp -b` work as they do there.
+            let arguments = ["/bin/sh", "-c", command]
             let output: String
             do {
                 output = try await processRunner.output(
@@ -190,26 +192,52 @@ public struct SystemProcessRunner: ProcessRunner {
         let deadline = ContinuousClock.now + timeout
         var output: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
-        var timedOut = false
-        while true {
+        var failure: String?
+        reading: while true {
             let left = deadline - ContinuousClock.now
             if left <= .zero {
-                timedOut = true
+                failure = "it did not finish within \(timeout) and was stopped"
                 break
             }
             var poller = pollfd(fd: readEnd, events: Int16(POLLIN), revents: 0)
             let millis = Int32(min(left.components.seconds * 1000 + 1, 1000))
-            guard poll(&poller, 1, millis) >= 0 || errno == EINTR else { break }
+            if poll(&poller, 1, millis) < 0 {
+                if errno == EINTR { continue }
+                failure = "its output could not be read: \(String(cString: strerror(errno)))"
+                break
+            }
             guard poller.revents != 0 else { continue }
             let count = read(readEnd, &buffer, buffer.count)
-            if count <= 0 { break }
-            output.append(contentsOf: buffer[0..<count])
-            if output.count > 1 << 20 { throw ProcessFailure(reason: "it printed more than 1 MiB") }
+            switch count {
+            case 0: break reading
+            case ..<0 where errno == EINTR: continue
+            case ..<0:
+                failure = "its output could not be read: \(String(cString: strerror(errno)))"
+                break reading
+            default:
+                output.append(contentsOf: buffer[0..<count])
+                if output.count > 1 << 20 {
+                    failure = "it printed more than 1 MiB and was stopped"
+                    break reading
+                }
+            }
         }
-        if timedOut { kill(-pid, SIGKILL) }
+        // Every way out kills what is left of the group and reaps the child: one that closed its
+        // output but keeps running is stopped at the deadline too.
+        if failure != nil { kill(-pid, SIGKILL) }
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0, errno == EINTR {}
-        if timedOut { throw ProcessFailure(reason: "it did not finish within \(timeout) and was stopped") }
+        while true {
+            let reaped = waitpid(pid, &status, failure == nil ? WNOHANG : 0)
+            if reaped == pid { break }
+            if reaped < 0, errno != EINTR { break }
+            if failure == nil, reaped == 0, ContinuousClock.now >= deadline {
+                failure = "it did not finish within \(timeout) and was stopped"
+                kill(-pid, SIGKILL)
+            } else if reaped == 0 {
+                usleep(10_000)
+            }
+        }
+        if let failure { throw ProcessFailure(reason: failure) }
         let exited = status & 0x7f == 0
         guard exited, (status >> 8) & 0xff == 0 else {
             throw ProcessFailure(

@@ -77,6 +77,10 @@ public func renderCredentials(
         text += "aws_access_key_id = \(credentials.accessKeyId)\n"
         text += "aws_secret_access_key = \(credentials.secretAccessKey)\n"
         if let token = credentials.sessionToken { text += "aws_session_token = \(token)\n" }
+        if let expiration = credentials.expiration {
+            // aws-vault writes it too; SDKs that read it refresh before the session ends.
+            text += "aws_credential_expiration = \(iso8601(expiration))\n"
+        }
         if let region { text += "region = \(region)\n" }
         return text
     }

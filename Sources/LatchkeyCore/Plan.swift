@@ -61,6 +61,8 @@ public enum CredentialSource: Sendable, Equatable {
         public var tokenFile: String
         public var roleSessionName: String
         public var cacheKey: String
+        /// From `AWS_ROLE_ARN` + `AWS_WEB_IDENTITY_TOKEN_FILE` rather than the profile's keys.
+        public var fromEnvironment = false
     }
 
     public struct SSOSource: Sendable, Equatable {

@@ -25,11 +25,13 @@ public struct ProfileResolver: Sendable {
         -> CredentialPlan
     {
         let name = request.profile
-        if config.profile(name) == nil, storedProfiles?.contains(name) != true {
+        if config.profile(name) == nil, storedProfiles?.contains(name) != true,
+            !(name == "default" && environmentWebIdentity() != nil)
+        {
             throw LatchkeyError.unknownProfile(name, configFile: configFile)
         }
         var chain = try walk(name, storedProfiles: storedProfiles)
-        let target = try settings(name)
+        let target = try settings(name, isTarget: true)
         var plan = CredentialPlan(
             profile: name, source: chain.source, steps: [],
             region: request.region ?? nonEmpty(environment["AWS_REGION"])
@@ -37,6 +39,19 @@ public struct ProfileResolver: Sendable {
             sts: try stsSettings(for: name, target: target),
             instanceMetadataEndpoint: target["ec2_metadata_service_endpoint"].flatMap(nonEmpty),
             instanceMetadataMode: target["ec2_metadata_service_endpoint_mode"].flatMap(nonEmpty), notes: [])
+        if case .webIdentity(let source) = chain.source, source.fromEnvironment {
+            plan.notes.append(
+                "AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE are set and '\(name)' has no credentials of its own, "
+                    + "so web identity from the environment is used, as the SDKs do.")
+        }
+        if let serial = nonEmpty(environment["AWS_MFA_SERIAL"]) {
+            plan.notes.append("AWS_MFA_SERIAL=\(serial) replaces mfa_serial of every profile in the chain.")
+        }
+        if nonEmpty(environment["AWS_WEB_IDENTITY_TOKEN_FILE"]) == nil,
+            let role = nonEmpty(environment["AWS_ROLE_ARN"])
+        {
+            plan.notes.append("AWS_ROLE_ARN=\(role) replaces role_arn of '\(name)'.")
+        }
         try addSteps(to: &plan, links: &chain.links, request: request)
         return plan
     }
@@ -50,12 +65,16 @@ public struct ProfileResolver: Sendable {
         "sso_role_name", "web_identity_token_file", "credential_process", "session_tags",
         "transitive_session_tags", "source_identity",
     ]
-    /// Keys every other profile takes from `[default]` when it has no `include_profile`: settings
-    /// of the person, never an identity (no role or source), so `[default]` cannot turn every
-    /// profile into something else.
+    /// Keys every profile takes from `[default]` at the end of its `include_profile` chain (as
+    /// aws-vault does): settings of the person, never an identity (no role or source), so
+    /// `[default]` cannot turn every profile into something else.
     static let defaultKeys: Set<String> = ["region", "mfa_serial", "mfa_process", "duration_seconds"]
 
-    func settings(_ name: String) throws -> ProfileSection {
+    /// A profile's settings: its own, then its `include_profile` chain's, then `[default]`'s (after
+    /// the whole chain, so an included profile never hides `[default]`'s `mfa_serial`), then
+    /// aws-vault's environment overrides: `AWS_MFA_SERIAL` for every profile, `AWS_ROLE_ARN` and
+    /// `AWS_ROLE_SESSION_NAME` for the profile asked for (`isTarget`) only.
+    func settings(_ name: String, isTarget: Bool = false) throws -> ProfileSection {
         var merged = config.profile(name)?.properties ?? [:]
         var visited = [name]
         var current = config.profile(name)
@@ -72,13 +91,42 @@ public struct ProfileResolver: Sendable {
             }
             current = included
         }
-        if visited.count == 1, name != "default", let fallback = config.profile("default") {
+        if !visited.contains("default"), let fallback = config.profile("default") {
             for (key, value) in fallback.properties where Self.defaultKeys.contains(key) && merged[key] == nil
             {
                 merged[key] = value
             }
         }
+        if let serial = nonEmpty(environment["AWS_MFA_SERIAL"]) { merged["mfa_serial"] = serial }
+        if isTarget {
+            // With a token file beside it, AWS_ROLE_ARN means web identity (the SDKs' meaning).
+            if environmentWebIdentity() == nil, let role = nonEmpty(environment["AWS_ROLE_ARN"]) {
+                merged["role_arn"] = role
+            }
+            if let sessionName = nonEmpty(environment["AWS_ROLE_SESSION_NAME"]) {
+                merged["role_session_name"] = sessionName
+            }
+        }
         return ProfileSection(name: name, properties: merged)
+    }
+
+    /// `AWS_ROLE_ARN` + `AWS_WEB_IDENTITY_TOKEN_FILE`: the SDKs' web identity from the environment.
+    func environmentWebIdentity() -> (roleArn: String, tokenFile: String)? {
+        guard let role = nonEmpty(environment["AWS_ROLE_ARN"]),
+            let file = nonEmpty(environment["AWS_WEB_IDENTITY_TOKEN_FILE"])
+        else { return nil }
+        return (role, file)
+    }
+
+    /// Whether a profile names where its credentials come from (else they are in the keyring, or,
+    /// with web identity in the environment, come from there).
+    func hasOwnCredentials(_ section: ProfileSection) -> Bool {
+        let keys = [
+            "aws_access_key_id", "aws_secret_access_key", "role_arn", "credential_source",
+            "credential_process",
+            "web_identity_token_file", "sso_session", "sso_start_url", "sso_account_id", "sso_role_name",
+        ]
+        return keys.contains { section[$0].flatMap(nonEmpty) != nil }
     }
 
     // MARK: The chain of profiles
@@ -96,7 +144,21 @@ public struct ProfileResolver: Sendable {
 
     func walk(_ name: String, storedProfiles: Set<String>?, visited: [String] = []) throws -> Chain {
         if visited.contains(name) { throw LatchkeyError.profileLoop(visited + [name]) }
-        let section = try settings(name)
+        let isTarget = visited.isEmpty
+        let section = try settings(name, isTarget: isTarget)
+        if isTarget, let web = environmentWebIdentity(), !hasOwnCredentials(try settings(name)) {
+            let sessionName = section.roleSessionName ?? defaultRoleSessionName()
+            return Chain(
+                source: .webIdentity(
+                    .init(
+                        profile: name, roleArn: web.roleArn,
+                        tokenFile: ConfigLocations.expandTilde(web.tokenFile, home: home),
+                        roleSessionName: sessionName,
+                        cacheKey: cacheKey(
+                            name, "AssumeRoleWithWebIdentity", [web.roleArn, web.tokenFile, sessionName]),
+                        fromEnvironment: true)),
+                links: [])
+        }
         guard let roleArn = section.roleArn else {
             return Chain(source: try base(name, section, storedProfiles: storedProfiles), links: [])
         }
@@ -145,6 +207,14 @@ public struct ProfileResolver: Sendable {
                         roleSessionName: section.roleSessionName ?? defaultRoleSessionName(),
                         cacheKey: cacheKey(name, "AssumeRoleWithWebIdentity", [roleArn, tokenFile]))),
                 links: [])
+        }
+        if isTarget, nonEmpty(environment["AWS_ROLE_ARN"]) != nil {
+            // AWS_ROLE_ARN on a profile without a source: the role is assumed with the profile's own
+            // credentials, as aws-vault does.
+            var own = section
+            own.properties["role_arn"] = nil
+            own.properties["role_session_name"] = nil
+            return Chain(source: try base(name, own, storedProfiles: storedProfiles), links: [link])
         }
         throw LatchkeyError.roleWithoutSource(profile: name)
     }
@@ -258,9 +328,10 @@ public struct ProfileResolver: Sendable {
                     plan.notes.append("--no-session: the stored long-lived key itself is handed out.")
                     return
                 }
+                // duration_seconds is the role session's length (AWS's meaning), never this one's.
                 let duration =
-                    try request.durationSeconds ?? keySettings.durationSeconds()
-                    ?? envDuration("AWS_SESSION_TOKEN_TTL") ?? STSDurationLimits.defaultSession
+                    try request.durationSeconds ?? envDuration("AWS_SESSION_TOKEN_TTL")
+                    ?? STSDurationLimits.defaultSession
                 try check(duration, STSDurationLimits.getSessionToken, "GetSessionToken")
                 plan.steps.append(
                     step(

@@ -158,11 +158,40 @@ def test_secret_service_stores_and_reads_back(secret_service_world) -> None:
     assert rows["secret-service"]["available"] and rows["secret-service"]["selected"]
 
 
-def test_secret_service_own_collection_cannot_be_created_headless(secret_service_world) -> None:
+def test_secret_service_named_collection_cannot_be_created_headless(secret_service_world) -> None:
     world, _ = secret_service_world
-    result = world.run("add", "doug", "--env", "--no-config", env={**KEYS, "LATCHKEY_SECRET_SERVICE_COLLECTION": "latchkey"})
+    result = world.run("add", "doug", "--env", "--no-config", env={**KEYS, "LATCHKEY_SECRET_SERVICE_COLLECTION": "work"})
     assert result.returncode == 1
-    assert "collection 'latchkey'" in result.stderr and "LATCHKEY_SECRET_SERVICE_COLLECTION=default" in result.stderr
+    assert "the collection 'work' does not exist and no desktop" in result.stderr
+    assert "LATCHKEY_SECRET_SERVICE_COLLECTION=default" in result.stderr
+
+
+def test_secret_service_headless_uses_the_default_collection(secret_service_world) -> None:
+    """No `latchkey` collection and no desktop to create one: the default collection, as secret-tool uses."""
+    world, daemon = secret_service_world
+    del world.env["LATCHKEY_SECRET_SERVICE_COLLECTION"]
+    added = world.ok("add", "doug", "--env", "--no-config", env=KEYS)
+    assert "default collection" in added.stderr and "'latchkey'" in added.stderr
+    assert stored_key(world)["SecretAccessKey"] == KEYS["AWS_SECRET_ACCESS_KEY"]
+    # The item is in the login (default) collection, where secret-tool finds it.
+    found = subprocess.run(["secret-tool", "search", "--all", "application", "latchkey"],
+                           env=daemon.env(os.environ), capture_output=True, text=True)
+    assert "label = latchkey: doug" in found.stdout + found.stderr
+
+
+    def dbus_property(path: str, interface: str, name: str) -> str:
+        return subprocess.run(
+            ["gdbus", "call", "--session", "--dest", "org.freedesktop.secrets", "--object-path", path,
+             "--method", "org.freedesktop.DBus.Properties.Get", interface, name],
+            env=daemon.env(os.environ), check=True, capture_output=True, text=True, timeout=20).stdout
+
+    collections = dbus_property("/org/freedesktop/secrets", "org.freedesktop.Secret.Service", "Collections")
+    assert "latchkey" not in collections, collections
+    items = dbus_property("/org/freedesktop/secrets/collection/login", "org.freedesktop.Secret.Collection", "Items")
+    assert "/org/freedesktop/secrets/collection/login/" in items, items
+    # Reading says nothing more; the same items are listed.
+    listed = world.ok("list", "--json")
+    assert "default collection" not in listed.stderr and "doug" in listed.stdout
 
 
 def test_secret_service_locked_collection(secret_service_world) -> None:

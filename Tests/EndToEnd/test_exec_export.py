@@ -125,6 +125,10 @@ def test_export_formats(world: World, doug: dict[str, str]) -> None:
     ini = world.ok("export", "--format", "ini", "doug").stdout
     assert ini.startswith("[doug]\n")
     assert f"aws_session_token = {pairs['AWS_SESSION_TOKEN']}" in ini
+    # As aws-vault writes it: the session's end, the same instant the env format gives.
+    assert f"aws_credential_expiration = {pairs['AWS_CREDENTIAL_EXPIRATION']}\n" in ini
+    # Options after the profile, as aws-vault takes them.
+    assert world.ok("export", "doug", "--format", "ini").stdout == ini
 
 
 def test_no_session_hands_out_the_long_lived_key(world: World, doug: dict[str, str]) -> None:

@@ -113,6 +113,30 @@ def test_web_identity_profile(world: World) -> None:
     assert gone.returncode == 1 and str(token) in gone.stderr
 
 
+def test_web_identity_from_the_environment_alone(world: World) -> None:
+    """CI systems and EKS pods: AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE, no config file at all."""
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
+        "Principal": {"Federated": "arn:aws:iam::123456789012:oidc-provider/token.actions.example.com"}}]}
+    allow = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    iam = client(world.endpoint, "iam")
+    role = iam.create_role(RoleName="pod", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    iam.put_role_policy(RoleName="pod", PolicyName="all", PolicyDocument=json.dumps(allow))
+    set_auth(world.endpoint, True)
+    token = world.home / "token.jwt"
+    token.write_text(web_identity_token("https://token.actions.example.com", "repo:x", "sts.amazonaws.com",
+                                        double_now(world.endpoint) + 900))
+    env = {"AWS_ROLE_ARN": role, "AWS_WEB_IDENTITY_TOKEN_FILE": str(token), "AWS_ROLE_SESSION_NAME": "pod-1"}
+    result = caller(world, "default", env=env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["Arn"].endswith(":assumed-role/pod/pod-1")
+    assert calls(world.endpoint).get("sts:AssumeRoleWithWebIdentity") == 1
+    assert "web identity from the environment" in world.ok("explain", "default", env=env).stdout
+    # A profile with keys of its own keeps them; a profile that does not exist is still an error.
+    missing = world.run("exec", "nobody", "--", "true", env=env)
+    assert missing.returncode == 1 and "nobody" in missing.stderr
+
+
 def sso_config(world: World) -> None:
     sso_assign(world.endpoint, "Developer")
     world.write_config(

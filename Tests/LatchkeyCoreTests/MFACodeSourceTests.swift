@@ -149,3 +149,43 @@ final class SequenceRunner: ProcessRunner, @unchecked Sendable {
         #expect(!text.contains("sentinel"))
     }
 }
+
+/// `mfa_process` runs through `/bin/sh -c`, as aws-vault runs it, and the runner leaves no child
+/// behind whichever way it stops reading: the program's pid must be gone (killed and reaped, not
+/// a zombie) when `output` returns.
+@Suite struct MFAProcessTests {
+    @Test func mfaProcessIsAShellCommandLine() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try "123\n".write(to: folder.appendingPathComponent("seed"), atomically: true, encoding: .utf8)
+        let source = MFACodeSource(
+            prompt: nil, processRunner: SystemProcessRunner(),
+            environment: ["PATH": "/usr/bin:/bin", "HOME": folder.path])
+        let code = try await source.code(
+            profile: "doug", serial: "arn:aws:iam::1:mfa/doug",
+            mfaProcess: "cat ~/seed | xargs printf '%s456'", flag: nil)
+        #expect(code == "123456")
+    }
+
+    @Test(arguments: [
+        ("overflow", "exec yes 0123456789", 30),
+        ("timeout", "sleep 30", 1),
+        ("closes its output and stays", "exec >&-; sleep 30", 1),
+    ])
+    func theChildIsKilledAndReaped(_ name: String, _ body: String, _ seconds: Int) async throws {
+        let pidFile = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString).path
+        defer { try? FileManager.default.removeItem(atPath: pidFile) }
+        let started = ContinuousClock.now
+        await #expect(throws: (any Error).self, "\(name)") {
+            _ = try await SystemProcessRunner().output(
+                of: ["/bin/sh", "-c", "echo $$ > \(pidFile); \(body)"],
+                environment: ["PATH": "/usr/bin:/bin"], timeout: .seconds(seconds))
+        }
+        #expect(ContinuousClock.now - started < .seconds(20), "\(name): it waited for the child")
+        let text = try String(contentsOfFile: pidFile, encoding: .utf8)
+        let pid = try #require(Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)))
+        // ESRCH: neither running nor a zombie waiting to be reaped.
+        #expect(kill(pid, 0) == -1 && errno == ESRCH, "\(name): pid \(pid) is still there")
+    }
+}

@@ -32,7 +32,6 @@ import Testing
         "imds_disabled": "default chain: instance metadata fallback without a profile",
         "imds_no_iam_role": "default chain: instance metadata fallback without a profile",
         "imds_token_fail": "default chain: instance metadata fallback without a profile",
-        "web_identity_token_env": "default chain: AWS_ROLE_ARN/AWS_WEB_IDENTITY_TOKEN_FILE without a profile",
         "e2e_fips_and_dual_stack_sso": "needs the FIPS dual-stack portal host; covered in AWSClientTests",
     ]
 

@@ -58,7 +58,8 @@ import Testing
         #expect(plan.source == .storedKey(profile: "doug"))
         #expect(plan.steps.count == 1)
         let step = try #require(plan.steps.first)
-        #expect(step.kind == .getSessionToken && step.durationSeconds == 7200)
+        // duration_seconds (7200) is a role setting: GetSessionToken keeps its 1-hour default.
+        #expect(step.kind == .getSessionToken && step.durationSeconds == 3600)
         #expect(step.mfaSerial == "arn:aws:iam::111122223333:mfa/doug")
         #expect(plan.region == "us-west-2")
         #expect(plan.sessionCacheKey?.hasPrefix("session:doug:GetSessionToken:") == true)

@@ -80,7 +80,12 @@ import Testing
     @Test func iniSection() {
         let text = renderCredentials(session, format: .ini, profile: "doug", region: "eu-west-1")
         #expect(text.hasPrefix("[doug]\naws_access_key_id = ASIAEXAMPLEEXAMPLE12\n"))
-        #expect(text.contains("aws_session_token = token==\nregion = eu-west-1\n"))
+        #expect(
+            text.contains(
+                "aws_session_token = token==\naws_credential_expiration = 2026-11-18T11:06:40Z\nregion = eu-west-1\n"
+            ))
+        let key = AWSCredentials(accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "s")
+        #expect(!renderCredentials(key, format: .ini, profile: "doug", region: nil).contains("expiration"))
     }
 
     @Test func execEnvironmentReplacesConflicts() {
