@@ -105,7 +105,11 @@ extension Runtime {
             options.prompt ?? environment["LATCHKEY_PROMPT"], environment: childEnvironment(environment))
         let service = CredentialService(context: context)
         let debug = self.debug
-        let feed = CredentialFeed(initial: first.credentials, refreshBefore: refreshBefore) {
+        // Why a renewal failed goes to our stderr only: a client is told that it failed, not why.
+        let log: @Sendable (String) -> Void = { message in
+            FileHandle.standardError.write(Data("latchkey: \(profile): \(message)\n".utf8))
+        }
+        let feed = CredentialFeed(initial: first.credentials, refreshBefore: refreshBefore, log: log) {
             debug("refreshing the session of \(profile)")
             do {
                 return try await service.credentials(for: plan).credentials
