@@ -58,7 +58,7 @@ let package = Package(
         .target(
             name: "LatchkeyCLI",
             dependencies: [
-                "LatchkeyCore", "LatchkeyServer", "CLatchkeySys",
+                "LatchkeyCore", "LatchkeyServer", "CLatchkeySys", "CLatchkeyServerSys",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),

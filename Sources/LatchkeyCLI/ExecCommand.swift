@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLatchkeyServerSys
 import Foundation
 import LatchkeyCore
 
@@ -78,6 +79,7 @@ func replaceProcess(path: String, arguments: [String], environment: [String: Str
     fflush(nil)
     let argv = arguments.map { strdup($0) } + [nil]
     let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    latchkey_restore_core_limit()  // the command's own core dumps are the user's business
     execve(path, argv, envp)
     let reason = String(cString: strerror(errno))
     throw CLIError("could not run \(path): \(reason)")

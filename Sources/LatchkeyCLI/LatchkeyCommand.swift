@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLatchkeyServerSys
 import Foundation
 import LatchkeyCore
 
@@ -28,6 +29,8 @@ public let latchkeyVersion = "0.1.0"
 /// The entry point `main.swift` calls: parse errors keep ArgumentParser's usage output; every
 /// failure while running prints as one `latchkey: ...` line and exits 1.
 public func runLatchkey() async -> Never {
+    // First of all: a core file or a same-user debugger would see the keys and the vault key.
+    _ = latchkey_disable_core_dumps()
     var command: any ParsableCommand
     do {
         command = try LatchkeyCommand.parseAsRoot(

@@ -103,12 +103,21 @@ extension Runtime {
         context.settings.minimumTTL = settings.minimumTTL + 60
         context.mfa.prompt = PromptDriver.withoutTerminal(
             options.prompt ?? environment["LATCHKEY_PROMPT"], environment: childEnvironment(environment))
-        let service = CredentialService(context: context)
+        let renewalContext = context
+        let runtime = self
         let debug = self.debug
-        let feed = CredentialFeed(initial: first.credentials, refreshBefore: refreshBefore) {
+        // Why a renewal failed goes to our stderr only: a client is told that it failed, not why.
+        let log: @Sendable (String) -> Void = { message in
+            FileHandle.standardError.write(Data("latchkey: \(profile): \(message)\n".utf8))
+        }
+        let feed = CredentialFeed(initial: first.credentials, refreshBefore: refreshBefore, log: log) {
             debug("refreshing the session of \(profile)")
+            // A keyring of its own per renewal, dropped after it: between renewals the server
+            // holds the session it serves, not the vault key.
+            var context = renewalContext
+            context.store = CredentialStore(keyring: try runtime.keyringForRenewal())
             do {
-                return try await service.credentials(for: plan).credentials
+                return try await CredentialService(context: context).credentials(for: plan).credentials
             } catch LatchkeyError.mfaCodeUnavailable(let profile, let serial, _) {
                 throw ServerRefreshError.noMFACode(profile: profile, serial: serial)
             }
@@ -159,8 +168,28 @@ extension Runtime {
     }
 }
 
+extension Runtime {
+    /// The keyring one renewal uses. The file vault's key comes from the unlock cache (so
+    /// LATCHKEY_UNLOCK_TTL bounds how long a server can renew without it) or from
+    /// LATCHKEY_FILE_PASSPHRASE; never from a prompt, since the terminal is not the server's.
+    func keyringForRenewal() throws -> any Keyring {
+        guard backendName == KnownBackend.file.rawValue else { return try openKeyring() }
+        let fromEnvironment = nonEmpty(environment["LATCHKEY_FILE_PASSPHRASE"])
+        let ttl = settings.unlockTTL
+        return FileKeyring(
+            directory: URL(fileURLWithPath: settings.fileDirectory),
+            passphrase: { _ in
+                guard let fromEnvironment else { throw ServerRefreshError.vaultLocked(unlockTTL: ttl) }
+                return fromEnvironment
+            },
+            unlockCache: ttl > 0 ? KernelKeyringUnlockCache() : NoUnlockCache(),
+            unlockCacheTTL: ttl)
+    }
+}
+
 enum ServerRefreshError: Error, CustomStringConvertible {
     case noMFACode(profile: String, serial: String)
+    case vaultLocked(unlockTTL: Int)
 
     var description: String {
         switch self {
@@ -169,6 +198,13 @@ enum ServerRefreshError: Error, CustomStringConvertible {
                 "the session of profile '\(profile)' expired and a new one needs an MFA code for \(serial), "
                 + "which the server cannot ask for; set mfa_process in the profile, or restart it with "
                 + "--prompt zenity (or kdialog, osascript, ykman)."
+        case .vaultLocked(let ttl):
+            let kept =
+                ttl > 0
+                ? "for LATCHKEY_UNLOCK_TTL (\(formatDuration(ttl)))" : "at all (LATCHKEY_UNLOCK_TTL=0)"
+            return "the file vault is locked again: its key is kept \(kept), and a credential server "
+                + "cannot ask for the passphrase; set LATCHKEY_UNLOCK_TTL to cover the server's life "
+                + "(e.g. 12h) or LATCHKEY_FILE_PASSPHRASE, then start it again."
         }
     }
 }

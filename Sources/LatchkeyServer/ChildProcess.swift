@@ -19,7 +19,10 @@ public struct ChildProcess: Sendable {
             argv.forEach { free($0) }
             envp.forEach { free($0) }
         }
+        // The command inherits the user's core-file limit, not the one latchkey keeps for itself.
+        latchkey_restore_core_limit()
         let pid = latchkey_spawn(path, argv, envp)
+        latchkey_lower_core_limit_again()
         guard pid > 0 else {
             throw ServerError(description: "could not run \(path): \(String(cString: strerror(-pid))).")
         }

@@ -19,11 +19,15 @@ public final class CredentialFeed: Sendable {
     private let rendered: ReadMostly<Rendered?>
     /// How long a request may wait for a refresh before it is answered 503.
     let waitLimit: TimeInterval
+    let log: @Sendable (String) -> Void
 
+    /// - Parameter log: told why each failed refresh failed (latchkey's stderr); clients are only
+    ///   told that it failed, since the reason may name the MFA device or the account.
     public init(
         roleArn: String? = nil, initial: AWSCredentials? = nil, refreshBefore: TimeInterval,
         backoff: RefreshingCredentials.Backoff = .init(), now: @escaping @Sendable () -> Date = Date.init,
-        waitLimit: TimeInterval = 60, fetch: @escaping RefreshingCredentials.Fetch
+        waitLimit: TimeInterval = 60, log: @escaping @Sendable (String) -> Void = { _ in },
+        fetch: @escaping RefreshingCredentials.Fetch
     ) {
         let rendered = ReadMostly<Rendered?>(
             initial.map { Self.render($0, roleArn: roleArn, updated: now()) })
@@ -31,12 +35,16 @@ public final class CredentialFeed: Sendable {
         self.roleArn = roleArn
         self.now = now
         self.waitLimit = waitLimit
+        self.log = log
         refresher = RefreshingCredentials(
             refreshBefore: refreshBefore, backoff: backoff, now: now, initial: initial,
             onUpdate: { update in
-                if case .refreshed(let credentials) = update {
+                switch update {
+                case .refreshed(let credentials):
                     let fresh = Self.render(credentials, roleArn: roleArn, updated: now())
                     rendered.write { $0 = fresh }
+                case .failed(let reason):
+                    log("could not refresh the credentials\(roleArn.map { " for \($0)" } ?? ""): \(reason)")
                 }
             }, fetch: fetch)
     }
@@ -67,14 +75,16 @@ public final class CredentialFeed: Sendable {
         case .success(let credentials):
             let fresh = Self.render(credentials, roleArn: roleArn, updated: time)
             return flavour == .ecs ? fresh.ecs : fresh.imds
-        case .failure(let error):
-            return Self.unavailable(flavour, reason: "\(error)")
+        case .failure:
+            return Self.unavailable(
+                flavour, reason: "the renewal failed; latchkey's own output (stderr) says why.")
         case nil:
             return Self.unavailable(
                 flavour, reason: "the credentials are still being refreshed; try again shortly.")
         }
     }
 
+    /// What a client is told: whether to wait or look at latchkey's output, never the cause itself.
     static func unavailable(_ flavour: Flavour, reason: String) -> HTTPResponse {
         let message = "latchkey could not refresh the credentials: \(reason)"
         switch flavour {
@@ -145,7 +155,7 @@ public final class RoleFeeds: Sendable {
             let assume = self.assume
             let feed = CredentialFeed(
                 roleArn: roleArn, refreshBefore: refreshBefore, now: self.base.now,
-                waitLimit: self.base.waitLimit
+                waitLimit: self.base.waitLimit, log: self.base.log
             ) {
                 try await assume(roleArn, try await base.current())
             }

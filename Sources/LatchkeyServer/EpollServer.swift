@@ -21,28 +21,49 @@ public func defaultLoopCount() -> Int {
     /// A small HTTP/1.1 server on raw sockets: one listening socket on 127.0.0.1, one epoll
     /// event loop per thread, keep-alive, no request bodies to speak of. A connection stays on
     /// the loop that accepted it.
+    ///
+    /// Who may connect: only processes of `allowedPeerUID` (latchkey's own uid): the uid that owns
+    /// the client's socket is looked up once per accepted connection (one sock_diag round trip)
+    /// and any other is closed before a byte is read. How long: a request head must arrive within
+    /// `headTimeout` of its first byte (or of the connect), a kept-alive connection may sit idle
+    /// for `idleTimeout`, and a full server makes room by closing its longest-idle connection, so
+    /// idle or slow sockets cannot lock a real client out.
     public final class EpollServer: @unchecked Sendable {
         public let port: UInt16
         let listener: Int32
         let wake: Int32
-        let loops: [Int32]
+        let loops: [EventLoop]
         let parser: HTTPRequestParser
         /// Set once by `start(handler:)` before any loop thread runs.
         private var handler: any RequestHandler = NotStarted()
         let maxConnections: Int
         let connectionCount = Locked(0)
+        /// The only uid whose connections are served; nil serves anyone (tests of the loop only).
+        let allowedPeerUID: UInt32?
+        let headTimeout: UInt64
+        let idleTimeout: UInt64
+        /// How often a loop with open connections wakes to close the expired ones (ms).
+        var sweepInterval: UInt64
+        /// Monotonic milliseconds; tests set their own before `start`.
+        var clock: @Sendable () -> UInt64 = { latchkey_monotonic_ms() }
         private var threads: [Thread] = []
 
         static let listenerTag: UInt64 = 0
         static let wakeTag: UInt64 = 1
 
         /// Binds 127.0.0.1:`port` (0 picks a free one) and listens; `start()` begins serving.
+        /// Timeouts are in seconds.
         public init(
             port: UInt16 = 0, threads: Int = defaultLoopCount(), maxConnections: Int = 512,
-            parser: HTTPRequestParser = HTTPRequestParser()
+            parser: HTTPRequestParser = HTTPRequestParser(), allowedPeerUID: UInt32? = geteuid(),
+            headTimeout: Double = 5, idleTimeout: Double = 60
         ) throws {
             self.parser = parser
             self.maxConnections = maxConnections
+            self.allowedPeerUID = allowedPeerUID
+            self.headTimeout = UInt64(max(0.001, headTimeout) * 1000)
+            self.idleTimeout = UInt64(max(0.001, idleTimeout) * 1000)
+            sweepInterval = max(10, min(1000, self.headTimeout / 4))
             let fd = socket(
                 AF_INET,
                 Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
@@ -72,16 +93,19 @@ public func defaultLoopCount() -> Int {
             self.port = UInt16(bigEndian: address.sin_port)
             listener = fd
             wake = latchkey_eventfd()
-            loops = (0..<max(1, threads)).map { _ in latchkey_epoll_create() }
+            loops = (0..<max(1, threads)).map { _ in
+                EventLoop(
+                    fd: latchkey_epoll_create(), diag: allowedPeerUID == nil ? -1 : latchkey_diag_socket())
+            }
             for loop in loops {
                 // EPOLLEXCLUSIVE accepts no flags but EPOLLIN/EPOLLOUT (EINVAL otherwise).
                 let watched = [
                     Self.watch(
-                        loop, fd: listener, events: UInt32(LATCHKEY_EPOLLIN) | exclusiveEvent,
+                        loop.fd, fd: listener, events: UInt32(LATCHKEY_EPOLLIN) | exclusiveEvent,
                         tag: Self.listenerTag),
-                    Self.watch(loop, fd: wake, events: inEvents, tag: Self.wakeTag),
+                    Self.watch(loop.fd, fd: wake, events: inEvents, tag: Self.wakeTag),
                 ]
-                guard loop >= 0, watched == [0, 0] else {
+                guard loop.fd >= 0, watched == [0, 0] else {
                     throw ServerError(description: "could not set up the event loop: \(errorText()).")
                 }
             }
@@ -102,7 +126,7 @@ public func defaultLoopCount() -> Int {
                     // requests/s to 40% of nginx's; with short ones it kept 80%.
                     _ = latchkey_request_slice(100_000)
                     running.signal()
-                    self.run(loop: loop)
+                    self.run(loop)
                 }
                 thread.start()
                 return thread
@@ -123,23 +147,27 @@ public func defaultLoopCount() -> Int {
             latchkey_epoll_watch(loop, fd, events, tag, modify ? 1 : 0)
         }
 
-        func run(loop: Int32) {
+        func run(_ loop: EventLoop) {
             var events = [latchkey_event](repeating: latchkey_event(), count: 128)
+            var nextSweep: UInt64 = 0
             while true {
                 // Work already waiting means a busy streak: let the other threads on this CPU run
                 // first, which are usually the clients reading the answers just written. Without
                 // this, loops and clients on shared cores ran whole time slices in turn and p99
-                // was 7 ms; with it, 0.5 to 3 ms (BENCHMARKS.md). When nothing waits, just sleep.
-                var count = latchkey_epoll_wait(loop, &events, Int32(events.count), 0)
+                // was 7 ms; with it, 0.5 to 3 ms (BENCHMARKS.md). When nothing waits, sleep until
+                // the next sweep for expired connections, or for good when there are none.
+                var count = latchkey_epoll_wait(loop.fd, &events, Int32(events.count), 0)
                 if count > 0 {
                     sched_yield()
                 } else if count == 0 {
-                    count = latchkey_epoll_wait(loop, &events, Int32(events.count), -1)
+                    let timeout = loop.connections.isEmpty ? -1 : Int32(sweepInterval)
+                    count = latchkey_epoll_wait(loop.fd, &events, Int32(events.count), timeout)
                 }
                 if count < 0 {
                     if errno == EINTR { continue }
                     return
                 }
+                loop.now = clock()
                 for index in 0..<Int(count) {
                     let tag = events[index].tag
                     switch tag {
@@ -148,35 +176,90 @@ public func defaultLoopCount() -> Int {
                     default:
                         guard let pointer = UnsafeRawPointer(bitPattern: UInt(tag)) else { continue }
                         let connection = Unmanaged<Connection>.fromOpaque(pointer).takeUnretainedValue()
+                        // Closed earlier in this batch (evicted): its event is stale.
+                        guard connection.slot >= 0 else { continue }
                         handle(connection, events: events[index].events, loop: loop)
                     }
                 }
+                if loop.now >= nextSweep {
+                    closeExpired(in: loop)
+                    nextSweep = loop.now + sweepInterval
+                }
+                loop.closed.removeAll(keepingCapacity: true)
             }
         }
 
         /// Takes one pending connection onto the loop that woke for it, as nginx does. The listener
         /// is level-triggered, so a loop wakes again for the next; dealing connections round-robin
         /// instead spread each client's connections over every loop and doubled p99 under `wrk`.
-        func acceptOne(into loop: Int32) {
+        func acceptOne(into loop: EventLoop) {
             let fd = latchkey_accept(listener)
             guard fd >= 0 else { return }
-            let admitted = connectionCount.withLock { count in
-                guard count < maxConnections else { return false }
-                count += 1
-                return true
+            // Before a byte is read: another user's process (or a container sharing the host's
+            // network under another uid) gets nothing, not even an error page.
+            if let allowedPeerUID, latchkey_peer_uid(loop.diag, fd) != Int64(allowedPeerUID) {
+                close(fd)
+                return
+            }
+            var admitted = tryAdmit()
+            if !admitted, let victim = evictionCandidate(in: loop) {
+                finish(victim, loop: loop)
+                admitted = tryAdmit()
             }
             guard admitted else {
                 close(fd)
                 return
             }
             let connection = Connection(fd: fd, capacity: parser.maxHeaderBytes + parser.maxBodyBytes + 1024)
+            connection.phase = .head
+            connection.since = loop.now
+            connection.deadline = loop.now + headTimeout
+            connection.slot = loop.connections.count
+            loop.connections.append(connection)
             let tag = UInt64(UInt(bitPattern: Unmanaged.passRetained(connection).toOpaque()))
-            Self.watch(loop, fd: fd, events: inEvents, tag: tag)
+            Self.watch(loop.fd, fd: fd, events: inEvents, tag: tag)
         }
 
-        func handle(_ connection: Connection, events: UInt32, loop: Int32) {
+        private func tryAdmit() -> Bool {
+            connectionCount.withLock { count in
+                guard count < maxConnections else { return false }
+                count += 1
+                return true
+            }
+        }
+
+        /// The connection to close for a newcomer when the server is full: the longest-idle one
+        /// holding no partial request, else the oldest partial head (a real client sends its head
+        /// at once); never one whose answer is still being written.
+        func evictionCandidate(in loop: EventLoop) -> Connection? {
+            var idle: Connection?
+            var partial: Connection?
+            for connection in loop.connections where connection.phase != .sending {
+                if connection.count == 0 {
+                    if idle.map({ connection.since < $0.since }) ?? true { idle = connection }
+                } else if partial.map({ connection.since < $0.since }) ?? true {
+                    partial = connection
+                }
+            }
+            return idle ?? partial
+        }
+
+        /// Closes connections past their deadline (a slow head, a long idle, an unread answer).
+        func closeExpired(in loop: EventLoop) {
+            var index = 0
+            while index < loop.connections.count {
+                let connection = loop.connections[index]
+                if connection.deadline <= loop.now {
+                    finish(connection, loop: loop)  // moves the last connection into `index`
+                } else {
+                    index += 1
+                }
+            }
+        }
+
+        func handle(_ connection: Connection, events: UInt32, loop: EventLoop) {
             if events & UInt32(LATCHKEY_EPOLLERR | LATCHKEY_EPOLLHUP) != 0 {
-                finish(connection)
+                finish(connection, loop: loop)
                 return
             }
             if events & UInt32(LATCHKEY_EPOLLOUT) != 0 {
@@ -185,12 +268,24 @@ public func defaultLoopCount() -> Int {
             if events & inEvents != 0 {
                 let received = connection.receive()
                 guard received > 0 || (received < 0 && errno == EAGAIN) else {
-                    finish(connection)
+                    finish(connection, loop: loop)
                     return
                 }
                 process(connection)
-                _ = flush(connection, loop: loop)
+                guard flush(connection, loop: loop) else { return }
             }
+            settleDeadline(connection, now: loop.now)
+        }
+
+        /// Starts the clock of the connection's new phase; a phase that goes on keeps its deadline
+        /// (a head sent a byte at a time still has `headTimeout` in all).
+        func settleDeadline(_ connection: Connection, now: UInt64) {
+            let phase: Connection.Phase =
+                connection.pendingOutput ? .sending : connection.count > 0 ? .head : .idle
+            guard phase != connection.phase || phase == .idle else { return }
+            connection.phase = phase
+            connection.since = now
+            connection.deadline = now + (phase == .idle ? idleTimeout : headTimeout)
         }
 
         /// Answers every whole request in the buffer (pipelining allowed, answered in order).
@@ -222,10 +317,10 @@ public func defaultLoopCount() -> Int {
         }
 
         /// Writes what is queued; false when the connection was closed.
-        func flush(_ connection: Connection, loop: Int32) -> Bool {
+        func flush(_ connection: Connection, loop: EventLoop) -> Bool {
             let result = connection.send()
             if result < 0 {
-                finish(connection)
+                finish(connection, loop: loop)
                 return false
             }
             let tag = UInt64(UInt(bitPattern: Unmanaged.passUnretained(connection).toOpaque()))
@@ -233,31 +328,60 @@ public func defaultLoopCount() -> Int {
                 if !connection.waitingToWrite {
                     connection.waitingToWrite = true
                     Self.watch(
-                        loop, fd: connection.fd, events: UInt32(LATCHKEY_EPOLLOUT), tag: tag, modify: true)
+                        loop.fd, fd: connection.fd, events: UInt32(LATCHKEY_EPOLLOUT), tag: tag, modify: true)
                 }
                 return true
             }
             if connection.closing {
-                finish(connection)
+                finish(connection, loop: loop)
                 return false
             }
             if connection.waitingToWrite {
                 connection.waitingToWrite = false
                 Self.watch(
-                    loop, fd: connection.fd, events: inEvents, tag: tag, modify: true)
+                    loop.fd, fd: connection.fd, events: inEvents, tag: tag, modify: true)
             }
             return true
         }
 
-        func finish(_ connection: Connection) {
+        func finish(_ connection: Connection, loop: EventLoop) {
+            guard connection.slot >= 0 else { return }
             close(connection.fd)  // also removes it from the epoll set
+            let last = loop.connections.removeLast()
+            if last !== connection {
+                loop.connections[connection.slot] = last
+                last.slot = connection.slot
+            }
+            connection.slot = -1
             connectionCount.withLock { $0 -= 1 }
+            // Kept alive until the batch is done: a later event in it may still name this one.
+            loop.closed.append(connection)
             Unmanaged.passUnretained(connection).release()
+        }
+    }
+
+    /// One event loop's state; handed to its thread at start, then touched by that thread only.
+    final class EventLoop: @unchecked Sendable {
+        let fd: Int32
+        /// The sock_diag socket for peer uid lookups (-1: none, /proc/net/tcp is read instead).
+        let diag: Int32
+        /// Open connections; each knows its index (`slot`) for removal in O(1).
+        var connections: [Connection] = []
+        /// Closed during the current batch of events, released after it.
+        var closed: [Connection] = []
+        /// The monotonic time of the latest wake, in milliseconds.
+        var now: UInt64 = latchkey_monotonic_ms()
+
+        init(fd: Int32, diag: Int32) {
+            self.fd = fd
+            self.diag = diag
         }
     }
 
     /// One client connection's buffers; touched only by the loop it belongs to.
     final class Connection {
+        enum Phase { case head, idle, sending }
+
         let fd: Int32
         var buffer: [UInt8]
         var count = 0
@@ -265,6 +389,12 @@ public func defaultLoopCount() -> Int {
         var written = 0
         var closing = false
         var waitingToWrite = false
+        /// Index in its loop's `connections`; -1 once closed.
+        var slot = -1
+        var phase = Phase.head
+        /// When the current phase began, and when the connection is closed unless it moves on.
+        var since: UInt64 = 0
+        var deadline: UInt64 = 0
 
         init(fd: Int32, capacity: Int) {
             self.fd = fd
@@ -337,7 +467,8 @@ public func defaultLoopCount() -> Int {
         public let port: UInt16 = 0
         public init(
             port: UInt16 = 0, threads: Int = defaultLoopCount(), maxConnections: Int = 512,
-            parser: HTTPRequestParser = HTTPRequestParser()
+            parser: HTTPRequestParser = HTTPRequestParser(), allowedPeerUID: UInt32? = nil,
+            headTimeout: Double = 5, idleTimeout: Double = 60
         ) throws {
             throw ServerError(description: "the credential servers run on Linux only for now.")
         }

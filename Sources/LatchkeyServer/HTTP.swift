@@ -131,7 +131,7 @@ public struct HTTPRequestParser: Sendable {
         }
         guard headEnd <= maxHeaderBytes else { return .invalid(status: 431) }
         var lines = LineIterator(bytes: bytes, end: headEnd)
-        guard let requestLine = lines.next() else { return .invalid(status: 400) }
+        guard let requestLine = lines.next(), !lines.malformed else { return .invalid(status: 400) }
         // METHOD SP TARGET SP VERSION, found without allocating: the target may hold no space.
         guard let firstSpace = requestLine.firstIndex(of: 32), let lastSpace = requestLine.lastIndex(of: 32),
             firstSpace > requestLine.startIndex, lastSpace > firstSpace + 1
@@ -145,15 +145,17 @@ public struct HTTPRequestParser: Sendable {
         }
         var request = HTTPRequest(method: string(method), target: string(target))
         request.keepAlive = version.elementsEqual("HTTP/1.1".utf8)
-        var contentLength = 0
+        var contentLength: Int?
         var sawHost = false
         while let line = lines.next() {
             guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > line.startIndex else {
                 return .invalid(status: 400)
             }
             let name = line[..<colon]
-            // No whitespace before the colon (RFC 9112 §5.1): it is how smuggling starts.
-            guard name.last != 32, name.last != 9 else { return .invalid(status: 400) }
+            // No whitespace before the colon (RFC 9112 §5.1) nor a folded line: how smuggling starts.
+            guard name.last != 32, name.last != 9, name.first != 32, name.first != 9 else {
+                return .invalid(status: 400)
+            }
             let value = trimmed(line[(colon + 1)...])
             switch name.count {
             case 4 where equalsIgnoringCase(name, "host"):
@@ -166,8 +168,13 @@ public struct HTTPRequestParser: Sendable {
             case 13 where equalsIgnoringCase(name, "authorization"):
                 request.authorization = string(value)
             case 14 where equalsIgnoringCase(name, "content-length"):
-                guard let length = Int(string(value)), length >= 0 else { return .invalid(status: 400) }
-                guard length <= maxBodyBytes else { return .invalid(status: 413) }
+                // Digits only (no sign, no list), and once: two lengths are two ways to read it.
+                guard contentLength == nil, !value.isEmpty, value.allSatisfy({ $0 >= 48 && $0 <= 57 }) else {
+                    return .invalid(status: 400)
+                }
+                guard let length = Int(string(value)), length <= maxBodyBytes else {
+                    return .invalid(status: 413)
+                }
                 contentLength = length
             case 15 where equalsIgnoringCase(name, "x-forwarded-for"):
                 request.forwardedFor = string(value)
@@ -182,7 +189,9 @@ public struct HTTPRequestParser: Sendable {
                 break
             }
         }
-        let total = headEnd + 4 + contentLength
+        // A bare CR or LF ends lines differently for different readers: refused.
+        guard !lines.malformed else { return .invalid(status: 400) }
+        let total = headEnd + 4 + (contentLength ?? 0)
         guard bytes.count >= total else { return .incomplete }
         return .request(request, consumed: total)
     }
@@ -206,11 +215,12 @@ public struct HTTPRequestParser: Sendable {
     }
 }
 
-/// Lines of the head, split on CRLF (a bare LF is accepted too).
+/// Lines of the head, split on CRLF only: a bare LF or CR sets `malformed` and ends the lines.
 struct LineIterator {
     let bytes: UnsafeRawBufferPointer
     let end: Int
     var position = 0
+    private(set) var malformed = false
 
     init(bytes: UnsafeRawBufferPointer, end: Int) {
         self.bytes = bytes
@@ -218,13 +228,22 @@ struct LineIterator {
     }
 
     mutating func next() -> Slice<UnsafeRawBufferPointer>? {
-        guard position < end else { return nil }
+        guard position < end, !malformed else { return nil }
         var stop = position
-        while stop < end, bytes[stop] != 10 { stop += 1 }
-        var lineEnd = stop
-        if lineEnd > position, bytes[lineEnd - 1] == 13 { lineEnd -= 1 }
-        let line = bytes[position..<lineEnd]
-        position = stop + 1
+        // The last line runs up to `end`, where the head's closing CRLF CRLF begins.
+        while stop < end, bytes[stop] != 10, bytes[stop] != 13 { stop += 1 }
+        if stop < end {
+            // Only CR LF ends a line here.
+            if bytes[stop] == 13, stop + 1 < end, bytes[stop + 1] == 10 {
+                let line = bytes[position..<stop]
+                position = stop + 2
+                return line
+            }
+            malformed = true
+            return nil
+        }
+        let line = bytes[position..<stop]
+        position = end
         return line
     }
 }

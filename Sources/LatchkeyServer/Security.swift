@@ -69,12 +69,14 @@ extension String {
 /// expected length, so response timing reveals nothing about how much of a guess was right.
 public func constantTimeEquals(_ presented: String?, _ expected: [UInt8]) -> Bool {
     guard let presented else { return false }
-    var difference = UInt8(truncatingIfNeeded: presented.utf8.count ^ expected.count)
+    // The lengths are compared at full width: folded into a byte, lengths 256 apart looked equal.
+    let lengthDifference = presented.utf8.count ^ expected.count
+    var difference: UInt8 = 0
     var iterator = presented.utf8.makeIterator()
     for byte in expected {
         difference |= byte ^ (iterator.next() ?? ~byte)
     }
-    return difference == 0
+    return (lengthDifference | Int(difference)) == 0
 }
 
 /// The `Host` values a loopback server accepts: anything else is a DNS-rebinding attempt

@@ -9,13 +9,18 @@ within seconds; nothing sleeps for an hour and latchkey needs no test-only switc
 from __future__ import annotations
 
 import datetime
+import hashlib
 import http.client
 import json
 import os
+import resource
+import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -403,7 +408,9 @@ def test_refresh_without_an_mfa_code_answers_a_clear_error_without_spinning(worl
             time.sleep(0.5)
             status, body = ecs_get(server)
         assert status == 503, "the expired session was still served"
-        assert "needs an MFA code" in body["message"] and "mfa_process" in body["message"]
+        # Any local process may ask: the answer says to look at latchkey's output, not why.
+        assert "latchkey's own output" in body["message"]
+        assert doug["mfa_serial"] not in json.dumps(body) and "mfa_process" not in body["message"]
         # Answering the error costs nothing: no new attempt per request.
         cpu_before = server.cpu_seconds()
         for _ in range(200):
@@ -415,4 +422,216 @@ def test_refresh_without_an_mfa_code_answers_a_clear_error_without_spinning(worl
     # Backoff (10 s, 20 s, 40 s, ...): a handful of attempts in the time, not a loop.
     attempts = server.stderr.count("refreshing the session of doug")
     assert 1 <= attempts <= 2 + (time.time() - started) // 10, server.stderr
+    # The cause is on latchkey's stderr, once per attempt.
+    causes = server.stderr.count("needs an MFA code")
+    assert 1 <= causes <= attempts and "mfa_process" in server.stderr, server.stderr
     assert first["SecretAccessKey"] not in server.stderr and first["Token"] not in server.stderr
+
+
+# --- who may connect, for how long ------------------------------------------------------------
+
+NOBODY = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
+
+EXCHANGE = """
+import socket, sys
+connection = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+connection.sendall(sys.stdin.buffer.read())
+data = b""
+try:
+    while chunk := connection.recv(65536):
+        data += chunk
+except (ConnectionResetError, TimeoutError):
+    pass
+sys.stdout.buffer.write(data)
+"""
+
+
+def exchange(port: int, request: str, prefix: tuple[str, ...] = ()) -> bytes:
+    """What a client (as another user with `prefix`) gets back for `request`; b"" when the server
+    closed without a word. The request travels on stdin, not argv."""
+    result = subprocess.run(
+        [*prefix, "/usr/bin/python3", "-c", EXCHANGE, str(port)],
+        input=request.encode(), capture_output=True, timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_servers_answer_latchkeys_own_uid_only(world: World, doug: dict[str, str]) -> None:
+    with serving(world, "doug", "--ecs", "--mfa-token", code(world, doug)) as ecs:
+        request = (
+            f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{ecs.port}\r\nAuthorization: {ecs.token}\r\n"
+            "Connection: close\r\n\r\n"
+        )
+        # Even with the right token: another uid is closed on before anything is read.
+        assert exchange(ecs.port, request, NOBODY) == b""
+        assert exchange(ecs.port, request).startswith(b"HTTP/1.1 200 ")
+    with serving(world, "doug", "--ec2") as imds:
+        put = (
+            f"PUT /latest/api/token HTTP/1.1\r\nHost: 127.0.0.1:{imds.port}\r\n"
+            "X-aws-ec2-metadata-token-ttl-seconds: 60\r\nConnection: close\r\n\r\n"
+        )
+        assert exchange(imds.port, put, NOBODY) == b""
+        reply = exchange(imds.port, put)
+        assert reply.startswith(b"HTTP/1.1 200 ")
+        token = reply.split(b"\r\n\r\n", 1)[1].decode()
+        get = (
+            f"GET /latest/meta-data/iam/security-credentials/doug HTTP/1.1\r\nHost: 127.0.0.1:{imds.port}\r\n"
+            f"X-aws-ec2-metadata-token: {token}\r\nConnection: close\r\n\r\n"
+        )
+        assert exchange(imds.port, get, NOBODY) == b""
+        assert b'"SecretAccessKey"' in exchange(imds.port, get)
+        # curl as another user gets no token either.
+        env = client_env(world, {"AWS_EC2_METADATA_SERVICE_ENDPOINT": imds.variables["AWS_EC2_METADATA_SERVICE_ENDPOINT"]})
+        env["HOME"] = "/nonexistent"
+        cli = run_client([*NOBODY, "/usr/bin/curl", "-sS", "-X", "PUT", "-H", "X-aws-ec2-metadata-token-ttl-seconds: 60",
+                          f"http://127.0.0.1:{imds.port}/latest/api/token"], env)
+        assert cli.returncode != 0 and cli.stdout == ""
+
+
+def test_idle_sockets_cannot_lock_out_a_real_client(world: World, doug: dict[str, str]) -> None:
+    with serving(world, "doug", "--ecs", "--mfa-token", code(world, doug)) as server:
+        idle = [socket.create_connection(("127.0.0.1", server.port), timeout=10) for _ in range(600)]
+        try:
+            env = client_env(world, {
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI": server.variables["AWS_CONTAINER_CREDENTIALS_FULL_URI"],
+                "AWS_CONTAINER_AUTHORIZATION_TOKEN": server.token,
+            })
+            started = time.time()
+            boto = run_client([sys.executable, "-c", BOTO3_IDENTITY], env)
+            assert boto.returncode == 0, boto.stderr
+            assert json.loads(boto.stdout)["arn"] == doug["arn"]
+            cli = run_client([aws_cli(), "sts", "get-caller-identity", "--output", "json"], env)
+            assert cli.returncode == 0, cli.stderr
+            assert time.time() - started < 30
+        finally:
+            for connection in idle:
+                connection.close()
+
+        # Half a request head is closed after the head deadline (5 s), trickle or not.
+        with socket.create_connection(("127.0.0.1", server.port), timeout=30) as slow:
+            started = time.time()
+            slow.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            time.sleep(2)
+            slow.sendall(b"X-More: 1\r\n")
+            try:
+                assert slow.recv(100) == b""
+            except ConnectionResetError:
+                pass
+            assert 4.5 <= time.time() - started < 12
+
+
+def test_token_file_replaces_whatever_was_planted_at_its_path(world: World, doug: dict[str, str]) -> None:
+    victim = world.home / "victim"
+    victim.write_text("keep me")
+    victim.chmod(0o644)
+    planted_by_other = world.home / "token-other"
+    planted_by_other.write_text("planted")
+    planted_by_other.chmod(0o644)
+    os.chown(planted_by_other, 65534, 65534)
+    symlink = world.home / "token-symlink"
+    symlink.symlink_to(victim)
+    hard_link = world.home / "token-hardlink"
+    os.link(victim, hard_link)
+    first_code = code(world, doug)
+    for index, path in enumerate([planted_by_other, symlink, hard_link]):
+        args = ["doug", "--ecs", "--token-file", str(path)] + (["--mfa-token", first_code] if index == 0 else [])
+        with serving(world, *args) as server:
+            status = os.lstat(path)
+            assert stat.S_ISREG(status.st_mode), path
+            assert (status.st_uid, status.st_nlink, status.st_mode & 0o777) == (os.getuid(), 1, 0o600), path
+            server.token = path.read_text()
+            assert len(server.token) == 64
+            assert ecs_get(server)[0] == 200
+        assert victim.read_text() == "keep me"
+        assert not path.exists()  # removed on exit
+    assert not [name for name in os.listdir(world.home) if name.endswith(".tmp")]
+
+
+def core_limit(pid: int) -> str:
+    line = next(line for line in Path(f"/proc/{pid}/limits").read_text().splitlines() if line.startswith("Max core file size"))
+    return line.split()[4]  # the soft limit
+
+
+def allow_core_files() -> None:
+    resource.setrlimit(resource.RLIMIT_CORE, (1024 * 1024, resource.RLIM_INFINITY))
+
+
+def test_latchkey_cannot_dump_core_but_its_command_can(world: World, doug: dict[str, str]) -> None:
+    server = Server(world, "doug", "--ecs", "--mfa-token", code(world, doug), prefix=("prlimit", "--core=1048576:unlimited"))
+    try:
+        assert core_limit(server.process.pid) == "0"
+    finally:
+        server.stop()
+    # The command gets the user's limit back, with or without a server.
+    show_limit = "import resource; print(resource.getrlimit(resource.RLIMIT_CORE)[0])"
+    for args in (["exec", "doug"], ["exec", "--ecs-server", "doug"]):
+        result = subprocess.run(
+            [str(BINARY), *args, "--", "/usr/bin/python3", "-c", show_limit], env=world.env, capture_output=True,
+            text=True, timeout=60, preexec_fn=allow_core_files,
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == str(1024 * 1024), args
+
+    # Non-dumpable: the kernel hands the /proc/PID files of such a process to root. Seen from another user,
+    # whose latchkey waits on a credential_process that sleeps.
+    home = Path(tempfile.mkdtemp(prefix="latchkey-other-user-"))
+    (home / ".aws").mkdir()
+    (home / ".aws" / "config").write_text("[profile slow]\ncredential_process = /bin/sleep 30\n")
+    for name in (home, home / ".aws", home / ".aws" / "config"):
+        os.chown(name, 65534, 65534)
+    process = subprocess.Popen(
+        [*NOBODY, str(BINARY), "export", "slow", "--format", "json"],
+        env={"HOME": str(home), "PATH": "/usr/bin:/bin", "TMPDIR": str(home), "XDG_RUNTIME_DIR": str(home)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+    )
+    try:
+        deadline = time.time() + 10
+        while time.time() < deadline and not Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().strip():
+            time.sleep(0.05)  # until latchkey has started the credential_process
+        assert process.poll() is None, process.communicate()
+        assert "\t65534\t" in Path(f"/proc/{process.pid}/status").read_text()
+        # (The folder itself always shows the task's uid; the files in it are handed over.)
+        assert os.stat(f"/proc/{process.pid}/environ").st_uid == 0
+        assert core_limit(process.pid) == "0"
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def forget_cached_vault_key(world: World) -> None:
+    """What the kernel does when LATCHKEY_UNLOCK_TTL runs out: the cached vault key is gone."""
+    name = "latchkey:vault:" + hashlib.sha256(str(world.vault).encode()).hexdigest()[:16]
+    found = subprocess.run(["keyctl", "search", "@u", "user", name], capture_output=True, text=True)
+    assert found.returncode == 0, found.stderr
+    subprocess.run(["keyctl", "invalidate", found.stdout.strip()], check=True)
+
+
+def test_a_server_renews_only_while_the_unlock_cache_holds_the_vault_key(world: World) -> None:
+    # Sessions from the double (its clock stays 3290 s back) are due for renewal 10 s after issue.
+    doug = user_with_clock_set_back(world, 3290)
+    mfa_process_config(world, doug)
+    ttl = {"LATCHKEY_UNLOCK_TTL": "1h"}
+    world.ok("exec", "doug", "--", "true", env=ttl)  # unlocks with the passphrase, caches the key
+    without_passphrase = {**ttl, "LATCHKEY_FILE_PASSPHRASE": ""}
+    with serving(world, "doug", "--ecs", env=without_passphrase) as server:
+        # While the kernel holds the key, renewals work.
+        first = ecs_get(server)[1]
+        deadline = epoch(first["Expiration"]) - 300 + 20
+        second = first
+        while second["AccessKeyId"] == first["AccessKeyId"] and time.time() < deadline:
+            time.sleep(0.5)
+            second = ecs_get(server)[1]
+        assert second["AccessKeyId"] != first["AccessKeyId"], "no first renewal"
+        # Once the cached key is gone, the server has none of its own: it cannot renew.
+        forget_cached_vault_key(world)
+        due = epoch(second["Expiration"]) - 300
+        assert due - time.time() < 60
+        while time.time() < due + 20:  # time for a renewal that (wrongly) had a key
+            time.sleep(0.5)
+        assert ecs_get(server)[1]["AccessKeyId"] == second["AccessKeyId"]
+        assert calls(world.endpoint).get("sts:GetSessionToken") == 2
+        server.stop()
+    assert "the file vault is locked again" in server.stderr and "LATCHKEY_UNLOCK_TTL" in server.stderr
+    assert first["SecretAccessKey"] not in server.stderr and second["SecretAccessKey"] not in server.stderr

@@ -1,3 +1,4 @@
+import CLatchkeyServerSys
 import Foundation
 import Testing
 
@@ -150,18 +151,6 @@ struct RawClient {
         #expect(bad.isClosed())
     }
 
-    @Test func connectionsBeyondTheLimitAreClosedAtOnce() throws {
-        let server = try EpollServer(threads: 1, maxConnections: 2)
-        defer { server.stop() }
-        server.start(handler: EchoHandler())
-        let clients = try (0..<3).map { _ in try RawClient(port: server.port) }
-        defer { clients.forEach { $0.close() } }
-        for client in clients.prefix(2) {
-            client.send("GET /ok HTTP/1.1\r\n\r\n")
-            #expect(client.read(responses: 1).hasSuffix("/ok"))
-        }
-        #expect(clients[2].isClosed())
-    }
 }
 
 /// Whether the running kernel's release is at least major.minor.
@@ -172,4 +161,170 @@ func linuxAtLeast(_ major: Int, _ minor: Int) -> Bool {
     let parts = release.split(whereSeparator: { !$0.isNumber }).prefix(2).compactMap { Int($0) }
     guard parts.count == 2 else { return false }
     return (parts[0], parts[1]) >= (major, minor)
+}
+
+/// Milliseconds a test moves by hand; the loops read it on every wake.
+final class ManualMilliseconds: @unchecked Sendable {
+    private let lock = NSLock()
+    private var current: UInt64 = 1_000_000
+    var value: UInt64 {
+        lock.lock()
+        defer { lock.unlock() }
+        return current
+    }
+    func advance(seconds: Double) {
+        lock.lock()
+        current += UInt64(seconds * 1000)
+        lock.unlock()
+    }
+}
+
+/// Polls (in small steps, at most `limit` seconds) until `condition` holds.
+func eventually(within limit: Double = 5, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(limit)
+    while Date() < deadline {
+        if condition() { return true }
+        usleep(5_000)
+    }
+    return condition()
+}
+
+extension RawClient {
+    /// True when the server has closed the connection, without waiting for more than a moment.
+    func isClosedNow() -> Bool {
+        var byte: UInt8 = 0
+        let n = recv(fd, &byte, 1, Int32(MSG_DONTWAIT))
+        return n == 0 || (n < 0 && errno == ECONNRESET)
+    }
+}
+
+@Suite(.serialized) struct ConnectionLimitTests {
+    /// A server with a hand-moved clock, sweeping for expired connections every 5 ms.
+    func server(maxConnections: Int = 512, clock: ManualMilliseconds) throws -> EpollServer {
+        let server = try EpollServer(
+            threads: 1, maxConnections: maxConnections, headTimeout: 5, idleTimeout: 60)
+        server.clock = { clock.value }
+        server.sweepInterval = 5
+        server.start(handler: EchoHandler())
+        return server
+    }
+
+    @Test func aHalfSentHeadIsClosedAfterTheHeadDeadline() throws {
+        let clock = ManualMilliseconds()
+        let server = try server(clock: clock)
+        defer { server.stop() }
+        let slow = try RawClient(port: server.port)
+        defer { slow.close() }
+        slow.send("GET /slow HTTP/1.1\r\nHost: x\r\n")
+        let fine = try RawClient(port: server.port)
+        defer { fine.close() }
+        fine.send("GET /fine HTTP/1.1\r\n\r\n")
+        #expect(fine.read(responses: 1).hasSuffix("/fine"))
+        usleep(20_000)  // lets the server read the partial head (not a wait for expiry)
+        clock.advance(seconds: 3)
+        slow.send("X-More: 1\r\n")  // trickling bytes does not buy more time
+        usleep(20_000)
+        #expect(!slow.isClosedNow())
+        clock.advance(seconds: 2.5)
+        #expect(eventually { slow.isClosedNow() })
+        // A kept-alive idle connection has a minute, not the head's five seconds.
+        #expect(!fine.isClosedNow())
+        fine.send("GET /again HTTP/1.1\r\n\r\n")
+        #expect(fine.read(responses: 1).hasSuffix("/again"))
+    }
+
+    @Test func aSilentConnectionIsClosedAfterTheHeadDeadlineAndAnIdleOneAfterAMinute() throws {
+        let clock = ManualMilliseconds()
+        let server = try server(clock: clock)
+        defer { server.stop() }
+        let silent = try RawClient(port: server.port)
+        defer { silent.close() }
+        let idle = try RawClient(port: server.port)
+        defer { idle.close() }
+        idle.send("GET /one HTTP/1.1\r\n\r\n")
+        #expect(idle.read(responses: 1).hasSuffix("/one"))
+        clock.advance(seconds: 6)
+        #expect(eventually { silent.isClosedNow() })
+        #expect(!idle.isClosedNow())
+        clock.advance(seconds: 55)
+        #expect(eventually { idle.isClosedNow() })
+    }
+
+    @Test func aFullServerClosesItsLongestIdleConnectionForANewcomer() throws {
+        let clock = ManualMilliseconds()
+        let server = try server(maxConnections: 3, clock: clock)
+        defer { server.stop() }
+        var clients: [RawClient] = []
+        defer { clients.forEach { $0.close() } }
+        for name in ["a", "b", "c"] {
+            let client = try RawClient(port: server.port)
+            client.send("GET /\(name) HTTP/1.1\r\n\r\n")
+            #expect(client.read(responses: 1).hasSuffix("/\(name)"))
+            clients.append(client)
+            clock.advance(seconds: 1)
+        }
+        let newcomer = try RawClient(port: server.port)
+        defer { newcomer.close() }
+        newcomer.send("GET /new HTTP/1.1\r\n\r\n")
+        #expect(newcomer.read(responses: 1).hasSuffix("/new"))
+        #expect(clients[0].isClosed())
+        clients[1].send("GET /b2 HTTP/1.1\r\n\r\n")
+        #expect(clients[1].read(responses: 1).hasSuffix("/b2"))
+    }
+
+    @Test func manyIdleSocketsDoNotLockOutARealClient() throws {
+        let clock = ManualMilliseconds()
+        let server = try server(maxConnections: 16, clock: clock)
+        defer { server.stop() }
+        let idle = try (0..<40).map { _ in try RawClient(port: server.port) }
+        defer { idle.forEach { $0.close() } }
+        let client = try RawClient(port: server.port)
+        defer { client.close() }
+        client.send("GET /me HTTP/1.1\r\n\r\n")
+        #expect(client.read(responses: 1).hasSuffix("/me"))
+    }
+}
+
+@Suite(.serialized) struct PeerUIDTests {
+    @Test func theUIDOfALoopbackPeerIsFoundBothWays() throws {
+        let server = try EpollServer(threads: 1)
+        defer { server.stop() }
+        let client = try RawClient(port: server.port)
+        defer { client.close() }
+        // The server's side of the connection, accepted here by hand (the loop never started).
+        var accepted: Int32 = -1
+        #expect(
+            eventually {
+                accepted = latchkey_accept(server.listener)
+                return accepted >= 0
+            })
+        defer { _ = Glibc.close(accepted) }
+        let diag = latchkey_diag_socket()
+        defer { _ = Glibc.close(diag) }
+        #expect(diag >= 0)
+        #expect(latchkey_peer_uid(diag, accepted) == Int64(geteuid()))
+        #expect(latchkey_peer_uid(-1, accepted) == Int64(geteuid()))  // from /proc/net/tcp
+    }
+
+    @Test func aConnectionFromAnotherUIDIsClosedUnread() throws {
+        // We are the "other" uid here: the server is told to serve someone else only.
+        let server = try EpollServer(threads: 1, allowedPeerUID: geteuid() &+ 1)
+        defer { server.stop() }
+        server.start(handler: EchoHandler())
+        let client = try RawClient(port: server.port)
+        defer { client.close() }
+        client.send("GET /secret HTTP/1.1\r\n\r\n")
+        #expect(client.read(responses: 1) == "")
+        #expect(client.isClosed())
+    }
+
+    @Test func aConnectionFromOurOwnUIDIsServed() throws {
+        let server = try EpollServer(threads: 1)  // the default: our own uid only
+        defer { server.stop() }
+        server.start(handler: EchoHandler())
+        let client = try RawClient(port: server.port)
+        defer { client.close() }
+        client.send("GET /mine HTTP/1.1\r\n\r\n")
+        #expect(client.read(responses: 1).hasSuffix("/mine"))
+    }
 }

@@ -48,9 +48,37 @@ struct ParserTests {
         ("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 501),
         ("POST / HTTP/1.1\r\nContent-Length: 1025\r\n\r\n", 413),
         ("POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400),
+        ("POST / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n", 413),
     ])
     func refusesMalformedOrOversizedRequests(_ text: String, _ status: Int) {
         #expect(parse(text) == .invalid(status: status))
+    }
+
+    /// Requests that two HTTP readers could split differently (request smuggling): a proxy or
+    /// SDK in front might see another request than the server does.
+    @Test(arguments: [
+        "POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 0\r\n\r\nx",  // the last one won
+        "POST / HTTP/1.1\r\nContent-Length: 0\r\ncontent-length: 0\r\n\r\n",  // even when equal
+        "POST / HTTP/1.1\r\nContent-Length: +1\r\n\r\nx",  // Int("+1") is 1
+        "POST / HTTP/1.1\r\nContent-Length: 1,1\r\n\r\nx",
+        "POST / HTTP/1.1\r\nContent-Length: \r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\nX-Forwarded-For: 1.2.3.4\r\n\r\n",  // bare LF inside the head
+        "GET / HTTP/1.1\nHost: a\r\n\r\n",  // bare LF after the request line
+        "GET / HTTP/1.1\r\nHost: a\rX: b\r\n\r\n",  // bare CR
+        "GET / HTTP/1.1\r\nHost: a\r\r\n\r\n",  // CR CR LF
+        "GET / HTTP/1.1\r\nHost: a\r\n X-Folded: b\r\n\r\n",  // obsolete line folding
+    ])
+    func refusesAmbiguousFraming(_ text: String) {
+        #expect(parse(text) == .invalid(status: 400))
+    }
+
+    @Test func oneContentLengthOfDigitsStillFramesTheBody() {
+        let text = "POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabcGET / HTTP/1.1\r\n"
+        guard case .request(_, let consumed) = parse(text) else {
+            Issue.record("not parsed")
+            return
+        }
+        #expect(consumed == text.utf8.count - "GET / HTTP/1.1\r\n".utf8.count)
     }
 
     @Test func refusesHeadsLongerThanTheLimit() {

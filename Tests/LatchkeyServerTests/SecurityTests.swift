@@ -17,6 +17,14 @@ struct SecurityTests {
         #expect(constantTimeEquals(presented, Array("abcd".utf8)) == equal)
     }
 
+    /// The length check once kept only the low byte of the length difference.
+    @Test(arguments: [256, 512, 1024])
+    func lengthsThatDifferByMultiplesOf256AreUnequal(_ extra: Int) {
+        let expected = Array("abcd".utf8)
+        #expect(!constantTimeEquals("abcd" + String(repeating: "x", count: extra), expected))
+        #expect(!constantTimeEquals("abcd", expected + [UInt8](repeating: 0, count: extra)))
+    }
+
     @Test func missingTokenNeverMatches() {
         #expect(!constantTimeEquals(nil, []))
         #expect(!constantTimeEquals(nil, Array("x".utf8)))

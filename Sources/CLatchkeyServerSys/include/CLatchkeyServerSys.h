@@ -28,6 +28,20 @@ int latchkey_epoll_wait(int loop, latchkey_event *events, int capacity, int time
 int latchkey_accept(int listener);
 /// eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK).
 int latchkey_eventfd(void);
+/// A NETLINK_SOCK_DIAG socket for `latchkey_peer_uid` (one per event loop), or -1 and errno.
+int latchkey_diag_socket(void);
+/// The uid owning the other end of the loopback TCP connection `fd` (one sock_diag round trip on
+/// `diag`; /proc/net/tcp when `diag` is -1 or the kernel lacks inet_diag), or -errno.
+int64_t latchkey_peer_uid(int diag, int fd);
+/// A monotonic clock in milliseconds (coarse: a few ms of resolution, no system call).
+uint64_t latchkey_monotonic_ms(void);
+/// Makes this process non-dumpable (no core file, no ptrace or /proc reading by the same user)
+/// and sets the soft RLIMIT_CORE to 0; 0, or the first -errno.
+int latchkey_disable_core_dumps(void);
+/// Puts back the soft RLIMIT_CORE `latchkey_disable_core_dumps` found, for a command about to run.
+void latchkey_restore_core_limit(void);
+/// Sets the soft RLIMIT_CORE back to 0 after `latchkey_restore_core_limit` (no-op if never lowered).
+void latchkey_lower_core_limit_again(void);
 /// CPUs this thread may run on (its affinity mask: `taskset`, `docker --cpuset-cpus`), else the
 /// online count.
 int latchkey_usable_cpus(void);
