@@ -121,7 +121,10 @@ func openInBrowser(_ url: URL, environment: [String: String]) throws {
 private func sweep(_ folder: URL, olderThan seconds: TimeInterval) {
     let manager = FileManager.default
     guard let names = try? manager.contentsOfDirectory(atPath: folder.path) else { return }
-    for name in names where name.hasPrefix("login-") && name.hasSuffix(".html") {
+    // Old pages, and temp files a writer killed mid-write left in the runtime folder.
+    for name in names
+    where (name.hasPrefix("login-") && name.hasSuffix(".html")) || name.hasPrefix(PrivateFile.temporaryPrefix)
+    {
         let path = folder.appendingPathComponent(name).path
         if let modified = (try? manager.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
             Date().timeIntervalSince(modified) > seconds

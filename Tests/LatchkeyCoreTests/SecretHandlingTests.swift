@@ -61,7 +61,7 @@ import Testing
         #expect(!text.contains("123456"))
         #expect(log.wasUsed(serial: serial, code: "123456", at: now))
         #expect(!log.wasUsed(serial: serial, code: "654321", at: now))
-        let key = try FileManager.default.attributesOfItem(atPath: directory + "/mfa-used.key")
+        let key = try FileManager.default.attributesOfItem(atPath: log.keyPath)
         #expect((key[.posixPermissions] as? Int) == 0o600)
         #expect((key[.size] as? Int) == 32)
         let logFile = try FileManager.default.attributesOfItem(atPath: log.path)
@@ -77,8 +77,8 @@ import Testing
         let now = Date(timeIntervalSince1970: 1_795_000_000)
         UsedCodeLog(directory: first).record(serial: serial, code: "123456", at: now)
         UsedCodeLog(directory: second).record(serial: serial, code: "123456", at: now)
-        let one = try String(contentsOfFile: first + "/mfa-used.json", encoding: .utf8)
-        let two = try String(contentsOfFile: second + "/mfa-used.json", encoding: .utf8)
+        let one = try String(contentsOfFile: UsedCodeLog(directory: first).path, encoding: .utf8)
+        let two = try String(contentsOfFile: UsedCodeLog(directory: second).path, encoding: .utf8)
         #expect(one != two)
         // The key stays: a second process finds what the first recorded.
         #expect(UsedCodeLog(directory: first).wasUsed(serial: serial, code: "123456", at: now))
@@ -90,11 +90,21 @@ import Testing
         let log = UsedCodeLog(directory: directory)
         let now = Date(timeIntervalSince1970: 1_795_000_000)
         #expect(!log.wasUsed(serial: serial, code: "123456", at: now))
-        #expect(!FileManager.default.fileExists(atPath: directory + "/mfa-used.key"))
-        _ = FileManager.default.createFile(atPath: directory + "/mfa-used.key", contents: Data("short".utf8))
+        #expect(!FileManager.default.fileExists(atPath: log.keyPath))
+        try FileManager.default.createDirectory(
+            atPath: directory + "/mfa-used", withIntermediateDirectories: true)
+        #expect(chmod(directory + "/mfa-used", 0o700) == 0)
+        _ = FileManager.default.createFile(atPath: log.keyPath, contents: Data("short".utf8))
+        // A writer killed mid-write left a temp file: the next writer removes it.
+        _ = FileManager.default.createFile(
+            atPath: directory + "/mfa-used/.tmp-0123456789abcdef", contents: Data())
         log.record(serial: serial, code: "123456", at: now)
         #expect(log.wasUsed(serial: serial, code: "123456", at: now))
-        #expect(try Data(contentsOf: URL(fileURLWithPath: directory + "/mfa-used.key")).count == 32)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: log.keyPath)).count == 32)
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: directory + "/mfa-used").sorted() == [
+                ".lock", "key", "log.json",
+            ])
     }
 }
 
