@@ -21,6 +21,8 @@ let package = Package(
     targets: [
         // Bottom layers: no dependencies on each other except where the arrows in DESIGN.md point.
         .target(name: "AWSConfig", swiftSettings: strict),
+        // Private files, private folders, HOME and XDG lookup: the plumbing every layer above shares.
+        .target(name: "SystemSupport", swiftSettings: strict),
         .target(
             name: "AWSSigV4",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
@@ -31,7 +33,9 @@ let package = Package(
             linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
         .target(
             name: "AWSClient",
-            dependencies: ["AWSSigV4", .product(name: "Crypto", package: "swift-crypto"), "CCurlShim"],
+            dependencies: [
+                "AWSSigV4", "SystemSupport", .product(name: "Crypto", package: "swift-crypto"), "CCurlShim",
+            ],
             swiftSettings: strict),
         .target(name: "CLatchkeySys"),
         // libsecret is dlopen'ed on first use of the secret-service backend: no link-time dependency.
@@ -39,14 +43,14 @@ let package = Package(
         .target(
             name: "Keyring",
             dependencies: [
-                "CLatchkeySys", "CSecretService",
+                "CLatchkeySys", "CSecretService", "SystemSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
             swiftSettings: strict),
         .target(
             name: "LatchkeyCore",
-            dependencies: ["AWSConfig", "AWSSigV4", "AWSClient", "Keyring", "CLatchkeySys"],
+            dependencies: ["AWSConfig", "AWSSigV4", "AWSClient", "Keyring", "CLatchkeySys", "SystemSupport"],
             swiftSettings: strict),
         .target(name: "CLatchkeyServerSys"),
         .target(
@@ -58,7 +62,7 @@ let package = Package(
         .target(
             name: "LatchkeyCLI",
             dependencies: [
-                "LatchkeyCore", "LatchkeyServer", "CLatchkeySys", "CLatchkeyServerSys",
+                "LatchkeyCore", "LatchkeyServer", "CLatchkeySys", "CLatchkeyServerSys", "SystemSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -70,6 +74,7 @@ let package = Package(
 
         .testTarget(
             name: "AWSConfigTests", dependencies: ["AWSConfig", "LatchkeyTestSupport"], swiftSettings: strict),
+        .testTarget(name: "SystemSupportTests", dependencies: ["SystemSupport"], swiftSettings: strict),
         .testTarget(
             name: "AWSSigV4Tests", dependencies: ["AWSSigV4", "LatchkeyTestSupport"], swiftSettings: strict),
         .testTarget(

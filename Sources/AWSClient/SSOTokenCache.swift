@@ -1,6 +1,7 @@
 import AWSSigV4
 import Crypto
 import Foundation
+import SystemSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -200,23 +201,10 @@ public struct SSOTokenCache: Sendable {
         } catch {
             throw failure("the folder cannot be created")
         }
-        let temporary = directory.appendingPathComponent(
-            ".\(Self.fileName(for: key)).\(UUID().uuidString).tmp")
-        let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-        guard descriptor >= 0 else { throw failure(String(cString: strerror(errno))) }
-        let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
-        do {
-            try handle.write(contentsOf: data)
-            try handle.synchronize()
-            try handle.close()
+        do throws(FileOperationError) {
+            try PrivateFile.write(data, to: url.path)
         } catch {
-            unlink(temporary.path)
-            throw failure("writing failed")
-        }
-        guard rename(temporary.path, url.path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temporary.path)
-            throw failure(reason)
+            throw failure(String(cString: strerror(error.errno)))
         }
     }
 

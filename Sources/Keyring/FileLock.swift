@@ -54,31 +54,3 @@ public struct FileLock: Sendable {
         close(fd)
     }
 }
-
-/// A private folder for locks and other small per-user runtime state: `$XDG_RUNTIME_DIR/latchkey`
-/// (memory-backed on most systems), else `/tmp/latchkey-UID`. Created 0700; refused when it is
-/// not ours or others can enter it (another user could otherwise plant files there).
-public func privateRuntimeDirectory(environment: [String: String]) throws -> String {
-    let base: String
-    if let runtime = environment["XDG_RUNTIME_DIR"], runtime.hasPrefix("/"), access(runtime, W_OK) == 0 {
-        base = runtime + "/latchkey"
-    } else {
-        base =
-            (environment["TMPDIR"].flatMap { $0.hasPrefix("/") ? $0 : nil } ?? "/tmp")
-            + "/latchkey-\(getuid())"
-    }
-    if mkdir(base, 0o700) != 0, errno != EEXIST {
-        throw KeyringError.io(operation: "create the runtime folder", path: base, errno: errno)
-    }
-    var info = stat()
-    guard lstat(base, &info) == 0 else {
-        throw KeyringError.io(operation: "inspect", path: base, errno: errno)
-    }
-    guard (info.st_mode & S_IFMT) == S_IFDIR, info.st_uid == getuid() else {
-        throw KeyringError.wrongOwner(path: base, owner: UInt32(info.st_uid))
-    }
-    guard info.st_mode & 0o077 == 0 else {
-        throw KeyringError.insecurePermissions(path: base, mode: UInt32(info.st_mode & 0o777))
-    }
-    return base
-}

@@ -7,6 +7,7 @@
 // the entry's content, written with `pass insert -m -f` on stdin and read with `pass show`.
 
 import Foundation
+import SystemSupport
 
 public actor PassKeyring: Keyring {
     public nonisolated var backendName: String { "pass" }
@@ -27,7 +28,7 @@ public actor PassKeyring: Keyring {
         environment: [String: String] = ProcessInfo.processInfo.environment,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
-        let home = environment["HOME"] ?? NSHomeDirectory()
+        let home = UserFolders(environment: environment).home
         var store = storeDirectory ?? environment["PASSWORD_STORE_DIR"] ?? (home + "/.password-store")
         if store.hasPrefix("~/") { store = home + store.dropFirst() }
         self.storeDirectory = store

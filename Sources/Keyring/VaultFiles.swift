@@ -4,10 +4,11 @@
     import Darwin
 #endif
 import Foundation
+import SystemSupport
 
 /// The POSIX file handling of a vault folder: permission checks, atomic replace, the writer lock.
 struct VaultFolder: Sendable {
-    static let tempPrefix = ".tmp-"
+    static let tempPrefix = PrivateFile.temporaryPrefix
     let path: String
     let lockTimeout: Duration
 
@@ -95,28 +96,13 @@ struct VaultFolder: Sendable {
         return names
     }
 
-    /// Writes a 0600 temp file in the folder, syncs it, renames it over `name`, then syncs the folder.
-    /// Call with the writer lock held.
+    /// Replaces `name` atomically with a private (0600) file. Call with the writer lock held.
     func writeAtomically(_ data: Data, to name: String) throws {
-        let target = file(name)
-        let temp = file(Self.tempPrefix + randomHex(8))
-        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw KeyringError.io(operation: "create", path: temp, errno: errno) }
-        var renamed = false
-        defer { if !renamed { unlink(temp) } }
-        do {
-            defer { close(fd) }
-            guard fchmod(fd, 0o600) == 0 else {
-                throw KeyringError.io(operation: "set permissions on", path: temp, errno: errno)
-            }
-            try writeAll(fd, data, path: temp)
-            guard fsync(fd) == 0 else { throw KeyringError.io(operation: "sync", path: temp, errno: errno) }
+        do throws(FileOperationError) {
+            try PrivateFile.write(data, to: file(name))
+        } catch {
+            throw KeyringError.io(operation: error.operation, path: error.path, errno: error.errno)
         }
-        guard rename(temp, target) == 0 else {
-            throw KeyringError.io(operation: "replace", path: target, errno: errno)
-        }
-        renamed = true
-        try syncFolder()
     }
 
     /// Deletes `name`; false when it did not exist. Call with the writer lock held.
@@ -163,35 +149,18 @@ struct VaultFolder: Sendable {
         return WriterLock(fd: fd)
     }
 
-    private func writeAll(_ fd: Int32, _ data: Data, path: String) throws {
-        try data.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let written = write(fd, raw.baseAddress.map { $0 + offset }, raw.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    throw KeyringError.io(operation: "write", path: path, errno: errno)
-                }
-                offset += written
-            }
-        }
-    }
-
     private func syncFolder() throws {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw KeyringError.io(operation: "open", path: path, errno: errno) }
-        defer { close(fd) }
-        guard fsync(fd) == 0 else { throw KeyringError.io(operation: "sync", path: path, errno: errno) }
+        do throws(FileOperationError) {
+            try PrivateFile.syncFolder(path)
+        } catch {
+            throw KeyringError.io(operation: error.operation, path: error.path, errno: error.errno)
+        }
     }
 }
 
 func randomBytes(_ count: Int) -> [UInt8] {
     var generator = SystemRandomNumberGenerator()
     return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-}
-
-func randomHex(_ count: Int) -> String {
-    randomBytes(count).map { String(format: "%02x", $0) }.joined()
 }
 
 /// A held writer lock; closing the descriptor releases the `flock`.

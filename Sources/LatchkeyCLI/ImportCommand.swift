@@ -4,6 +4,7 @@ import ArgumentParser
 import Foundation
 import Keyring
 import LatchkeyCore
+import SystemSupport
 
 struct ImportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -53,7 +54,7 @@ struct ImportCommand: AsyncParsableCommand {
         }
         let runtime = try Runtime(options: global)
         let environment = runtime.environment
-        let home = environment["HOME"] ?? NSHomeDirectory()
+        let home = UserFolders(environment: environment).home
         let found: [AWSVaultCredential]
         var skipped = 0
         switch source {

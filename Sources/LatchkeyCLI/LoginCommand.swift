@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Keyring
 import LatchkeyCore
+import SystemSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -84,7 +85,11 @@ func openInBrowser(_ url: URL, environment: [String: String]) throws {
             "\(opener) was not found to open a browser; run `latchkey login --stdout` and open the URL yourself."
         )
     }
-    let folder = try privateFolder(environment: environment)
+    guard let runtime = privateRuntimeFolder else {
+        throw CLIError(
+            "there is no private folder for the sign-in page (see the warning above); use --stdout.")
+    }
+    let folder = URL(fileURLWithPath: runtime)
     sweep(folder, olderThan: 15 * 60)
     let page = folder.appendingPathComponent("login-\(UUID().uuidString).html")
     let target = url.absoluteString.replacingOccurrences(of: "&", with: "&amp;")
@@ -95,11 +100,11 @@ func openInBrowser(_ url: URL, environment: [String: String]) throws {
         <a href="\(target)">Continue to the AWS console</a>
 
         """
-    let fd = open(page.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-    guard fd >= 0 else { throw CLIError("could not write \(page.path) (errno \(errno)); use --stdout.") }
-    let written = html.utf8CString.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count - 1) }
-    close(fd)
-    guard written == html.utf8.count else { throw CLIError("could not write \(page.path); use --stdout.") }
+    do throws(FileOperationError) {
+        try PrivateFile.create(Data(html.utf8), at: page.path)
+    } catch {
+        throw CLIError("\(error); use --stdout.")
+    }
     let process = Process()
     process.executableURL = URL(fileURLWithPath: path)
     process.arguments = [page.path]
@@ -114,30 +119,13 @@ func openInBrowser(_ url: URL, environment: [String: String]) throws {
     }
 }
 
-/// `$XDG_RUNTIME_DIR/latchkey`, else `$TMPDIR/latchkey-UID`: 0700 and ours, or refused.
-private func privateFolder(environment: [String: String]) throws -> URL {
-    let base: String
-    if let runtime = nonEmpty(environment["XDG_RUNTIME_DIR"]), runtime.hasPrefix("/") {
-        base = runtime + "/latchkey"
-    } else {
-        base = (nonEmpty(environment["TMPDIR"]) ?? "/tmp") + "/latchkey-\(getuid())"
-    }
-    if mkdir(base, 0o700) != 0, errno != EEXIST {
-        throw CLIError("could not create \(base) (errno \(errno)); use --stdout.")
-    }
-    var info = stat()
-    guard lstat(base, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR, info.st_uid == getuid(),
-        info.st_mode & 0o077 == 0
-    else {
-        throw CLIError("\(base) is not a private folder of yours (mode 0700); remove it or use --stdout.")
-    }
-    return URL(fileURLWithPath: base)
-}
-
 private func sweep(_ folder: URL, olderThan seconds: TimeInterval) {
     let manager = FileManager.default
     guard let names = try? manager.contentsOfDirectory(atPath: folder.path) else { return }
-    for name in names where name.hasPrefix("login-") && name.hasSuffix(".html") {
+    // Old pages, and temp files a writer killed mid-write left in the runtime folder.
+    for name in names
+    where (name.hasPrefix("login-") && name.hasSuffix(".html")) || name.hasPrefix(PrivateFile.temporaryPrefix)
+    {
         let path = folder.appendingPathComponent(name).path
         if let modified = (try? manager.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
             Date().timeIntervalSince(modified) > seconds

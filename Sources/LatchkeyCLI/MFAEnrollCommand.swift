@@ -2,6 +2,7 @@ import AWSConfig
 import ArgumentParser
 import Foundation
 import LatchkeyCore
+import SystemSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -131,13 +132,11 @@ struct MFAEnrollCommand: AsyncParsableCommand {
     private func present(_ pending: PendingEnrollment, showQR: Bool) throws {
         let code = try QRCode(text: pending.otpauthURI)
         if let qrPNG {
-            do {
-                try Data(code.png()).write(to: URL(fileURLWithPath: qrPNG), options: .atomic)
-                chmod(qrPNG, 0o600)  // it holds the secret
+            // It holds the secret: 0600 from its creation, never readable by others for a moment.
+            do throws(FileOperationError) {
+                try PrivateFile.write(Data(code.png()), to: qrPNG)
             } catch {
-                throw CLIError(
-                    "could not write the QR code to \(qrPNG) (\(error.localizedDescription)); choose another path."
-                )
+                throw CLIError("could not write the QR code to \(qrPNG) (\(error)); choose another path.")
             }
             print("Wrote the QR code to \(qrPNG); delete it once scanned (it holds the secret).")
         }

@@ -71,7 +71,8 @@ struct ProgramPrompt: MFAPrompt {
         case .osascript:
             return [
                 "osascript", "-e",
-                "text returned of (display dialog \"\(question)\" default answer \"\" with title \"latchkey\")",
+                "text returned of (display dialog \(appleScriptString(question)) default answer \"\" "
+                    + "with title \"latchkey\")",
             ]
         case .ykman:
             // The OATH account holding the AWS secret: named after the device by default.

@@ -4,6 +4,7 @@ import AWSConfig
 import Foundation
 import Keyring
 import LatchkeyCore
+import SystemSupport
 
 /// Options every command that touches the keyring takes.
 struct GlobalOptions: ParsableArguments {
@@ -83,7 +84,7 @@ struct Runtime {
     }
 
     func coreContext(keyring: any Keyring, prompt: String? = nil) throws -> CoreContext {
-        let runtimeDirectory = try? privateRuntimeDirectory(environment: environment)
+        let runtimeDirectory = privateRuntimeFolder
         let notice: @Sendable (String) -> Void = { Terminal.say("latchkey: \($0)\n") }
         let children = childEnvironment(environment)
         var mfa = MFACodeSource(
@@ -105,6 +106,16 @@ struct Runtime {
         ProfileResolver(config: try loadConfig(), environment: environment, configFile: locations.configFile)
     }
 }
+
+/// The private folder for locks, the spent-code log and the shell's rc files, located on first use;
+/// when the usual one is refused (another user made it, say), the warning is printed once on stderr.
+let privateRuntimeFolder: String? = {
+    let found = RuntimeFolder.locate(environment: ProcessInfo.processInfo.environment)
+    if let warning = found.warning {
+        FileHandle.standardError.write(Data("latchkey: warning: \(warning)\n".utf8))
+    }
+    return found.path
+}()
 
 /// The file vault's passphrase: `LATCHKEY_FILE_PASSPHRASE`, else a hidden prompt on the terminal.
 func filePassphrase(environment: [String: String]) -> PassphraseProvider {

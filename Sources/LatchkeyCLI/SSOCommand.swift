@@ -3,6 +3,7 @@ import AWSClient
 import Foundation
 import Keyring
 import LatchkeyCore
+import SystemSupport
 
 struct SSOCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -56,7 +57,7 @@ struct SSOCommand: AsyncParsableCommand {
             let removed = try await store.removeSSOToken(name: sso.tokenName)
             if runtime.settings.shareSSOCache {
                 let cache = SSOTokenCache(
-                    home: URL(fileURLWithPath: runtime.environment["HOME"] ?? NSHomeDirectory()))
+                    home: URL(fileURLWithPath: UserFolders(environment: runtime.environment).home))
                 try cache.remove(sso.sessionName.map { .session($0) } ?? .startURL(sso.startURL))
             }
             let sessions = try await store.removeSessions(profile: profile)

@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import Keyring
 import LatchkeyCore
+import SystemSupport
 
 /// Profile names for shell completion: read from the config files only (fast, no keyring).
 let profileCompletion = CompletionKind.custom { _, _, prefix in
@@ -101,8 +102,8 @@ func interactiveShell(profile: String, environment: inout [String: String]) -> [
     guard environment["LATCHKEY_SHELL_MARKER"] != "0" else { return [shell] }
     let marker = "(aws:\(profile)) "
     let name = URL(fileURLWithPath: shell).lastPathComponent
-    let home = environment["HOME"] ?? NSHomeDirectory()
-    guard let runtime = try? privateRuntimeDirectory(environment: environment) else { return [shell] }
+    let home = UserFolders(environment: environment).home
+    guard let runtime = privateRuntimeFolder else { return [shell] }
     switch name {
     case "bash":
         let rc = runtime + "/bashrc"
@@ -111,16 +112,12 @@ func interactiveShell(profile: String, environment: inout [String: String]) -> [
             PS1="\\[\\e[33m\\](aws:${AWS_VAULT})\\[\\e[0m\\] $PS1"
 
             """
-        guard
-            FileManager.default.createFile(
-                atPath: rc, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
-        else { return [shell] }
+        guard (try? PrivateFile.write(Data(text.utf8), to: rc)) != nil else { return [shell] }
         return [shell, "--rcfile", rc, "-i"]
     case "zsh":
         let folder = runtime + "/zdotdir"
         let original = environment["ZDOTDIR"] ?? home
-        try? FileManager.default.createDirectory(
-            atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        guard (try? PrivateFolder.prepare(folder)) != nil else { return [shell] }
         var files = [".zshenv", ".zprofile", ".zlogin"].map { file in
             (file, "[ -f \"$LATCHKEY_ZDOTDIR/\(file)\" ] && . \"$LATCHKEY_ZDOTDIR/\(file)\"\n")
         }
@@ -135,9 +132,7 @@ func interactiveShell(profile: String, environment: inout [String: String]) -> [
                 """
             ))
         let written = files.allSatisfy { file, text in
-            FileManager.default.createFile(
-                atPath: folder + "/" + file, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]
-            )
+            (try? PrivateFile.write(Data(text.utf8), to: folder + "/" + file)) != nil
         }
         guard written else { return [shell] }
         environment["LATCHKEY_ZDOTDIR"] = original

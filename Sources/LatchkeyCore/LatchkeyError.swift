@@ -21,7 +21,8 @@ public enum LatchkeyError: Error, CustomStringConvertible, Sendable {
     case mfaCodeUnavailable(profile: String, serial: String, reason: String)
     case mfaProcessFailed(command: String, reason: String)
     case mfaCodeReused(serial: String)
-    case invalidAccessKeyId(String)
+    /// Carries only the length: the rejected value may be a secret pasted in the wrong place.
+    case invalidAccessKeyId(characters: Int)
     case invalidSecretAccessKey
     case temporaryKeyNotAllowed
     case missingEnvironmentCredentials
@@ -92,9 +93,14 @@ public enum LatchkeyError: Error, CustomStringConvertible, Sendable {
         case .mfaProcessFailed(let command, let reason):
             return
                 "mfa_process `\(command)` failed: \(reason); run it by hand to check it prints a 6-digit code."
-        case .invalidAccessKeyId(let id):
-            return "'\(id)' is not an AWS access key id (20 characters, starting AKIA); "
-                + "copy it again from the IAM console or the key's CSV file."
+        case .invalidAccessKeyId(let characters):
+            let swapped =
+                characters == 40
+                ? " 40 characters is the length of a secret access key: were the two swapped?" : ""
+            return
+                "the access key id is not valid (it has \(characters) characters; an id has 20, starting AKIA, "
+                + "and what was given is not shown in case it is a secret); "
+                + "copy it again from the IAM console or the key's CSV file.\(swapped)"
         case .invalidSecretAccessKey:
             return "the secret access key is not valid (40 characters of A-Z, a-z, 0-9, + and /); "
                 + "copy it again from the key's CSV file."

@@ -110,6 +110,25 @@ public func jsonString(_ value: String) -> String {
     return out + "\""
 }
 
+/// An AppleScript string literal: a quote or backslash in the value (an `mfa_serial` from the
+/// config file, say) stays text and cannot end the literal and run as script.
+public func appleScriptString(_ value: String) -> String {
+    var out = "\""
+    for scalar in value.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        // Other control characters have no escape in AppleScript and no place in a prompt.
+        case _ where scalar.value < 0x20 || scalar.value == 0x7F: out += "?"
+        default: out.unicodeScalars.append(scalar)
+        }
+    }
+    return out + "\""
+}
+
 /// Checks a key pair's shape before anything is stored.
 public func validateKeyPair(accessKeyId: String, secretAccessKey: String) throws -> AWSCredentials {
     let id = accessKeyId.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -117,7 +136,7 @@ public func validateKeyPair(accessKeyId: String, secretAccessKey: String) throws
     let upperAlnum = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
     if id.hasPrefix("ASIA") { throw LatchkeyError.temporaryKeyNotAllowed }
     guard id.count == 20, id.hasPrefix("AKIA"), id.allSatisfy({ upperAlnum.contains($0) }) else {
-        throw LatchkeyError.invalidAccessKeyId(String(id.prefix(24)))
+        throw LatchkeyError.invalidAccessKeyId(characters: id.count)
     }
     let secretAlphabet = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
     guard secret.count == 40, secret.allSatisfy({ secretAlphabet.contains($0) }) else {

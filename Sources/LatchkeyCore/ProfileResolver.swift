@@ -2,6 +2,7 @@ import AWSConfig
 import AWSSigV4
 import Crypto
 import Foundation
+import SystemSupport
 
 /// Turns a profile of the shared config into a `CredentialPlan`, the way the AWS SDKs resolve
 /// profiles (the cross-SDK assume-role suite passes), plus what latchkey adds: keys in the
@@ -480,7 +481,7 @@ public struct ProfileResolver: Sendable {
         try nonEmpty(environment[name]).map(parseDuration)
     }
 
-    var home: String { environment["HOME"] ?? NSHomeDirectory() }
+    var home: String { UserFolders(environment: environment).home }
 
     /// `latchkey-<user>`, limited to what STS accepts in RoleSessionName.
     func defaultRoleSessionName() -> String {

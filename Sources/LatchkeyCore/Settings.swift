@@ -1,5 +1,6 @@
 import AWSConfig
 import Foundation
+import SystemSupport
 
 /// latchkey's own settings, read from the environment once per run.
 public struct LatchkeySettings: Sendable, Equatable {
@@ -17,7 +18,7 @@ public struct LatchkeySettings: Sendable, Equatable {
     public var shareSSOCache = false
 
     public init(environment: [String: String]) throws {
-        let home = environment["HOME"] ?? NSHomeDirectory()
+        let folders = UserFolders(environment: environment)
         if let text = environment["LATCHKEY_MIN_TTL"], !text.isEmpty {
             minimumTTL = try parseDuration(text)
         }
@@ -34,11 +35,9 @@ public struct LatchkeySettings: Sendable, Equatable {
             environment["LATCHKEY_SSO_SHARE_CLI_CACHE"]?.lowercased() ?? "")
         backend = environment["LATCHKEY_BACKEND"].flatMap { $0.isEmpty ? nil : $0 }
         if let dir = environment["LATCHKEY_FILE_DIR"], !dir.isEmpty {
-            fileDirectory = ConfigLocations.expandTilde(dir, home: home)
-        } else if let data = environment["XDG_DATA_HOME"], data.hasPrefix("/") {
-            fileDirectory = data + "/latchkey/keyring"
+            fileDirectory = ConfigLocations.expandTilde(dir, home: folders.home)
         } else {
-            fileDirectory = home + "/.local/share/latchkey/keyring"
+            fileDirectory = folders.dataHome + "/latchkey/keyring"
         }
     }
 }

@@ -2,6 +2,7 @@ import AWSClient
 import AWSSigV4
 import Foundation
 import Keyring
+import SystemSupport
 
 /// Shows a person the IAM Identity Center sign-in (device code and URL) and opens the browser.
 /// The CLI implements it on the terminal; tests script it.
@@ -139,7 +140,7 @@ extension CredentialService {
         let now = context.now()
         let store = context.store
         let cliCache = SSOTokenCache(
-            home: URL(fileURLWithPath: context.environment["HOME"] ?? NSHomeDirectory()))
+            home: URL(fileURLWithPath: UserFolders(environment: context.environment).home))
         let cliKey: SSOTokenCache.Key = sso.sessionName.map { .session($0) } ?? .startURL(sso.startURL)
         var token = try await store.ssoToken(name: sso.tokenName)
         if token == nil { token = try? cliCache.read(cliKey) }

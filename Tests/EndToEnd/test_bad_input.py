@@ -115,7 +115,9 @@ def test_deleted_key_gets_advice(world: World, doug: dict[str, str]) -> None:
 
 def test_add_validates_the_key_shape(world: World) -> None:
     cases = {
-        ("AKIA123", "x" * 40): "not an AWS access key id",
+        ("AKIA123", "x" * 40): "access key id is not valid",
+        # The secret pasted where the id goes: refused without echoing any of it.
+        ("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"): "were the two swapped",
         ("ASIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"): "temporary key",
         ("AKIAIOSFODNN7EXAMPLE", "short"): "secret access key is not valid",
     }
@@ -123,4 +125,6 @@ def test_add_validates_the_key_shape(world: World) -> None:
         result = world.run("add", "x", "--env", env={"AWS_ACCESS_KEY_ID": key_id, "AWS_SECRET_ACCESS_KEY": secret})
         assert result.returncode == 1 and message in result.stderr, result.stderr
         assert secret not in result.stderr or len(secret) < 8
+        # Nothing rejected is echoed, not even part of it.
+        assert not any(key_id[i : i + 8] in result.stderr for i in range(len(key_id) - 7)), result.stderr
     assert not world.vault.exists() or not any(world.vault.iterdir())

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import stat
 import subprocess
 import sys
@@ -211,3 +213,41 @@ def test_remove_deactivates_deletes_and_cleans_the_config(world: World, ykman: P
     assert f"Deactivated {serial}" in removed.stdout and f"Deleted {serial}" in removed.stdout
     assert "mfa_serial" not in world.config.read_text() and "output = json" in world.config.read_text()
     assert "No MFA device" in world.ok("mfa", "list", "doug").stdout
+
+
+CREATING_OPEN = re.compile(r'^\d+\s+(?:openat\(AT_FDCWD, |open\()"([^"]+)", ([A-Z_|]+), (0\d+)\) = (-?\d+)')
+PERMISSION_CHANGE = re.compile(r'^\d+\s+(f?chmod(?:at)?)\((.*), (0\d+)\) = 0')
+
+
+def test_the_qr_png_is_0600_from_its_creation_even_with_umask_0(world: World, ykman: Path, tmp_path: Path) -> None:
+    """The PNG holds the TOTP seed: no moment in which another user could open it (issue 15, item 3)."""
+    bare_user(world)
+    out = tmp_path / "out"
+    out.mkdir()
+    png = out / "qr.png"
+    trace = tmp_path / "trace"
+    old = os.umask(0)
+    try:
+        result = subprocess.run(
+            ["strace", "-f", "-qq", "-e", "trace=openat,open,creat,chmod,fchmod,fchmodat", "-o", str(trace),
+             str(BINARY), "mfa", "enroll", "doug", "--yubikey", "--qr-png", str(png)],
+            env=world.env, capture_output=True, text=True, timeout=60, start_new_session=True)
+    finally:
+        os.umask(old)
+    assert result.returncode == 0, result.stderr
+    assert stat.S_IMODE(png.stat().st_mode) == 0o600
+    assert sorted(p.name for p in out.iterdir()) == ["qr.png"]  # no temp file left behind
+
+    # Every file latchkey created next to the PNG was created 0600, exclusively, not through a link;
+    # nothing ever widened its permissions.
+    created: dict[str, str] = {}
+    for line in trace.read_text().splitlines():
+        if (match := CREATING_OPEN.match(line)) and match[1].startswith(f"{out}/") and "O_CREAT" in match[2]:
+            path, flags, mode, fd = match.groups()
+            assert mode == "0600", line
+            assert "O_EXCL" in flags and "O_NOFOLLOW" in flags, line
+            created[fd] = path
+        elif (match := PERMISSION_CHANGE.match(line)) and int(match[3], 8) & 0o077:
+            target = match[2].split(", ")[-1].strip('"') if match[1] != "fchmod" else created.get(match[2], "")
+            assert not target.startswith(f"{out}/"), line
+    assert created, "strace saw no file created in the PNG's folder"
