@@ -56,7 +56,8 @@ let package = Package(
         .target(
             name: "LatchkeyServer",
             dependencies: [
-                "LatchkeyCore", "CLatchkeyServerSys", .product(name: "Crypto", package: "swift-crypto"),
+                "LatchkeyCore", "CLatchkeyServerSys", "SystemSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict),
         .target(

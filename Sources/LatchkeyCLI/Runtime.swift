@@ -66,14 +66,15 @@ struct Runtime {
         try openKeyring(named: backendName)
     }
 
-    func openKeyring(named name: String) throws -> any Keyring {
+    /// `passphrase` replaces the file vault's usual one (the environment, else a terminal prompt).
+    func openKeyring(named name: String, passphrase: PassphraseProvider? = nil) throws -> any Keyring {
         switch KnownBackend(rawValue: name) {
         case .file:
             let cache: any UnlockCache =
                 settings.unlockTTL > 0 ? KernelKeyringUnlockCache() : NoUnlockCache()
             return FileKeyring(
                 directory: URL(fileURLWithPath: settings.fileDirectory),
-                passphrase: filePassphrase(environment: environment),
+                passphrase: passphrase ?? filePassphrase(environment: environment),
                 unlockCache: cache,
                 unlockCacheTTL: settings.unlockTTL)
         case .some(let backend):

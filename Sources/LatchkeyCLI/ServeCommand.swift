@@ -173,17 +173,12 @@ extension Runtime {
     /// LATCHKEY_UNLOCK_TTL bounds how long a server can renew without it) or from
     /// LATCHKEY_FILE_PASSPHRASE; never from a prompt, since the terminal is not the server's.
     func keyringForRenewal() throws -> any Keyring {
-        guard backendName == KnownBackend.file.rawValue else { return try openKeyring() }
         let fromEnvironment = nonEmpty(environment["LATCHKEY_FILE_PASSPHRASE"])
         let ttl = settings.unlockTTL
-        return FileKeyring(
-            directory: URL(fileURLWithPath: settings.fileDirectory),
-            passphrase: { _ in
-                guard let fromEnvironment else { throw ServerRefreshError.vaultLocked(unlockTTL: ttl) }
-                return fromEnvironment
-            },
-            unlockCache: ttl > 0 ? KernelKeyringUnlockCache() : NoUnlockCache(),
-            unlockCacheTTL: ttl)
+        return try openKeyring(named: backendName) { _ in
+            guard let fromEnvironment else { throw ServerRefreshError.vaultLocked(unlockTTL: ttl) }
+            return fromEnvironment
+        }
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import SystemSupport
 
 /// Which protocol a local credential server speaks.
 public enum CredentialServerKind: String, Sendable, CaseIterable {
@@ -69,56 +70,26 @@ public final class CredentialServer: Sendable {
     /// user's file in a sticky folder such as /tmp), the write fails.
     public func writeTokenFile(_ path: String) throws {
         guard let token else { return }
-        try writePrivateFile(Array(token.utf8), to: path)
+        let name = (path as NSString).lastPathComponent
+        guard !name.isEmpty, name != ".", name != "..", !path.hasSuffix("/") else {
+            throw TokenFileError(path: path, cause: nil)
+        }
+        do {
+            try PrivateFile.write(Data(token.utf8), to: path)
+        } catch {
+            throw TokenFileError(path: path, cause: error)
+        }
     }
 }
 
-/// An error writing a file the servers hand out, with the path and the reason.
+/// An error writing the servers' token file: the path and the file operation that failed (nil
+/// when the path names a folder).
 public struct TokenFileError: Error, CustomStringConvertible {
     public var path: String
-    public var reason: String
+    public var cause: FileOperationError?
     public var description: String {
-        "could not write the token file \(path): \(reason); choose another path with --token-file."
-    }
-}
-
-/// Creates a 0600 file holding `bytes` and renames it over `path` (then syncs the folder).
-func writePrivateFile(_ bytes: [UInt8], to path: String) throws {
-    let folder = (path as NSString).deletingLastPathComponent
-    let name = (path as NSString).lastPathComponent
-    guard !name.isEmpty, name != ".", name != ".." else {
-        throw TokenFileError(path: path, reason: "it names a folder, not a file")
-    }
-    let temporary = (folder.isEmpty ? "" : folder + "/") + ".\(name).\(randomHexToken(bytes: 8)).tmp"
-    func failure(_ step: String) -> TokenFileError {
-        TokenFileError(path: path, reason: "\(step): \(String(cString: strerror(errno)))")
-    }
-    let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-    guard fd >= 0 else { throw failure("could not create a file beside it") }
-    var written = 0
-    var failed: TokenFileError?
-    while written < bytes.count {
-        let count = bytes.withUnsafeBytes {
-            write(fd, $0.baseAddress.map { $0 + written }, bytes.count - written)
-        }
-        if count < 0, errno == EINTR { continue }
-        guard count > 0 else {
-            failed = failure("could not write it")
-            break
-        }
-        written += count
-    }
-    if failed == nil, fsync(fd) != 0 { failed = failure("could not flush it") }
-    close(fd)
-    if failed == nil, rename(temporary, path) != 0 { failed = failure("could not put it in place") }
-    if let failed {
-        unlink(temporary)
-        throw failed
-    }
-    let directory = open(folder.isEmpty ? "." : folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-    if directory >= 0 {
-        fsync(directory)
-        close(directory)
+        let reason = cause.map(\.description) ?? "\(path) names a folder, not a file"
+        return "could not write the token file: \(reason); choose another path with --token-file."
     }
 }
 
