@@ -216,6 +216,19 @@ struct SigninOAuthTests {
         #expect((rewritten["dpopKey"] as? String)?.hasPrefix("-----BEGIN EC PRIVATE KEY-----") == true)
     }
 
+    @Test func cacheFileIssueTimeComesFromTheIDToken() throws {
+        var object = try jsonDictionary(try sampleSession().cacheFileData())
+        let claims = Data(#"{"sub":"arn:aws:iam::123456789012:user/conformance-test","iat":1699990000}"#.utf8)
+            .base64EncodedString().replacingOccurrences(of: "=", with: "")
+        object["idToken"] = "e30.\(claims).c2ln"
+        let session = try LoginSession(
+            cacheFile: try JSONSerialization.data(withJSONObject: object),
+            loginSession: "arn:aws:iam::123456789012:user/conformance-test", region: "us-east-1",
+            signedInAt: fixedNow)
+        #expect(session.issuedAt == Date(timeIntervalSince1970: 1_699_990_000))
+        #expect(session.sessionExpiry == Date(timeIntervalSince1970: 1_699_990_000 + 43_200))
+    }
+
     @Test(arguments: [
         ("accessToken", "the field accessToken is missing"),
         ("refreshToken", "the field refreshToken is missing"),

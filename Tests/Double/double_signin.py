@@ -133,7 +133,8 @@ class TokenError(Exception):
     def __init__(self, shape: str, error: str, message: str, status: int | None = None) -> None:
         super().__init__(message)
         self.shape, self.error, self.message = shape, error, message
-        self.status = status or self.STATUS.get(shape) or (401 if error in ("TOKEN_EXPIRED", "AUTHCODE_EXPIRED") else 403)
+        expired = error in ("TOKEN_EXPIRED", "AUTHCODE_EXPIRED")
+        self.status = status or self.STATUS.get(shape) or (401 if expired else 403)
 
     def response(self) -> Response:
         body = json.dumps({"error": self.error, "message": self.message})
@@ -263,6 +264,10 @@ class SigninService:
 
     def password_form(self, request_id: str, error: str = "") -> Response:
         fill = self.state.autofill or {}
+
+        def prefill(name: str) -> str:
+            return html.escape(str(fill.get(name, "")))
+
         auto = bool(fill)
         script = ""
         if auto:
@@ -272,9 +277,9 @@ class SigninService:
             (f"<p id='error' class='error'>{html.escape(error)}</p>" if error else "")
             + "<form id='signin' method='post' action='/v1/authorize'>"
             f"<input type='hidden' name='request' value='{html.escape(request_id)}'>"
-            f"<label>Account ID (optional) <input name='account' value='{html.escape(str(fill.get('account', '')))}'></label>"
-            f"<label>IAM user name <input name='username' value='{html.escape(str(fill.get('user_name', '')))}'></label>"
-            f"<label>Password <input type='password' name='password' value='{html.escape(str(fill.get('password', '')))}'></label>"
+            f"<label>Account ID (optional) <input name='account' value='{prefill('account')}'></label>"
+            f"<label>IAM user name <input name='username' value='{prefill('user_name')}'></label>"
+            f"<label>Password <input type='password' name='password' value='{prefill('password')}'></label>"
             "<button id='allow' type='submit' name='action' value='signin'>Sign in</button>"
             "<button id='deny' type='submit' name='action' value='deny'>Cancel</button>"
             "</form>" + script
@@ -490,7 +495,8 @@ class SigninService:
         return self.issue(grant, thumbprint)
 
     def issue(self, grant: Grant, thumbprint: str) -> dict[str, Any]:
-        resource = f"arn:{grant.person.partition}:signin:us-east-1:{grant.person.account_id}:oauth2/public-client/localhost"
+        person = grant.person
+        resource = f"arn:{person.partition}:signin:us-east-1:{person.account_id}:oauth2/public-client/localhost"
         if not self.directory.may_create_token(grant.person, grant.mfa, resource):
             raise denied(
                 "INSUFFICIENT_PERMISSIONS",

@@ -6,7 +6,8 @@ temporary credentials from GetSessionToken tied to the calling IAM user (with an
 for policy evaluation), expiry of temporary credentials against an adjustable clock,
 per-action call counters, fault injection (error XML, raw bodies, delays), policy evaluation with
 permissions boundaries and MFA condition keys (double_policy.py), key/MFA lifecycle limits,
-GetFederationToken, web identity checks, and the sign-in / SSO stubs (double_portals.py).
+GetFederationToken, web identity checks, the sign-in / SSO stubs (double_portals.py), and AWS
+Sign-In for developer tools (`aws login`: authorize pages + CreateOAuth2Token, double_signin.py).
 
 Run: python3 Tests/Double/latchkey_double.py --port PORT [-H 127.0.0.1] [--auth]
 It prints `ready http://HOST:PORT` once it accepts connections. Admin API: /latchkey-double/...
