@@ -182,10 +182,11 @@ private struct ServerFailed: Error, CustomStringConvertible {
 }
 
 /// Runs a program to its end; stdout as text, a failure unless it exits 0.
-private func run(_ arguments: [String]) throws -> String {
+private func run(_ arguments: [String], environment: [String: String]? = nil) throws -> String {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = arguments
+    if let environment { process.environment = environment }
     let output = Pipe()
     process.standardOutput = output
     process.standardError = FileHandle.nullDevice
