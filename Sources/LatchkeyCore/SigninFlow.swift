@@ -103,6 +103,9 @@ final class LoopbackCallbackListener: @unchecked Sendable {
         let descriptor = posixSocket(AF_INET, kind)
         guard descriptor >= 0 else { throw Failure(step: "create a socket", code: errno) }
         var address = sockaddr_in()
+        #if canImport(Darwin)
+            address.sin_len = UInt8(MemoryLayout<sockaddr_in>.size)
+        #endif
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = 0
         address.sin_addr.s_addr = in_addr_t(UInt32(0x7F00_0001).bigEndian)
