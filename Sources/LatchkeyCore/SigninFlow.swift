@@ -36,7 +36,8 @@ public struct SigninFlow: Sendable {
     }
 
     /// Opens the authorize URL with `openBrowser` (which may return before or after the browser is
-    /// done) and waits for the redirect to the loopback listener.
+    /// done) and waits for the redirect to the loopback listener. An error thrown by `openBrowser` ends
+    /// the flow: a caller that wants to keep waiting prints the URL instead of throwing.
     public func sameDevice(openBrowser: @escaping @Sendable (URL) async throws -> Void) async throws
         -> LoginSession
     {
