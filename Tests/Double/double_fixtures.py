@@ -252,6 +252,27 @@ def create_mfa_user(endpoint: str, name: str, enable_auth: bool = True) -> dict[
     return {**user, "mfa_serial": device["SerialNumber"], "mfa_seed": seed}
 
 
+def create_console_user(endpoint: str, name: str, password: str, mfa: bool = False) -> dict[str, str]:
+    """A user (with MFA device when `mfa`) and a console password (login profile); then auth on.
+
+    The double's Sign-In service (`/v1/authorize`) signs this user in with `password` (and, when the
+    user has an MFA device, a TOTP code as the console asks for one).
+    """
+    user = (create_mfa_user if mfa else create_user)(endpoint, name, enable_auth=False)
+    client(endpoint, "iam").create_login_profile(UserName=name, Password=password)
+    set_auth(endpoint, True)
+    return {**user, "password": password}
+
+
+def signin_autofill(endpoint: str, user_name: str | None, password: str = "", **fields: Any) -> None:
+    """Makes the Sign-In pages fill in and submit themselves (for headless browsers); None turns it off.
+
+    fields: `mfa` ("auto": an unused code of the user's device, or a code), `deny` (press Cancel), `account`.
+    """
+    body = None if user_name is None else {"user_name": user_name, "password": password, **fields}
+    admin(endpoint, "POST", "signin/autofill", body)
+
+
 def create_role(endpoint: str, name: str, trusted_arn: str) -> str:
     """A role trusting `trusted_arn`, with an allow-all policy; returns its ARN. Needs auth off."""
     statement = {"Effect": "Allow", "Principal": {"AWS": trusted_arn}, "Action": "sts:AssumeRole"}

@@ -6,7 +6,8 @@ temporary credentials from GetSessionToken tied to the calling IAM user (with an
 for policy evaluation), expiry of temporary credentials against an adjustable clock,
 per-action call counters, fault injection (error XML, raw bodies, delays), policy evaluation with
 permissions boundaries and MFA condition keys (double_policy.py), key/MFA lifecycle limits,
-GetFederationToken, web identity checks, and the sign-in / SSO stubs (double_portals.py).
+GetFederationToken, web identity checks, the sign-in / SSO stubs (double_portals.py), and AWS
+Sign-In for developer tools (`aws login`: authorize pages + CreateOAuth2Token, double_signin.py).
 
 Run: python3 Tests/Double/latchkey_double.py --port PORT [-H 127.0.0.1] [--auth]
 It prints `ready http://HOST:PORT` once it accepts connections. Admin API: /latchkey-double/...
@@ -57,6 +58,7 @@ from werkzeug.wrappers import Request, Response
 
 import double_policy
 from double_portals import SSO_TOKEN_ENVIRON, Assignment, Portals, Temporary
+from double_signin import Directory, Person, SigninService
 
 ADMIN_PREFIX = "/latchkey-double/"
 TOTP_STEP = 30
@@ -129,7 +131,7 @@ class SessionCredential:
     expiration: datetime.datetime
     mfa_authenticated: bool  # feeds aws:MultiFactorAuthPresent in policy evaluation
     mfa_serial: str | None
-    kind: str = "session"  # "session" (GetSessionToken) or "federated" (GetFederationToken)
+    kind: str = "session"  # "session" (GetSessionToken), "federated" (GetFederationToken), "login" (Sign-In)
     federated_name: str | None = None
     session_policy: str | None = None  # GetFederationToken's Policy: intersected with the user's
 
@@ -575,8 +577,8 @@ class SessionAccessKey(access_control.IAMUserAccessKey):
             raise access_control.CreateAccessKeyFailure(reason="InvalidToken")
         scope = headers.get("Authorization", "").partition("Credential=")[2].split("/")
         service = scope[3] if len(scope) > 3 else ""
-        # AWS: GetSessionToken credentials without MFA cannot call IAM at all.
-        if service == "iam" and not session.mfa_authenticated:
+        # AWS: GetSessionToken credentials without MFA cannot call IAM at all (console sign-in ones can).
+        if service == "iam" and not session.mfa_authenticated and session.kind != "login":
             raise access_control.CreateAccessKeyFailure(reason="InvalidId")
 
     def create_credentials(self) -> Any:
@@ -1071,6 +1073,83 @@ def add_sso_assignment(body: dict[str, Any]) -> Assignment:
 PORTALS = Portals(STATE.now_epoch, lookup_temporary, issue_role_credentials)
 
 
+# ---------------------------------------------------------------------------------------------
+# AWS Sign-In for developer tools (double_signin.py): console users of moto's IAM
+
+
+def signin_person(user: User, partition: str) -> Person:
+    backend = iam_backends[user.account_id][partition]
+    mfa = None
+    for serial in user.mfa_devices:
+        device = backend.virtual_mfa_devices.get(serial)
+        if device is not None:
+            mfa = (serial, str(device.base32_string_seed))
+            break
+    return Person(user.account_id, partition, user.name, user.arn, user.password, mfa)
+
+
+def signin_find_user(account_id: str, user_name: str) -> Person | None:
+    for account in list(iam_backends.keys()):
+        if account_id and account != account_id:
+            continue
+        for partition in ("aws", "aws-cn", "aws-us-gov"):
+            try:
+                user = iam_backends[account][partition].users.get(user_name)
+            except KeyError:
+                continue
+            if user is not None:
+                return signin_person(user, partition)
+    return None
+
+
+def signin_unused_code(serial: str, seed: str) -> str | None:
+    code = STATE.unused_code(serial, seed)
+    return None if code is None else str(code["code"])
+
+
+def signin_issue_credentials(person: Person, mfa: bool) -> dict[str, Any]:
+    user = iam_backends[person.account_id][person.partition].users[person.user_name]
+    serial = person.mfa[0] if mfa and person.mfa else None
+    session = issue_temporary(user, person.partition, 900, mfa_authenticated=mfa, mfa_serial=serial, kind="login")
+    return {
+        "accessKeyId": session.access_key_id,
+        "secretAccessKey": session.secret_access_key,
+        "sessionToken": session.session_token,
+    }
+
+
+class _PolicyHolder(access_control.IAMUserAccessKey):
+    """moto's policy collection for a user that may have no access key at all."""
+
+    def __init__(self, account_id: str, partition: str, user_name: str) -> None:  # noqa: D107
+        self.account_id, self.partition, self._owner_user_name = account_id, partition, user_name
+
+
+def signin_may_create_token(person: Person, mfa: bool, resource: str) -> bool:
+    backend = iam_backends[person.account_id][person.partition]
+    user = backend.users[person.user_name]
+    identity = policy_documents(_PolicyHolder(person.account_id, person.partition, person.user_name).collect_policies())
+    boundary = boundary_document(person.account_id, person.partition, user.permissions_boundary_arn)
+    context = base_context(person.account_id, user.arn, "User")
+    context.update({"aws:username": user.name, "aws:userid": user.id})
+    context["aws:multifactorauthpresent"] = "true" if mfa else "false"
+    decision = double_policy.evaluate("signin:CreateOAuth2Token", resource, context, identity, boundary)
+    return decision.allowed
+
+
+SIGNIN = SigninService(
+    STATE.now_epoch,
+    Directory(
+        find_user=signin_find_user,
+        accept_code=STATE.accept_code,
+        unused_code=signin_unused_code,
+        issue_credentials=signin_issue_credentials,
+        may_create_token=signin_may_create_token,
+        take_fault=STATE.count_and_take_fault,
+    ),
+)
+
+
 def install_patches() -> None:
     # STS: real credentials for GetSessionToken, tied to the user and checked against MFA.
     TokenResponse.get_session_token = get_session_token  # type: ignore[method-assign]
@@ -1146,6 +1225,7 @@ def admin(request: Request) -> Response:
         moto_api_backend.reset()
         STATE.reset()
         PORTALS.reset()
+        SIGNIN.reset()
         set_auth(bool(body.get("auth", False)))
         return json_response({"ok": True})
     if route == "auth":
@@ -1209,6 +1289,13 @@ def admin(request: Request) -> Response:
             except KeyError:
                 return json_response({"error": "role_name is required"}, 400)
         return json_response(PORTALS.public())
+    if route == "signin":
+        return json_response(SIGNIN.public())
+    if route == "signin/autofill" and method == "POST":
+        SIGNIN.set_autofill(body or None)
+        return json_response(SIGNIN.public())
+    if route == "signin/revoke" and method == "POST":
+        return json_response({"revoked": SIGNIN.revoke(str(body.get("user_name", "")))})
     if route == "mfa/code" and method == "POST":
         serial = str(body.get("serial", ""))
         seed = find_device_seed(serial)
@@ -1233,6 +1320,8 @@ class DoubleApp:
             return admin(Request(environ))(environ, start_response)
         if PORTALS.handles(path):
             return PORTALS(Request(environ))(environ, start_response)
+        if SIGNIN.handles(path):
+            return SIGNIN(Request(environ))(environ, start_response)
         return self.moto(environ, start_response)
 
 
