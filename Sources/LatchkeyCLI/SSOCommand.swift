@@ -24,7 +24,7 @@ struct SSOCommand: AsyncParsableCommand {
         @Flag(name: .customLong("no-browser"), help: "Only print the URL and code; do not open a browser.")
         var noBrowser = false
 
-        @Argument(help: "An SSO profile.")
+        @Argument(help: "An SSO profile.", completion: profileCompletion)
         var profile: String
 
         func run() async throws {
@@ -46,7 +46,7 @@ struct SSOCommand: AsyncParsableCommand {
 
         @OptionGroup var global: GlobalOptions
 
-        @Argument(help: "An SSO profile.")
+        @Argument(help: "An SSO profile.", completion: profileCompletion)
         var profile: String
 
         func run() async throws {
