@@ -3,6 +3,16 @@ import PackageDescription
 
 let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
 
+/// `latchkey --version`: scripts/version sets LATCHKEY_VERSION and LATCHKEY_COMMIT for the build;
+/// without them (a plain `swift build`) it says "0.0.0-dev (unknown commit)". Only plain
+/// characters are accepted, as they end up inside a C string literal.
+func buildInfo(_ variable: String) -> [CSetting] {
+    guard let value = Context.environment[variable], !value.isEmpty,
+        value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "+-.~_".contains($0)) })
+    else { return [] }
+    return [.define(variable, to: "\"\(value)\"")]
+}
+
 let package = Package(
     name: "latchkey",
     platforms: [.macOS(.v13)],
@@ -34,6 +44,8 @@ let package = Package(
             dependencies: ["AWSSigV4", .product(name: "Crypto", package: "swift-crypto"), "CCurlShim"],
             swiftSettings: strict),
         .target(name: "CLatchkeySys"),
+        .target(
+            name: "CLatchkeyVersion", cSettings: buildInfo("LATCHKEY_VERSION") + buildInfo("LATCHKEY_COMMIT")),
         // libsecret is dlopen'ed on first use of the secret-service backend: no link-time dependency.
         .target(name: "CSecretService", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
         .target(
@@ -58,7 +70,7 @@ let package = Package(
         .target(
             name: "LatchkeyCLI",
             dependencies: [
-                "LatchkeyCore", "LatchkeyServer", "CLatchkeySys",
+                "LatchkeyCore", "LatchkeyServer", "CLatchkeySys", "CLatchkeyVersion",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
