@@ -64,6 +64,15 @@ def home(tmp_path: Path) -> dict[str, str]:
     return {"HOME": str(home), "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "TERM": "xterm"}
 
 
+def test_version_is_the_commit_built_from(version: str) -> None:
+    """scripts/setup builds with scripts/version's numbers: the binary names this checkout's commit."""
+    commit = run("git", "-C", str(ROOT), "rev-parse", "--short=12", "HEAD").stdout.strip()
+    reported = run(str(BINARY), "--version").stdout.strip()
+    assert commit and reported.startswith(f"{version} ({commit}"), (
+        f"{BINARY} says {reported!r}, not this checkout ({commit}): build it with scripts/setup")
+    assert not version.startswith("0.0.0-dev")
+
+
 def test_package_writes_the_tarball_the_deb_and_their_checksums(dist: Path, version: str) -> None:
     tarball = f"latchkey-{version}-linux-x86_64.tar.gz"
     deb = f"latchkey_{version}_amd64.deb"
