@@ -3,6 +3,16 @@ import PackageDescription
 
 let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
 
+/// `latchkey --version`: scripts/version sets LATCHKEY_VERSION and LATCHKEY_COMMIT for the build;
+/// without them (a plain `swift build`) it says "0.0.0-dev (unknown commit)". Only plain
+/// characters are accepted, as they end up inside a C string literal.
+func buildInfo(_ variable: String) -> [CSetting] {
+    guard let value = Context.environment[variable], !value.isEmpty,
+        value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "+-.~_".contains($0)) })
+    else { return [] }
+    return [.define(variable, to: "\"\(value)\"")]
+}
+
 let package = Package(
     name: "latchkey",
     platforms: [.macOS(.v13)],
@@ -38,6 +48,8 @@ let package = Package(
             ],
             swiftSettings: strict),
         .target(name: "CLatchkeySys"),
+        .target(
+            name: "CLatchkeyVersion", cSettings: buildInfo("LATCHKEY_VERSION") + buildInfo("LATCHKEY_COMMIT")),
         // libsecret is dlopen'ed on first use of the secret-service backend: no link-time dependency.
         .target(name: "CSecretService", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
         .target(
@@ -63,7 +75,8 @@ let package = Package(
         .target(
             name: "LatchkeyCLI",
             dependencies: [
-                "LatchkeyCore", "LatchkeyServer", "CLatchkeySys", "CLatchkeyServerSys", "SystemSupport",
+                "LatchkeyCore", "LatchkeyServer", "CLatchkeySys", "CLatchkeyServerSys", "CLatchkeyVersion",
+                "SystemSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),

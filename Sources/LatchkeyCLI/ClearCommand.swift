@@ -9,7 +9,7 @@ struct ClearCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "Only this profile's sessions.")
+    @Argument(help: "Only this profile's sessions.", completion: profileCompletion)
     var profile: String?
 
     func run() async throws {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLatchkeyServerSys
+import CLatchkeyVersion
 import Foundation
 import LatchkeyCore
 
@@ -13,7 +14,7 @@ public struct LatchkeyCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "latchkey",
         abstract: "Keeps AWS access keys in an encrypted keyring and makes MFA sessions painless.",
-        version: latchkeyVersion,
+        version: "\(latchkeyVersion) (\(latchkeyCommit))",
         subcommands: [
             AddCommand.self, RemoveCommand.self, ListCommand.self, ClearCommand.self, ExecCommand.self,
             ExportCommand.self, ExplainCommand.self, SSOCommand.self, ShellInitCommand.self,
@@ -24,7 +25,10 @@ public struct LatchkeyCommand: AsyncParsableCommand {
     public init() {}
 }
 
-public let latchkeyVersion = "0.1.0"
+/// Set at build time by scripts/version (see README, "Versions"); "0.0.0-dev" in a plain build.
+public let latchkeyVersion = String(cString: latchkey_build_version())
+/// The commit built from (`git describe`), or "unknown commit".
+public let latchkeyCommit = String(cString: latchkey_build_commit())
 
 /// The entry point `main.swift` calls: parse errors keep ArgumentParser's usage output; every
 /// failure while running prints as one `latchkey: ...` line and exits 1.

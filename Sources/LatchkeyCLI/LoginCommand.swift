@@ -26,7 +26,7 @@ struct LoginCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "The profile name. (Default: $AWS_PROFILE, else default.)")
+    @Argument(help: "The profile name. (Default: $AWS_PROFILE, else default.)", completion: profileCompletion)
     var profile: String?
 
     @Flag(name: [.customShort("s"), .long], help: "Print the sign-in URL instead of opening a browser.")

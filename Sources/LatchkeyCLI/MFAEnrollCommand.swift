@@ -22,7 +22,7 @@ struct MFAEnrollCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "The profile whose stored key belongs to the IAM user.")
+    @Argument(help: "The profile whose stored key belongs to the IAM user.", completion: profileCompletion)
     var profile: String
 
     @Option(name: .customLong("device-name"), help: "The virtual device's name. (Default: the user name.)")

@@ -8,7 +8,7 @@ struct MFAListCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "The profile whose stored key belongs to the IAM user.")
+    @Argument(help: "The profile whose stored key belongs to the IAM user.", completion: profileCompletion)
     var profile: String
 
     @Option(name: .long, help: "Region to sign IAM requests for.")

@@ -17,7 +17,7 @@ struct MFARemoveCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var credentialOptions: CredentialOptions
 
-    @Argument(help: "The profile whose stored key belongs to the IAM user.")
+    @Argument(help: "The profile whose stored key belongs to the IAM user.", completion: profileCompletion)
     var profile: String
 
     @Option(name: .long, help: "The device's serial (ARN). (Default: the profile's mfa_serial.)")

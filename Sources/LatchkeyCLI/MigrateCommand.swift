@@ -20,7 +20,7 @@ struct MigrateCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The backend to copy to.")
     var to: String
 
-    @Option(name: .long, help: "Only this profile's items.")
+    @Option(name: .long, help: "Only this profile's items.", completion: profileCompletion)
     var profile: String?
 
     @Flag(name: .customLong("dry-run"), help: "Show what would be copied; change nothing.")

@@ -18,7 +18,9 @@ struct PolicyApplyCommand: AsyncParsableCommand {
     @Argument(help: "The IAM user to put under the boundary.")
     var user: String
 
-    @Option(name: .long, help: "The administrator's profile that makes the IAM calls.")
+    @Option(
+        name: .long, help: "The administrator's profile that makes the IAM calls.",
+        completion: profileCompletion)
     var profile: String
 
     @Option(name: .customLong("policy-name"), help: "The managed policy's name.")

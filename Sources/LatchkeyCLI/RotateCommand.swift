@@ -21,7 +21,9 @@ struct RotateCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "The profile whose stored key to rotate (a role profile rotates its source key).")
+    @Argument(
+        help: "The profile whose stored key to rotate (a role profile rotates its source key).",
+        completion: profileCompletion)
     var profile: String
 
     @Flag(

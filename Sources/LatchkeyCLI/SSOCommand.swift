@@ -25,7 +25,7 @@ struct SSOCommand: AsyncParsableCommand {
         @Flag(name: .customLong("no-browser"), help: "Only print the URL and code; do not open a browser.")
         var noBrowser = false
 
-        @Argument(help: "An SSO profile.")
+        @Argument(help: "An SSO profile.", completion: profileCompletion)
         var profile: String
 
         func run() async throws {
@@ -47,7 +47,7 @@ struct SSOCommand: AsyncParsableCommand {
 
         @OptionGroup var global: GlobalOptions
 
-        @Argument(help: "An SSO profile.")
+        @Argument(help: "An SSO profile.", completion: profileCompletion)
         var profile: String
 
         func run() async throws {

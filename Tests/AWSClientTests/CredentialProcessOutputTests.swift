@@ -1,6 +1,7 @@
 import AWSClient
 import AWSSigV4
 import Foundation
+import LatchkeyTestSupport
 import Testing
 
 @Suite("credential_process output")
@@ -77,7 +78,7 @@ struct CredentialProcessOutputTests {
         "credential_process", "credential_process_account_id_fallback", "credential_process_invalid",
     ])
     func conformanceOutputs(name: String) throws {
-        let directory = Conformance.directory.appendingPathComponent(
+        let directory = ConformanceData.directory.appendingPathComponent(
             "credential-provider-tests/profile-provider/\(name)")
         let config = try String(
             contentsOf: directory.appendingPathComponent("fs/home/.aws/config"), encoding: .utf8)

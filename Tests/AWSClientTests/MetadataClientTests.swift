@@ -16,7 +16,7 @@ struct IMDSEndpointCase: CustomStringConvertible, Sendable {
     var description: String { docs }
 
     static func all() throws -> [IMDSEndpointCase] {
-        let data = try Conformance.data("credential-provider-tests/imds-config/imds-endpoint-tests.json")
+        let data = try ConformanceData.data("credential-provider-tests/imds-config/imds-endpoint-tests.json")
         let root = try JSONSerialization.jsonObject(with: data) as? [String: Any]
         return ((root?["tests"] as? [[String: Any]]) ?? []).map { test in
             let environment = (test["env"] as? [String: String]) ?? [:]
@@ -50,7 +50,7 @@ struct ContainerURICase: CustomStringConvertible, Sendable {
     var description: String { docs }
 
     static func all() throws -> [ContainerURICase] {
-        let data = try Conformance.data("credential-provider-tests/ecs-tests.json")
+        let data = try ConformanceData.data("credential-provider-tests/ecs-tests.json")
         let root = try JSONSerialization.jsonObject(with: data) as? [String: Any]
         return ((root?["tests"] as? [[String: Any]]) ?? []).map { test in
             let result = test["result"] as? [String: String]

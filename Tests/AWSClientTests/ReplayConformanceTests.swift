@@ -15,7 +15,7 @@ import Testing
 struct ReplayConformanceTests {
     static func loadCase(_ path: String) throws -> CredentialProviderCase {
         try CredentialProviderCase(
-            directory: Conformance.directory.appendingPathComponent("credential-provider-tests/\(path)"))
+            directory: ConformanceData.directory.appendingPathComponent("credential-provider-tests/\(path)"))
     }
 
     static func check(

@@ -1,5 +1,6 @@
 import AWSClient
 import Foundation
+import LatchkeyTestSupport
 import Testing
 
 func temporaryDirectory() throws -> URL {
@@ -39,7 +40,8 @@ struct SSOTokenCacheTests {
         ("default-token-provider-chain/profile_name", .session("correct-sso")),
     ])
     func readsTheTokenProviderConformanceCases(folder: String, key: SSOTokenCache.Key) throws {
-        let directory = Conformance.directory.appendingPathComponent("credential-provider-tests/\(folder)")
+        let directory = ConformanceData.directory.appendingPathComponent(
+            "credential-provider-tests/\(folder)")
         let expected = try #require(
             try JSONSerialization.jsonObject(
                 with: Data(contentsOf: directory.appendingPathComponent("test-case.json")))
@@ -54,7 +56,7 @@ struct SSOTokenCacheTests {
     }
 
     @Test func readsEveryFieldOfACLIToken() throws {
-        let home = Conformance.directory.appendingPathComponent(
+        let home = ConformanceData.directory.appendingPathComponent(
             "credential-provider-tests/profile-provider/sso_credentials/fs/home")
         let token = try #require(try SSOTokenCache(home: home).read(.session("dev")))
         #expect(
@@ -72,7 +74,7 @@ struct SSOTokenCacheTests {
 
     @Test func aMissingFileIsNotSignedIn() throws {
         // sso_no_token_file: the cache holds another name only.
-        let home = Conformance.directory.appendingPathComponent(
+        let home = ConformanceData.directory.appendingPathComponent(
             "credential-provider-tests/default-credential-provider-chain/sso_no_token_file/fs/home")
         let cache = SSOTokenCache(home: home)
         #expect(try cache.read(.startURL("https://ssotest.awsapps.com/start")) == nil)

@@ -231,8 +231,8 @@ struct STSClientTests {
 @Suite("STS response-parsing conformance")
 struct STSResponseParsingConformanceTests {
     @Test func successFixture() async throws {
-        let xml = try Conformance.data("sts/response-parsing/responses/sts-get-session-token.xml")
-        let json = try Conformance.data("sts/response-parsing/responses/sts-get-session-token.json")
+        let xml = try ConformanceData.data("sts/response-parsing/responses/sts-get-session-token.xml")
+        let json = try ConformanceData.data("sts/response-parsing/responses/sts-get-session-token.json")
         let expected = try #require(
             (try JSONSerialization.jsonObject(with: json) as? [String: Any])?["Credentials"]
                 as? [String: String])
@@ -247,8 +247,8 @@ struct STSResponseParsingConformanceTests {
     }
 
     @Test func errorFixture() async throws {
-        let xml = try Conformance.data("sts/response-parsing/errors/sts-get-session-token.xml")
-        let json = try Conformance.data("sts/response-parsing/errors/sts-get-session-token.json")
+        let xml = try ConformanceData.data("sts/response-parsing/errors/sts-get-session-token.xml")
+        let json = try ConformanceData.data("sts/response-parsing/errors/sts-get-session-token.json")
         let object = try #require(try JSONSerialization.jsonObject(with: json) as? [String: [String: String]])
         let transport = ScriptedTransport([.respond(HTTPResponse(status: 403, body: xml))])
         await #expect {

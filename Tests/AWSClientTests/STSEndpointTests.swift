@@ -1,5 +1,6 @@
 import AWSClient
 import Foundation
+import LatchkeyTestSupport
 import Testing
 
 // All 69 cases of botocore's `sts/endpoint-rules/endpoint-tests-1.json`, one row each.
@@ -37,7 +38,7 @@ struct STSEndpointTests {
     static let cases: [Case] = {
         do {
             return try JSONDecoder().decode(
-                File.self, from: Conformance.data("sts/endpoint-rules/endpoint-tests-1.json")
+                File.self, from: ConformanceData.data("sts/endpoint-rules/endpoint-tests-1.json")
             )
             .testCases
         } catch {

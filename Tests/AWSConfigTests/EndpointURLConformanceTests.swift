@@ -1,4 +1,5 @@
 import Foundation
+import LatchkeyTestSupport
 import Testing
 
 @testable import AWSConfig
@@ -32,7 +33,8 @@ struct EndpointCase: Sendable, CustomTestStringConvertible {
     static let all: [EndpointCase] = {
         struct File: Decodable { var testSuites: [EndpointSuite] }
         let suites =
-            Conformance.load("configured-endpoint-urls/profile-tests.json", as: File.self)?.testSuites ?? []
+            ConformanceData.load("configured-endpoint-urls/profile-tests.json", as: File.self)?.testSuites
+            ?? []
         return suites.flatMap { suite in suite.endpointUrlTests.map { EndpointCase(suite: suite, test: $0) } }
     }()
 }

@@ -1,4 +1,5 @@
 import Foundation
+import LatchkeyTestSupport
 import Testing
 
 @testable import AWSConfig
@@ -24,8 +25,9 @@ struct ParserCase: Decodable, Sendable, CustomTestStringConvertible {
     var testDescription: String { name }
 
     static let all: [ParserCase] =
-        Conformance.load(
-            "profile-file-parser/profile-parser-tests.json", as: Conformance.Tests<ParserCase>.self)?.tests
+        ConformanceData.load(
+            "profile-file-parser/profile-parser-tests.json", as: ConformanceData.Tests<ParserCase>.self)?
+        .tests
         ?? []
 }
 
@@ -66,8 +68,9 @@ struct LocationCase: Decodable, Sendable, CustomTestStringConvertible {
     var testDescription: String { "\(platform): \(name)" }
 
     static let all: [LocationCase] =
-        Conformance.load(
-            "profile-file-parser/file-location-tests.json", as: Conformance.Tests<LocationCase>.self)?.tests
+        ConformanceData.load(
+            "profile-file-parser/file-location-tests.json", as: ConformanceData.Tests<LocationCase>.self)?
+        .tests
         ?? []
 }
 

@@ -1,5 +1,6 @@
 import AWSSigV4
 import Foundation
+import LatchkeyTestSupport
 import Testing
 
 // botocore's classic `aws4_testsuite` (34 cases, including `normalize-path/*` and
@@ -9,7 +10,7 @@ import Testing
 @Suite("aws4_testsuite")
 struct AWS4TestSuiteTests {
     static let root = "aws4_testsuite"
-    static let cases = Conformance.caseDirectories(in: root, containing: ".req")
+    static let cases = ConformanceData.caseDirectories(in: root, containing: ".req")
     static let date = Date(timeIntervalSince1970: 1_440_938_160)  // 2015-08-30T12:36:00Z
     static let stsToken =
         "AQoDYXdzEPT//////////wEXAMPLEtc764bNrC9SAPBSM22wDOk4x4HIZ8j4FZTwdQWLWsKWHGBuFqwAeMicRXmxfpSPfIeoIYRq"
@@ -22,15 +23,16 @@ struct AWS4TestSuiteTests {
     static let inconsistentSignedRequest: Set<String> = ["get-vanilla-with-session-token"]
 
     @Test func suiteHasEveryCase() {
-        #expect(Self.cases.count == 34, "expected 34 cases in \(Conformance.url(Self.root).path)")
+        #expect(Self.cases.count == 34, "expected 34 cases in \(ConformanceData.url(Self.root).path)")
     }
 
     @Test(arguments: cases)
     func headerSigning(_ name: String) throws {
-        try #require(name != Conformance.missingMarker, "No cases under \(Conformance.url(Self.root).path)")
+        try #require(
+            name != ConformanceData.missingMarker, "No cases under \(ConformanceData.url(Self.root).path)")
         let base = "\(Self.root)/\(name)/\((name as NSString).lastPathComponent)"
-        let request = try RawRequest(parsing: Conformance.text(base + ".req"))
-        let expectedCanonical = try Conformance.text(base + ".creq")
+        let request = try RawRequest(parsing: ConformanceData.text(base + ".req"))
+        let expectedCanonical = try ConformanceData.text(base + ".creq")
 
         let tokenPrefix = "x-amz-security-token:"
         var token = expectedCanonical.split(separator: "\n")
@@ -49,14 +51,14 @@ struct AWS4TestSuiteTests {
             options: SigV4Signer.Options(signSessionToken: !tokenAfterSigning))
 
         #expect(result.canonicalRequest == expectedCanonical)
-        #expect(result.stringToSign == (try Conformance.text(base + ".sts")))
-        #expect(result.authorization == (try Conformance.text(base + ".authz")))
+        #expect(result.stringToSign == (try ConformanceData.text(base + ".sts")))
+        #expect(result.authorization == (try ConformanceData.text(base + ".authz")))
 
         var signed = request
         let replaced = Set(result.headers.map { $0.name.lowercased() })  // the signer owns these
         signed.headers.removeAll { replaced.contains($0.name.lowercased()) }
         signed.headers += result.headers
-        var expected = try RawRequest(parsing: Conformance.text(base + ".sreq"))
+        var expected = try RawRequest(parsing: ConformanceData.text(base + ".sreq"))
         if Self.inconsistentSignedRequest.contains(name) {
             signed.headers.removeAll { $0.name == "Authorization" }
             expected.headers.removeAll { $0.name == "Authorization" }

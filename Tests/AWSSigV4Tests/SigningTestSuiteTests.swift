@@ -1,5 +1,6 @@
 import AWSSigV4
 import Foundation
+import LatchkeyTestSupport
 import Testing
 
 // aws-c-auth's `aws-signing-test-suite/v4` (38 cases): every case signed in the header and in
@@ -9,7 +10,7 @@ import Testing
 @Suite("aws-signing-test-suite v4")
 struct SigningTestSuiteTests {
     static let root = "aws-signing-test-suite/v4"
-    static let cases = Conformance.caseDirectories(in: root, containing: "context.json")
+    static let cases = ConformanceData.caseDirectories(in: root, containing: "context.json")
 
     struct Context: Decodable {
         struct Credentials: Decodable {
@@ -36,11 +37,12 @@ struct SigningTestSuiteTests {
         var directory: String
 
         init(_ name: String) throws {
-            try #require(name != Conformance.missingMarker, "No cases under \(Conformance.url(root).path)")
+            try #require(
+                name != ConformanceData.missingMarker, "No cases under \(ConformanceData.url(root).path)")
             directory = "\(root)/\(name)"
-            let json = try Data(contentsOf: Conformance.url("\(directory)/context.json"))
+            let json = try Data(contentsOf: ConformanceData.url("\(directory)/context.json"))
             context = try JSONDecoder().decode(Context.self, from: json)
-            request = try RawRequest(parsing: Conformance.text("\(directory)/request.txt"))
+            request = try RawRequest(parsing: ConformanceData.text("\(directory)/request.txt"))
             let credentials = AWSCredentials(
                 accessKeyId: context.credentials.access_key_id,
                 secretAccessKey: context.credentials.secret_access_key,
@@ -53,12 +55,12 @@ struct SigningTestSuiteTests {
         }
 
         func expected(_ file: String) throws -> String {
-            try Conformance.text("\(directory)/\(file)")
+            try ConformanceData.text("\(directory)/\(file)")
         }
     }
 
     @Test func suiteHasEveryCase() {
-        #expect(Self.cases.count == 38, "expected 38 v4 cases in \(Conformance.url(Self.root).path)")
+        #expect(Self.cases.count == 38, "expected 38 v4 cases in \(ConformanceData.url(Self.root).path)")
     }
 
     @Test(arguments: cases)

@@ -4,21 +4,6 @@ import Testing
 
 @testable import LatchkeyServer
 
-/// `../shared/conformance` beside the repository, or `$LATCHKEY_CONFORMANCE_DIR`.
-enum Conformance {
-    static var directory: URL { ConformanceData.directory }
-
-    static func json(_ path: String) throws -> [String: Any] {
-        let url = directory.appendingPathComponent("credential-provider-tests/" + path)
-        let data = try Data(contentsOf: url)  // a missing folder fails the test, never skips it
-        return try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
-    }
-
-    static func cases(_ path: String) throws -> [[String: Any]] {
-        try json(path)["tests"] as? [[String: Any]] ?? []
-    }
-}
-
 /// The container provider's URL rules as SDKs apply them (PROTOCOLS.md (b)), checked against
 /// every `ecs-tests.json` case, then applied to the variables our ECS server hands out.
 func containerCredentialsURL(_ env: [String: String]) -> Result<String, ClientError> {
@@ -92,7 +77,7 @@ func expectMatches(_ result: Result<String, ClientError>, _ test: [String: Any])
 
 struct ConformanceTests {
     @Test func ecsURLRulesMatchEveryCaseAndAcceptOurServer() throws {
-        let cases = try Conformance.cases("ecs-tests.json")
+        let cases = try ConformanceData.cases("credential-provider-tests/ecs-tests.json")
         #expect(cases.count == 11)
         for test in cases {
             expectMatches(containerCredentialsURL(test["env"] as? [String: String] ?? [:]), test)
@@ -114,7 +99,8 @@ struct ConformanceTests {
     }
 
     @Test func imdsEndpointRulesMatchEveryCaseAndReachOurTokenPath() throws {
-        let cases = try Conformance.cases("imds-config/imds-endpoint-tests.json")
+        let cases = try ConformanceData.cases(
+            "credential-provider-tests/imds-config/imds-endpoint-tests.json")
         #expect(cases.count == 14)
         for test in cases { expectMatches(metadataTokenURL(test), test) }
 
@@ -137,7 +123,8 @@ struct ConformanceTests {
     /// client's chaining and retries, not what the server answers.
     @Test(arguments: ["imds_default_chain_success", "ecs_credentials"])
     func recordedTrafficGetsTheSameKindOfAnswers(_ name: String) throws {
-        let traffic = try Conformance.json("default-credential-provider-chain/\(name)/http-traffic.json")
+        let traffic = try ConformanceData.object(
+            "credential-provider-tests/default-credential-provider-chain/\(name)/http-traffic.json")
         let events = traffic["events"] as? [[String: Any]] ?? []
         var exchanges: [(request: [String: Any], status: Int, contentType: String?, body: String)] = []
         for event in events {
