@@ -5,12 +5,6 @@ import Foundation
 import LatchkeyTestSupport
 import Testing
 
-/// `Tests/Conformance/aws-login/<name>`, found from this file (the shared locator comes later).
-func awsLoginConformance(_ name: String) throws -> Data {
-    let tests = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    return try Data(contentsOf: tests.appendingPathComponent("Conformance/aws-login/\(name)"))
-}
-
 func jsonDictionary(_ data: Data) throws -> [String: Any] {
     try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
 }
@@ -79,7 +73,7 @@ struct SigninOAuthTests {
     // MARK: botocore conformance
 
     @Test func refreshRequestMatchesBotocoresCapture() async throws {
-        let capture = try jsonDictionary(try awsLoginConformance("botocore-refresh-capture.json"))
+        let capture = try jsonDictionary(try ConformanceData.data("aws-login/botocore-refresh-capture.json"))
         let captured = try #require(capture["captured_request"] as? [String: Any])
         let capturedHeaders = try #require(captured["headers"] as? [[String]])
         func header(_ name: String) -> String? {
@@ -138,7 +132,7 @@ struct SigninOAuthTests {
     }
 
     @Test func cacheFileHasTheCapturesShapeAndName() throws {
-        let capture = try jsonDictionary(try awsLoginConformance("botocore-refresh-capture.json"))
+        let capture = try jsonDictionary(try ConformanceData.data("aws-login/botocore-refresh-capture.json"))
         let scenario = try #require(
             (capture["scenarios"] as? [String: Any])?["expired_refreshes"] as? [String: Any])
         let cacheAfter = try #require(scenario["cache_after"] as? [String: Any])
