@@ -200,11 +200,14 @@ final class RecordingKeyCalls: KernelKeyCalls, @unchecked Sendable {
         let description = KernelKeyringUnlockCache.namePrefix + id
         let system = SystemKernelKeyCalls()
         let sightings = Sightings()
-        let calls = RecordingKeyCalls(inner: system) { _ in
-            let found = system.search(KernelKeyringUnlockCache.userKeyring, type: "user", description: description)
-            guard found > 0 else { return }
-            sightings.append((try? procKeysLine(description)).flatMap { $0 }.map { $0.map(String.init) })
-        }
+        let calls = RecordingKeyCalls(
+            inner: system,
+            afterEach: { _ in
+                let found = system.search(
+                    KernelKeyringUnlockCache.userKeyring, type: "user", description: description)
+                guard found > 0 else { return }
+                sightings.append((try? procKeysLine(description)).flatMap { $0 }.map { $0.map(String.init) })
+            })
         let cache = KernelKeyringUnlockCache(calls: calls)
         defer { KernelKeyringUnlockCache().forget(id: id) }
         cache.store(id: id, key: key, ttl: 600)
