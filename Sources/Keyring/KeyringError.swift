@@ -34,7 +34,8 @@ public enum KeyringError: Error, Equatable, CustomStringConvertible {
         case .emptyPassphrase(let vault):
             return "An empty passphrase cannot protect the new vault at \(vault); choose a non-empty one."
         case .weakPassphrase(let vault, let reasons):
-            return "The passphrase chosen for the new vault at \(vault) is weak: \(reasons.joined(separator: "; ")). "
+            return
+                "The passphrase chosen for the new vault at \(vault) is weak: \(reasons.joined(separator: "; ")). "
                 + "Nothing was created. Choose a longer one (a few unrelated words work well), or, to keep this one "
                 + "anyway, run again with --allow-weak-passphrase or LATCHKEY_ALLOW_WEAK_PASSPHRASE=1."
         case .corruptVault(let file, let reason):

@@ -71,14 +71,18 @@ public actor PassKeyring: Keyring {
     public func get(_ key: String) async throws -> KeyringItem? {
         _ = try encode(key)  // the same keys as before are valid
         if let index = try readIndex(),
-            let newest = index.items.filter({ $0.value.key == key }).max(by: { $0.value.modified < $1.value.modified }),
+            let newest = index.items.filter({ $0.value.key == key }).max(by: {
+                $0.value.modified < $1.value.modified
+            }),
             let entry = try readEntry(newest.key)
         {
             guard entry.info.key == key else {
                 throw BackendError.corruptItem(
-                    backend: backendName, key: key, reason: "the entry \(entryName(newest.key)) holds another item")
+                    backend: backendName, key: key,
+                    reason: "the entry \(entryName(newest.key)) holds another item")
             }
-            return KeyringItem(key: key, label: entry.info.label, metadata: entry.info.metadata, secret: entry.secret)
+            return KeyringItem(
+                key: key, label: entry.info.label, metadata: entry.info.metadata, secret: entry.secret)
         }
         return try legacyGet(key)
     }
@@ -87,7 +91,8 @@ public actor PassKeyring: Keyring {
         _ = try encode(item.key)
         try await whileWriting { index in
             let info = Info(
-                key: item.key, label: item.label, metadata: item.metadata, modified: now().timeIntervalSince1970)
+                key: item.key, label: item.label, metadata: item.metadata,
+                modified: now().timeIntervalSince1970)
             let id = Self.newID()
             try writeEntry(id, info: info, secret: item.secret)
             let replaced = index.items.filter { $0.value.key == item.key }.map(\.key)
@@ -121,7 +126,9 @@ public actor PassKeyring: Keyring {
     public func list() async throws -> [KeyringItemInfo] {
         var newest: [String: KeyringItemInfo] = [:]
         func consider(_ info: Info) {
-            if let seen = newest[info.key], let date = seen.modified, date.timeIntervalSince1970 >= info.modified {
+            if let seen = newest[info.key], let date = seen.modified,
+                date.timeIntervalSince1970 >= info.modified
+            {
                 return
             }
             newest[info.key] = KeyringItemInfo(
@@ -155,7 +162,8 @@ public actor PassKeyring: Keyring {
     /// 128 random bits as hex: unguessable, so a name reveals nothing about its item.
     private static func newID() -> String {
         var generator = SystemRandomNumberGenerator()
-        return (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+        return (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }
+            .joined()
     }
 
     private static func isID(_ name: String) -> Bool {
@@ -176,14 +184,17 @@ public actor PassKeyring: Keyring {
         guard let index = try? JSONDecoder().decode(Index.self, from: output.stdout) else {
             throw BackendError.corruptItem(
                 backend: backendName, key: Self.indexName,
-                reason: "the pass entry \(name) is not latchkey's index; move it away and run `latchkey add` again")
+                reason:
+                    "the pass entry \(name) is not latchkey's index; move it away and run `latchkey add` again"
+            )
         }
         return index
     }
 
     private func writeIndex(_ index: Index) throws {
         let output = try pass(
-            ["insert", "--multiline", "--force", prefix + "/" + Self.indexName], stdin: try JSONEncoder().encode(index))
+            ["insert", "--multiline", "--force", prefix + "/" + Self.indexName],
+            stdin: try JSONEncoder().encode(index))
         guard output.status == 0 else { throw failure("pass insert", output) }
     }
 
@@ -219,7 +230,9 @@ public actor PassKeyring: Keyring {
     /// Runs `body` on the current index under the writers' lock, after moving entries of the first
     /// layout into the new one and reading back entries a killed writer left out of the index.
     private func whileWriting<T>(_ body: (inout Index) throws -> T) async throws -> T {
-        if let reason = unavailableReason { throw BackendError.unavailable(backend: backendName, reason: reason) }
+        if let reason = unavailableReason {
+            throw BackendError.unavailable(backend: backendName, reason: reason)
+        }
         try FileManager.default.createDirectory(
             atPath: root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let lock = try await FolderLock.acquire(path: root)
@@ -254,7 +267,8 @@ public actor PassKeyring: Keyring {
             guard Self.isID(id), index.items[id] == nil, let info = try readEntry(id)?.info else { continue }
             changed = true
             if let current = index.items.first(where: { $0.value.key == info.key }) {
-                let (keep, drop) = current.value.modified >= info.modified ? (current.key, id) : (id, current.key)
+                let (keep, drop) =
+                    current.value.modified >= info.modified ? (current.key, id) : (id, current.key)
                 index.items[keep] = keep == id ? info : current.value
                 if drop != id { index.items[drop] = nil }
                 _ = try? pass(["rm", "--force", entryName(drop)])
@@ -313,7 +327,8 @@ public actor PassKeyring: Keyring {
             throw failure("pass show", output)
         }
         return KeyringItem(
-            key: entry.info.key, label: entry.info.label, metadata: entry.info.metadata, secret: output.stdout)
+            key: entry.info.key, label: entry.info.label, metadata: entry.info.metadata, secret: output.stdout
+        )
     }
 
     private func file(_ name: String) -> String { storeDirectory + "/" + name + ".gpg" }
@@ -337,8 +352,10 @@ public actor PassKeyring: Keyring {
                 else { continue }
                 found.append(
                     LegacyEntry(
-                        name: "\(prefix)/\(encodedKey)/\(relative.dropLast(4))", folder: "\(prefix)/\(encodedKey)",
-                        info: Info(key: key, label: info.label, metadata: info.metadata, modified: info.modified)))
+                        name: "\(prefix)/\(encodedKey)/\(relative.dropLast(4))",
+                        folder: "\(prefix)/\(encodedKey)",
+                        info: Info(
+                            key: key, label: info.label, metadata: info.metadata, modified: info.modified)))
             }
         }
         return found
@@ -357,7 +374,9 @@ public actor PassKeyring: Keyring {
                 let code = errno
                 guard code == EWOULDBLOCK || code == EINTR, clock.now < deadline else {
                     close(fd)
-                    if code == EWOULDBLOCK { throw KeyringError.lockTimeout(path: path, seconds: timeout.seconds) }
+                    if code == EWOULDBLOCK {
+                        throw KeyringError.lockTimeout(path: path, seconds: timeout.seconds)
+                    }
                     throw KeyringError.io(operation: "lock", path: path, errno: code)
                 }
                 try? await Task.sleep(for: .milliseconds(10))

@@ -27,7 +27,8 @@ public struct PassphraseStrength: Sendable, Equatable {
         if characters.count < Self.minimumLength {
             found.append(
                 "it has only \(characters.count) character\(characters.count == 1 ? "" : "s") "
-                    + "(at least \(Self.minimumLength) are needed; 12 or more, or a few unrelated words, are better)")
+                    + "(at least \(Self.minimumLength) are needed; 12 or more, or a few unrelated words, are better)"
+            )
         }
         if Self.isCommon(passphrase) {
             found.append("it is one of the most common passwords, which are tried first")
@@ -36,9 +37,13 @@ public struct PassphraseStrength: Sendable, Equatable {
             if Set(characters).count <= 2 {
                 found.append("it repeats one or two characters")
             } else if effective * 2 <= characters.count {
-                found.append("it is mostly repetition or a run of neighbouring characters (like aaa, abc, 123, qwerty)")
+                found.append(
+                    "it is mostly repetition or a run of neighbouring characters (like aaa, abc, 123, qwerty)"
+                )
             } else {
-                found.append("it is too easy to guess (\(Self.kinds(characters)) only, \(characters.count) characters)")
+                found.append(
+                    "it is too easy to guess (\(Self.kinds(characters)) only, \(characters.count) characters)"
+                )
             }
         }
         weaknesses = found
@@ -64,7 +69,8 @@ public struct PassphraseStrength: Sendable, Equatable {
     private static let keyboardRows = ["1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm"].map(Array.init)
 
     private static func areNeighbours(_ a: Character, _ b: Character) -> Bool {
-        let a = Character(a.lowercased()), b = Character(b.lowercased())
+        let a = Character(a.lowercased())
+        let b = Character(b.lowercased())
         if let x = a.asciiValue, let y = b.asciiValue, a.isLetter == b.isLetter, a.isNumber == b.isNumber,
             a.isLetter || a.isNumber, abs(Int(x) - Int(y)) == 1
         {

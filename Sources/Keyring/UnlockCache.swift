@@ -43,7 +43,9 @@ public struct SystemKernelKeyCalls: KernelKeyCalls {
     public func setPermissions(_ key: Int32, _ permissions: UInt32) -> Int32 {
         latchkey_keyctl_setperm(key, permissions)
     }
-    public func setTimeout(_ key: Int32, seconds: UInt32) -> Int32 { latchkey_keyctl_set_timeout(key, seconds) }
+    public func setTimeout(_ key: Int32, seconds: UInt32) -> Int32 {
+        latchkey_keyctl_set_timeout(key, seconds)
+    }
     public func link(_ key: Int32, into keyring: Int32) -> Int32 { latchkey_keyctl_link(key, keyring) }
     public func unlink(_ key: Int32, from keyring: Int32) -> Int32 { latchkey_keyctl_unlink(key, keyring) }
     public func search(_ keyring: Int32, type: String, description: String) -> Int64 {

@@ -29,7 +29,8 @@ struct GlobalOptions: ParsableArguments {
 
     @Flag(
         name: .customLong("allow-weak-passphrase"),
-        help: "Create a file vault even with a weak passphrase. (Default: $LATCHKEY_ALLOW_WEAK_PASSPHRASE=1.)")
+        help: "Create a file vault even with a weak passphrase. (Default: $LATCHKEY_ALLOW_WEAK_PASSPHRASE=1.)"
+    )
     var allowWeakPassphrase = false
 }
 
@@ -54,7 +55,8 @@ struct Runtime {
         backendName =
             options.backend ?? settings.backend ?? detectBackend(settings: settings, backends: backends)
         openBrowser = environment["LATCHKEY_NO_BROWSER"] != "1"
-        allowWeakPassphrase = options.allowWeakPassphrase || environment["LATCHKEY_ALLOW_WEAK_PASSPHRASE"] == "1"
+        allowWeakPassphrase =
+            options.allowWeakPassphrase || environment["LATCHKEY_ALLOW_WEAK_PASSPHRASE"] == "1"
     }
 
     /// Whether a new file vault may get a passphrase `PassphraseStrength` calls weak.

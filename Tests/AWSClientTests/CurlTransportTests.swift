@@ -228,7 +228,9 @@ struct CurlTransportProxyTests {
         let proxy = try await LoopbackServer.start(.proxy)
         let transport = CurlTransport(environment: ["http_proxy": "http://127.0.0.1:\(proxy.port)"])
         let response = try await transport.send(
-            HTTPRequest(method: "POST", url: try origin.url("/echo", host: "origin.invalid"), body: Data("through".utf8)),
+            HTTPRequest(
+                method: "POST", url: try origin.url("/echo", host: "origin.invalid"),
+                body: Data("through".utf8)),
             timeout: .seconds(10))
         #expect(response.status == 201)
         #expect(response.headers["x-proxied-by"] == "loopback-proxy")
@@ -257,7 +259,9 @@ struct CurlTransportProxyTests {
         let origin = try await LoopbackServer.start(.origin)
         let proxy = try await LoopbackServer.start(.proxy)
         let transport = CurlTransport(
-            environment: ["http_proxy": "http://127.0.0.1:\(proxy.port)", "all_proxy": "http://127.0.0.1:\(proxy.port)"])
+            environment: [
+                "http_proxy": "http://127.0.0.1:\(proxy.port)", "all_proxy": "http://127.0.0.1:\(proxy.port)",
+            ])
         let response = try await transport.send(
             HTTPRequest(method: "GET", url: try origin.url("/echo", host: host)), timeout: .seconds(10))
         #expect(response.status == 201)

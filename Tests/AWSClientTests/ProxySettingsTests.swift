@@ -34,19 +34,24 @@ struct ProxySettingsTests {
     /// Loopback, link-local and the AWS container / IMDS addresses: direct whatever is set.
     @Test(
         arguments: [
-            "http://127.0.0.1:8080/creds", "http://127.1.2.3/", "http://localhost:9911/", "http://LOCALHOST./",
+            "http://127.0.0.1:8080/creds", "http://127.1.2.3/", "http://localhost:9911/",
+            "http://LOCALHOST./",
             "http://api.localhost/", "http://[::1]:8080/", "http://[::ffff:127.0.0.1]/",
             "http://169.254.170.2/v2/credentials/x", "http://169.254.170.23/v1/credentials",
-            "http://169.254.169.254/latest/api/token", "http://169.254.1.1/", "http://[fd00:ec2::23]/v1/credentials",
+            "http://169.254.169.254/latest/api/token", "http://169.254.1.1/",
+            "http://[fd00:ec2::23]/v1/credentials",
             "http://[fd00:ec2::254]/latest/api/token", "http://[fe80::1]/", "http://[febf::1]/",
         ])
     func neverProxied(target: String) throws {
         let url = try #require(URL(string: target))
         let everything = [
-            "http_proxy": "http://p:1", "https_proxy": "http://p:1", "all_proxy": "http://p:1", "NO_PROXY": "",
+            "http_proxy": "http://p:1", "https_proxy": "http://p:1", "all_proxy": "http://p:1",
+            "NO_PROXY": "",
         ]
         #expect(ProxySettings(environment: everything).proxy(for: url) == nil)
-        #expect(ProxySettings(environment: everything).proxy(for: try #require(URL(string: "http://example.com/"))) != nil)
+        #expect(
+            ProxySettings(environment: everything).proxy(
+                for: try #require(URL(string: "http://example.com/"))) != nil)
     }
 
     /// NO_PROXY as curl matches it (CURLOPT_NOPROXY): `*`; names by domain (leading or trailing dot

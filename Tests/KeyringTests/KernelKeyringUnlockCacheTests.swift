@@ -161,13 +161,15 @@ final class RecordingKeyCalls: KernelKeyCalls, @unchecked Sendable {
         let log = calls.calls
         let add = try #require(log.firstIndex { if case .add = $0 { true } else { false } })
         #expect(
-            log[add] == .add(description: "latchkey:vault:abc", keyring: KernelKeyringUnlockCache.threadKeyring))
+            log[add]
+                == .add(description: "latchkey:vault:abc", keyring: KernelKeyringUnlockCache.threadKeyring))
         let permissions = try #require(
             log.firstIndex(of: .setPermissions(1000, KernelKeyringUnlockCache.permissions)))
         let timeout = try #require(log.firstIndex(of: .setTimeout(1000, 300)))
         let linked = try #require(log.firstIndex(of: .link(1000, into: KernelKeyringUnlockCache.userKeyring)))
         #expect(add < permissions && permissions < linked && timeout < linked)
-        let unlinked = try #require(log.firstIndex(of: .unlink(1000, from: KernelKeyringUnlockCache.threadKeyring)))
+        let unlinked = try #require(
+            log.firstIndex(of: .unlink(1000, from: KernelKeyringUnlockCache.threadKeyring)))
         #expect(linked < unlinked)
         // Nothing but the finished key ever reaches @u.
         for call in log {
@@ -222,7 +224,8 @@ final class RecordingKeyCalls: KernelKeyCalls, @unchecked Sendable {
             #expect(permissions & 0x0000_ffff == 0, "the key was in @u with group/other permissions")
         }
         // Only @u holds it: the thread keyring no longer links it.
-        #expect(system.search(KernelKeyringUnlockCache.threadKeyring, type: "user", description: description) < 0)
+        #expect(
+            system.search(KernelKeyringUnlockCache.threadKeyring, type: "user", description: description) < 0)
     }
 }
 

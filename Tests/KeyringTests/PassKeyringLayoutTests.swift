@@ -69,7 +69,8 @@ import Testing
     /// Strings that must appear in no path: each secretive value, plain and as base64url.
     static var revealing: [String] {
         let values = [profile, keyID, mfaARN, "doug", "123456789012", "credentials", "session"]
-        return values + values.map { Data($0.utf8).base64EncodedString().replacingOccurrences(of: "=", with: "") }
+        return values
+            + values.map { Data($0.utf8).base64EncodedString().replacingOccurrences(of: "=", with: "") }
             + values.map { Data($0.utf8).base64EncodedString().prefix(8).description }
     }
 
@@ -96,7 +97,8 @@ import Testing
         defer { store.delete() }
         let keyring = store.keyring
         for number in 0..<6 {
-            try await keyring.set(KeyringItem(key: "credentials:p\(number)", label: "p\(number)", secret: Data("s".utf8)))
+            try await keyring.set(
+                KeyringItem(key: "credentials:p\(number)", label: "p\(number)", secret: Data("s".utf8)))
         }
         let before = store.gpgRuns
         #expect(before > 0)  // the wrapper does see pass's gpg runs
@@ -108,7 +110,8 @@ import Testing
     /// The first layout: `latchkey/<key percent-encoded>/i<base64url of label, metadata, modified>`.
     static func insertOldLayout(_ item: KeyringItem, modified: Double, store: CountingStore) throws {
         let info = try JSONSerialization.data(
-            withJSONObject: ["label": item.label, "metadata": item.metadata, "modified": modified], options: [.sortedKeys])
+            withJSONObject: ["label": item.label, "metadata": item.metadata, "modified": modified],
+            options: [.sortedKeys])
         let encodedInfo = info.base64EncodedString().replacingOccurrences(of: "+", with: "-")
             .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
         var parts: [String] = []
@@ -117,11 +120,13 @@ import Testing
             parts.append("i" + rest.prefix(200))
             rest = rest.dropFirst(200)
         }
-        let allowed = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_:@+,=")
+        let allowed = CharacterSet(
+            charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_:@+,=")
         let key = try #require(item.key.addingPercentEncoding(withAllowedCharacters: allowed))
         let name = (["latchkey", key] + parts).joined(separator: "/")
         try BackendFixtures.run(
-            "/usr/bin/env", ["pass", "insert", "--multiline", "--force", name], environment: store.environment,
+            "/usr/bin/env", ["pass", "insert", "--multiline", "--force", name],
+            environment: store.environment,
             stdin: String(decoding: item.secret, as: UTF8.self))
     }
 
