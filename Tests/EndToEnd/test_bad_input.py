@@ -83,7 +83,7 @@ def test_weak_passphrase_for_a_new_vault_is_refused_and_nothing_is_created(world
     assert "weak" in result.stderr and "5 characters" in result.stderr
     assert "--allow-weak-passphrase" in result.stderr and "LATCHKEY_ALLOW_WEAK_PASSPHRASE=1" in result.stderr
     assert "12345" not in result.stderr + result.stdout
-    assert not world.vault.exists()
+    assert not world.vault.exists() and not world.config.exists()
     # Insisting creates it; opening it later never judges the passphrase again.
     world.ok("add", "doug", "--env", "--allow-weak-passphrase", env=weak)
     world.ok("add", "other", "--env", env=weak)
