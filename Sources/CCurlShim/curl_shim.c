@@ -194,11 +194,13 @@ void latchkey_curl_perform(const char *method, const char *url, const char *cons
         curl.easy_setopt(handle, CURLOPT_TIMEOUT_MS, timeout_ms);
         curl.easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms);
         if (user_agent != NULL) curl.easy_setopt(handle, CURLOPT_USERAGENT, user_agent);
-        if (proxy != NULL) {
-            curl.easy_setopt(handle, CURLOPT_PROXY, proxy);
-            // The caller already applied NO_PROXY: stop curl from reading no_proxy from the environment.
-            curl.easy_setopt(handle, CURLOPT_NOPROXY, "");
-        }
+        // The caller already applied NO_PROXY (and decided: "" = connect directly), so curl never
+        // reads proxy variables from the environment. The NOPROXY list is a second line of defence:
+        // loopback, link-local and the AWS container/IMDS addresses are never sent to a proxy
+        // (the CIDR entries need libcurl 7.86 or later; older versions skip them).
+        curl.easy_setopt(handle, CURLOPT_PROXY, proxy != NULL ? proxy : "");
+        curl.easy_setopt(handle, CURLOPT_NOPROXY,
+                         "localhost,127.0.0.0/8,::1,169.254.0.0/16,fe80::/10,fd00:ec2::23,fd00:ec2::254");
         curl.easy_setopt(handle, CURLOPT_HTTPHEADER, list);
         curl.easy_setopt(handle, CURLOPT_HEADERFUNCTION, (data_callback)append);
         curl.easy_setopt(handle, CURLOPT_HEADERDATA, &head);

@@ -36,6 +36,9 @@
 #ifndef KEYCTL_UNLINK
 #define KEYCTL_UNLINK 9
 #endif
+#ifndef KEYCTL_LINK
+#define KEYCTL_LINK 8
+#endif
 #ifndef KEYCTL_GET_PERSISTENT
 #define KEYCTL_GET_PERSISTENT 22
 #endif
@@ -97,6 +100,10 @@ int32_t latchkey_keyctl_unlink(int32_t key, int32_t keyring) {
     return (int32_t)result(syscall(SYS_keyctl, KEYCTL_UNLINK, key, keyring));
 }
 
+int32_t latchkey_keyctl_link(int32_t key, int32_t keyring) {
+    return (int32_t)result(syscall(SYS_keyctl, KEYCTL_LINK, key, keyring));
+}
+
 #define LATCHKEY_HAVE_KEYS 1
 #endif
 #endif
@@ -150,6 +157,10 @@ int64_t latchkey_keyctl_describe(int32_t key, char *buffer, size_t buffer_length
     return -ENOSYS;
 }
 int32_t latchkey_keyctl_unlink(int32_t key, int32_t keyring) {
+    (void)key, (void)keyring;
+    return -ENOSYS;
+}
+int32_t latchkey_keyctl_link(int32_t key, int32_t keyring) {
     (void)key, (void)keyring;
     return -ENOSYS;
 }

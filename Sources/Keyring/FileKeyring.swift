@@ -34,6 +34,7 @@ public actor FileKeyring: Keyring {
     private let unlockCache: any UnlockCache
     private let unlockCacheTTL: Int
     private let scrypt: ScryptParameters
+    private let allowWeakPassphrase: Bool
     private let now: @Sendable () -> Date
 
     private var masterKey: SymmetricKey?
@@ -48,6 +49,7 @@ public actor FileKeyring: Keyring {
     ///   - unlockCacheTTL: seconds the cached key lives; 0 disables the cache.
     ///   - scrypt: cost used when creating a vault; an existing vault keeps its own.
     ///   - lockTimeout: the longest wait for another writer.
+    ///   - allowWeakPassphrase: create a vault even with a passphrase `PassphraseStrength` calls weak.
     ///   - now: the clock for items' modified time.
     public init(
         directory: URL,
@@ -56,6 +58,7 @@ public actor FileKeyring: Keyring {
         unlockCacheTTL: Int = 900,
         scrypt: ScryptParameters = .standard,
         lockTimeout: Duration = .seconds(10),
+        allowWeakPassphrase: Bool = false,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         let path = directory.standardizedFileURL.path
@@ -66,6 +69,7 @@ public actor FileKeyring: Keyring {
         self.unlockCache = unlockCache
         self.unlockCacheTTL = unlockCacheTTL
         self.scrypt = scrypt
+        self.allowWeakPassphrase = allowWeakPassphrase
         self.now = now
     }
 
@@ -150,6 +154,11 @@ public actor FileKeyring: Keyring {
         }
         let chosen = try await passphrase(.create(vault: path))
         guard !chosen.isEmpty else { throw KeyringError.emptyPassphrase(vault: path) }
+        // Judged only here, when a vault gets its passphrase; opening an existing vault never judges it.
+        let strength = PassphraseStrength(chosen)
+        if strength.isWeak && !allowWeakPassphrase {
+            throw KeyringError.weakPassphrase(vault: path, reasons: strength.weaknesses)
+        }
         let salt = Data(randomBytes(32))
         let key = try scrypt.deriveKey(passphrase: chosen, salt: salt)
         let header = try VaultHeader.make(masterKey: key, scrypt: scrypt, salt: salt)

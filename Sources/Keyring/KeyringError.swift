@@ -6,6 +6,8 @@ public enum KeyringError: Error, Equatable, CustomStringConvertible {
     case wrongPassphrase(vault: String)
     /// A new vault was refused an empty passphrase.
     case emptyPassphrase(vault: String)
+    /// A new vault was refused an obviously weak passphrase; `reasons` say why (see `PassphraseStrength`).
+    case weakPassphrase(vault: String, reasons: [String])
     /// The vault header (`vault.json`) is missing while items exist, unreadable, or malformed.
     case corruptVault(file: String, reason: String)
     /// An item file cannot be parsed (truncated, not JSON, missing fields).
@@ -31,6 +33,11 @@ public enum KeyringError: Error, Equatable, CustomStringConvertible {
             return "The passphrase does not open the vault at \(vault); try again with the right passphrase."
         case .emptyPassphrase(let vault):
             return "An empty passphrase cannot protect the new vault at \(vault); choose a non-empty one."
+        case .weakPassphrase(let vault, let reasons):
+            return
+                "The passphrase chosen for the new vault at \(vault) is weak: \(reasons.joined(separator: "; ")). "
+                + "Nothing was created. Choose a longer one (a few unrelated words work well), or, to keep this one "
+                + "anyway, run again with --allow-weak-passphrase or LATCHKEY_ALLOW_WEAK_PASSPHRASE=1."
         case .corruptVault(let file, let reason):
             return "The vault header \(file) is damaged (\(reason)); restore it from a backup, "
                 + "or move the folder away to start a new vault."

@@ -1,13 +1,31 @@
 // PassKeyring: the standard unix password manager `pass` (backend "pass").
 //
-// Each item is one pass entry `<prefix>/<key>/<info>` where `<key>` is the item key with
-// unsafe characters percent-encoded and `<info>` is the base64url of a small JSON (label,
-// metadata, modified time), split into path components of at most 200 characters. Nothing
-// secret is in a name: `list()` walks the store's folders and never runs gpg. The secret is
-// the entry's content, written with `pass insert -m -f` on stdin and read with `pass show`.
+// Layout: entry names say nothing. Each item is one entry `<prefix>/<id>` where `<id>` is 32 random
+// hex digits; its encrypted content is `latchkey-pass 2\n`, a one-line JSON header (key, label,
+// metadata, modified time), `\n`, then the secret. One more entry, `<prefix>/index`, encrypted too,
+// maps every id to its header, so `list()` costs one gpg call however many items there are.
+//
+// Why not keep metadata in names, as aws-vault does (to list expired sessions without gpg)? Names
+// are in clear on disk, in `pass git` history and in gpg's argv (visible in `ps`), and ours would
+// carry profile names, key ids and MFA device ARNs: who you are and which accounts you hold. Only
+// the number of items and when they changed stay visible. The price: listing needs gpg (one call).
+//
+// Writes hold an exclusive flock on the `<prefix>` folder (pass ignores it; nothing extra lands in
+// the store), so two latchkeys never lose each other's index update. A writer killed between
+// writing an entry and the index leaves an entry the index lacks: the next write reads it back in.
+//
+// Entries of the first layout (`<prefix>/<key percent-encoded>/<base64url of the header>`, with the
+// metadata in the name) are still read as they are, and the first write moves them all into the
+// new layout and removes the old names.
 
 import Foundation
 import SystemSupport
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 public actor PassKeyring: Keyring {
     public nonisolated var backendName: String { "pass" }
@@ -52,77 +70,221 @@ public actor PassKeyring: Keyring {
     }
 
     public func get(_ key: String) async throws -> KeyringItem? {
-        // Several entries exist only if two writers raced; the newest wins.
-        guard let entry = try entries(for: key).max(by: { $0.info.modified < $1.info.modified }) else {
-            return nil
+        _ = try encode(key)  // the same keys as before are valid
+        if let index = try readIndex(),
+            let newest = index.items.filter({ $0.value.key == key }).max(by: {
+                $0.value.modified < $1.value.modified
+            }),
+            let entry = try readEntry(newest.key)
+        {
+            guard entry.info.key == key else {
+                throw BackendError.corruptItem(
+                    backend: backendName, key: key,
+                    reason: "the entry \(entryName(newest.key)) holds another item")
+            }
+            return KeyringItem(
+                key: key, label: entry.info.label, metadata: entry.info.metadata, secret: entry.secret)
         }
-        let output = try pass(["show", entry.name])
-        if output.status != 0 {
-            // Removed by another program since the listing: absent, not an error.
-            if !FileManager.default.fileExists(atPath: file(entry.name)) { return nil }
-            throw failure("pass show", output)
-        }
-        return KeyringItem(
-            key: key, label: entry.info.label, metadata: entry.info.metadata, secret: output.stdout)
+        return try legacyGet(key)
     }
 
     public func set(_ item: KeyringItem) async throws {
-        let previous = try entries(for: item.key)
-        let info = Info(label: item.label, metadata: item.metadata, modified: now().timeIntervalSince1970)
-        let name = try entryName(key: item.key, info: info)
-        let output = try pass(["insert", "--multiline", "--force", name], stdin: item.secret)
-        guard output.status == 0 else { throw failure("pass insert", output) }
-        // Only once the new entry is written do the old ones go.
-        for old in previous where old.name != name { _ = try? pass(["rm", "--force", old.name]) }
+        _ = try encode(item.key)
+        try await whileWriting { index in
+            let info = Info(
+                key: item.key, label: item.label, metadata: item.metadata,
+                modified: now().timeIntervalSince1970)
+            let id = Self.newID()
+            try writeEntry(id, info: info, secret: item.secret)
+            let replaced = index.items.filter { $0.value.key == item.key }.map(\.key)
+            index.items[id] = info
+            for old in replaced { index.items[old] = nil }
+            try writeIndex(index)
+            // Only once the new entry and the index are written do the old ones go.
+            for old in replaced { _ = try? pass(["rm", "--force", entryName(old)]) }
+        }
     }
 
     @discardableResult
     public func remove(_ key: String) async throws -> Bool {
-        let found = try entries(for: key)
-        guard !found.isEmpty else { return false }
-        var removed = false
-        for entry in found {
-            let output = try pass(["rm", "--force", entry.name])
-            if output.status == 0 {
-                removed = true
-            } else if FileManager.default.fileExists(atPath: file(entry.name)) {
-                throw failure("pass rm", output)
+        _ = try encode(key)
+        return try await whileWriting { index in
+            let found = index.items.filter { $0.value.key == key }.map(\.key)
+            guard !found.isEmpty else { return false }
+            for id in found { index.items[id] = nil }
+            try writeIndex(index)
+            for id in found {
+                let output = try pass(["rm", "--force", entryName(id)])
+                if output.status != 0 && FileManager.default.fileExists(atPath: file(entryName(id))) {
+                    throw failure("pass rm", output)
+                }
             }
+            return true
         }
-        try? FileManager.default.removeItem(atPath: folder(for: try encode(key)))
-        return removed
     }
 
+    /// Every item: the index (one gpg call), plus entries of the first layout not yet moved.
     public func list() async throws -> [KeyringItemInfo] {
-        let root = storeDirectory + "/" + prefix
-        guard let keyFolders = try? FileManager.default.contentsOfDirectory(atPath: root) else { return [] }
         var newest: [String: KeyringItemInfo] = [:]
-        for encoded in keyFolders {
-            guard let key = decode(encoded) else { continue }
-            for entry in entries(inFolder: encoded, key: key) {
-                if let seen = newest[key], let date = seen.modified,
-                    date.timeIntervalSince1970 >= entry.info.modified
-                {
-                    continue
-                }
-                newest[key] = KeyringItemInfo(
-                    key: key, label: entry.info.label, metadata: entry.info.metadata,
-                    modified: Date(timeIntervalSince1970: entry.info.modified))
+        func consider(_ info: Info) {
+            if let seen = newest[info.key], let date = seen.modified,
+                date.timeIntervalSince1970 >= info.modified
+            {
+                return
             }
+            newest[info.key] = KeyringItemInfo(
+                key: info.key, label: info.label, metadata: info.metadata,
+                modified: Date(timeIntervalSince1970: info.modified))
         }
+        if let index = try readIndex() {
+            for info in index.items.values { consider(info) }
+        }
+        for entry in legacyEntries() { consider(entry.info) }
         return newest.values.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
     }
 
-    // MARK: Entry names
+    // MARK: Entries and the index
 
     private struct Info: Codable {
+        var key: String
         var label: String
         var metadata: [String: String]
         var modified: Double
     }
 
-    private struct Entry {
+    private struct Index: Codable {
+        var version = 2
+        var items: [String: Info] = [:]
+    }
+
+    private static let entryMagic = Data("latchkey-pass 2\n".utf8)
+    private static let indexName = "index"
+
+    /// 128 random bits as hex: unguessable, so a name reveals nothing about its item.
+    private static func newID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }
+            .joined()
+    }
+
+    private static func isID(_ name: String) -> Bool {
+        name.utf8.count == 32 && name.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
+    }
+
+    private func entryName(_ id: String) -> String { prefix + "/" + id }
+    private var root: String { storeDirectory + "/" + prefix }
+
+    private func readIndex() throws -> Index? {
+        let name = prefix + "/" + Self.indexName
+        guard FileManager.default.fileExists(atPath: file(name)) else { return nil }
+        let output = try pass(["show", name])
+        guard output.status == 0 else {
+            if !FileManager.default.fileExists(atPath: file(name)) { return nil }
+            throw failure("pass show", output)
+        }
+        guard let index = try? JSONDecoder().decode(Index.self, from: output.stdout) else {
+            throw BackendError.corruptItem(
+                backend: backendName, key: Self.indexName,
+                reason:
+                    "the pass entry \(name) is not latchkey's index; move it away and run `latchkey add` again"
+            )
+        }
+        return index
+    }
+
+    private func writeIndex(_ index: Index) throws {
+        let output = try pass(
+            ["insert", "--multiline", "--force", prefix + "/" + Self.indexName],
+            stdin: try JSONEncoder().encode(index))
+        guard output.status == 0 else { throw failure("pass insert", output) }
+    }
+
+    /// The header and secret of an entry; nil when it is gone.
+    private func readEntry(_ id: String) throws -> (info: Info, secret: Data)? {
+        let output = try pass(["show", entryName(id)])
+        guard output.status == 0 else {
+            // Removed by another program since the index was read: absent, not an error.
+            if !FileManager.default.fileExists(atPath: file(entryName(id))) { return nil }
+            throw failure("pass show", output)
+        }
+        let bytes = output.stdout
+        guard bytes.starts(with: Self.entryMagic),
+            let end = bytes[(bytes.startIndex + Self.entryMagic.count)...].firstIndex(of: 0x0A),
+            let info = try? JSONDecoder().decode(
+                Info.self, from: bytes[(bytes.startIndex + Self.entryMagic.count)..<end])
+        else {
+            throw BackendError.corruptItem(
+                backend: backendName, key: entryName(id), reason: "the pass entry is not a latchkey item")
+        }
+        return (info: info, secret: Data(bytes[(end + 1)...]))
+    }
+
+    private func writeEntry(_ id: String, info: Info, secret: Data) throws {
+        var content = Self.entryMagic
+        content.append(try JSONEncoder().encode(info))  // one line: JSON strings escape newlines
+        content.append(0x0A)
+        content.append(secret)
+        let output = try pass(["insert", "--multiline", "--force", entryName(id)], stdin: content)
+        guard output.status == 0 else { throw failure("pass insert", output) }
+    }
+
+    /// Runs `body` on the current index under the writers' lock, after moving entries of the first
+    /// layout into the new one and reading back entries a killed writer left out of the index.
+    private func whileWriting<T>(_ body: (inout Index) throws -> T) async throws -> T {
+        if let reason = unavailableReason {
+            throw BackendError.unavailable(backend: backendName, reason: reason)
+        }
+        try FileManager.default.createDirectory(
+            atPath: root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let lock = try await FolderLock.acquire(path: root)
+        defer { lock.release() }
+        var index = try readIndex() ?? Index()
+        let legacy = legacyEntries()
+        for entry in legacy {
+            guard let item = try legacyRead(entry) else { continue }
+            if let newer = index.items.values.first(where: { $0.key == item.key }),
+                newer.modified >= entry.info.modified
+            {
+                continue
+            }
+            let id = Self.newID()
+            try writeEntry(id, info: entry.info, secret: item.secret)
+            for (old, info) in index.items where info.key == item.key { index.items[old] = nil }
+            index.items[id] = entry.info
+        }
+        let adopted = try adoptStrays(&index)
+        if adopted || !legacy.isEmpty { try writeIndex(index) }
+        // The old names go only once their items are safely in the new layout and the index.
+        for folder in Set(legacy.map(\.folder)) { _ = try? pass(["rm", "--recursive", "--force", folder]) }
+        return try body(&index)
+    }
+
+    /// Entries in the folder the index does not know: a writer was killed before updating it.
+    private func adoptStrays(_ index: inout Index) throws -> Bool {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+        var changed = false
+        for name in names where name.hasSuffix(".gpg") {
+            let id = String(name.dropLast(4))
+            guard Self.isID(id), index.items[id] == nil, let info = try readEntry(id)?.info else { continue }
+            changed = true
+            if let current = index.items.first(where: { $0.value.key == info.key }) {
+                let (keep, drop) =
+                    current.value.modified >= info.modified ? (current.key, id) : (id, current.key)
+                index.items[keep] = keep == id ? info : current.value
+                if drop != id { index.items[drop] = nil }
+                _ = try? pass(["rm", "--force", entryName(drop)])
+            } else {
+                index.items[id] = info
+            }
+        }
+        return changed
+    }
+
+    // MARK: The first layout (metadata in names), read until the first write moves it
+
+    private struct LegacyEntry {
         var name: String
+        var folder: String
         var info: Info
     }
 
@@ -145,42 +307,85 @@ public actor PassKeyring: Keyring {
         return encoded
     }
 
-    private func decode(_ encoded: String) -> String? {
-        encoded.removingPercentEncoding
+    private struct LegacyInfo: Codable {
+        var label: String
+        var metadata: [String: String]
+        var modified: Double
     }
 
-    private func entryName(key: String, info: Info) throws -> String {
-        let text = try JSONEncoder().encode(info).base64URL
-        var parts: [String] = []
-        var rest = Substring(text)
-        while !rest.isEmpty {
-            parts.append("i" + rest.prefix(200))  // a letter first: never "." or "-" at the start
-            rest = rest.dropFirst(200)
+    private func legacyGet(_ key: String) throws -> KeyringItem? {
+        let encoded = try encode(key)
+        let candidates = legacyEntries().filter { $0.folder == prefix + "/" + encoded }
+        // Several entries exist only if two writers raced; the newest wins.
+        guard let entry = candidates.max(by: { $0.info.modified < $1.info.modified }) else { return nil }
+        return try legacyRead(entry)
+    }
+
+    private func legacyRead(_ entry: LegacyEntry) throws -> KeyringItem? {
+        let output = try pass(["show", entry.name])
+        if output.status != 0 {
+            if !FileManager.default.fileExists(atPath: file(entry.name)) { return nil }
+            throw failure("pass show", output)
         }
-        return ([prefix, try encode(key)] + parts).joined(separator: "/")
+        return KeyringItem(
+            key: entry.info.key, label: entry.info.label, metadata: entry.info.metadata, secret: output.stdout
+        )
     }
 
-    private func folder(for encodedKey: String) -> String { storeDirectory + "/" + prefix + "/" + encodedKey }
     private func file(_ name: String) -> String { storeDirectory + "/" + name + ".gpg" }
 
-    private func entries(for key: String) throws -> [Entry] {
-        entries(inFolder: try encode(key), key: key)
-    }
-
-    private func entries(inFolder encodedKey: String, key: String) -> [Entry] {
-        let base = folder(for: encodedKey)
-        guard let enumerator = FileManager.default.enumerator(atPath: base) else { return [] }
-        var found: [Entry] = []
-        while let relative = enumerator.nextObject() as? String {
-            guard relative.hasSuffix(".gpg") else { continue }
-            let parts = relative.dropLast(4).split(separator: "/")
-            let text = parts.map { $0.dropFirst() }.joined()
-            guard parts.allSatisfy({ $0.hasPrefix("i") }), let json = Data(base64URL: text),
-                let info = try? JSONDecoder().decode(Info.self, from: json)
+    /// Every entry of the first layout, decoded from its name (no gpg).
+    private func legacyEntries() -> [LegacyEntry] {
+        guard let folders = try? FileManager.default.contentsOfDirectory(atPath: root) else { return [] }
+        var found: [LegacyEntry] = []
+        for encodedKey in folders {
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: root + "/" + encodedKey, isDirectory: &isFolder),
+                isFolder.boolValue, let key = encodedKey.removingPercentEncoding,
+                let enumerator = FileManager.default.enumerator(atPath: root + "/" + encodedKey)
             else { continue }
-            found.append(Entry(name: "\(prefix)/\(encodedKey)/\(relative.dropLast(4))", info: info))
+            while let relative = enumerator.nextObject() as? String {
+                guard relative.hasSuffix(".gpg") else { continue }
+                let parts = relative.dropLast(4).split(separator: "/")
+                let text = parts.map { $0.dropFirst() }.joined()
+                guard parts.allSatisfy({ $0.hasPrefix("i") }), let json = Data(base64URL: text),
+                    let info = try? JSONDecoder().decode(LegacyInfo.self, from: json)
+                else { continue }
+                found.append(
+                    LegacyEntry(
+                        name: "\(prefix)/\(encodedKey)/\(relative.dropLast(4))",
+                        folder: "\(prefix)/\(encodedKey)",
+                        info: Info(
+                            key: key, label: info.label, metadata: info.metadata, modified: info.modified)))
+            }
         }
         return found
+    }
+
+    /// An exclusive flock on a folder, released by `release()` or when the process dies.
+    private struct FolderLock {
+        let fd: Int32
+
+        static func acquire(path: String, timeout: Duration = .seconds(30)) async throws -> FolderLock {
+            let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)
+            guard fd >= 0 else { throw KeyringError.io(operation: "open", path: path, errno: errno) }
+            let clock = ContinuousClock()
+            let deadline = clock.now + timeout
+            while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+                let code = errno
+                guard code == EWOULDBLOCK || code == EINTR, clock.now < deadline else {
+                    close(fd)
+                    if code == EWOULDBLOCK {
+                        throw KeyringError.lockTimeout(path: path, seconds: timeout.seconds)
+                    }
+                    throw KeyringError.io(operation: "lock", path: path, errno: code)
+                }
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+            return FolderLock(fd: fd)
+        }
+
+        func release() { close(fd) }
     }
 
     // MARK: Running pass

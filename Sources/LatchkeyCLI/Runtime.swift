@@ -27,6 +27,12 @@ struct GlobalOptions: ParsableArguments {
     @Option(
         name: .customLong("pass-prefix"), help: "The folder of latchkey's pass entries. (Default: latchkey.)")
     var passPrefix: String?
+
+    @Flag(
+        name: .customLong("allow-weak-passphrase"),
+        help: "Create a file vault even with a weak passphrase. (Default: $LATCHKEY_ALLOW_WEAK_PASSPHRASE=1.)"
+    )
+    var allowWeakPassphrase = false
 }
 
 /// The real world, assembled once per run for the core: environment, config, keyring,
@@ -50,7 +56,12 @@ struct Runtime {
         backendName =
             options.backend ?? settings.backend ?? detectBackend(settings: settings, backends: backends)
         openBrowser = environment["LATCHKEY_NO_BROWSER"] != "1"
+        allowWeakPassphrase =
+            options.allowWeakPassphrase || environment["LATCHKEY_ALLOW_WEAK_PASSPHRASE"] == "1"
     }
+
+    /// Whether a new file vault may get a passphrase `PassphraseStrength` calls weak.
+    let allowWeakPassphrase: Bool
 
     /// Whether an IAM Identity Center sign-in opens the browser (off with LATCHKEY_NO_BROWSER=1 or --no-browser).
     var openBrowser: Bool
@@ -76,7 +87,8 @@ struct Runtime {
                 directory: URL(fileURLWithPath: settings.fileDirectory),
                 passphrase: passphrase ?? filePassphrase(environment: environment),
                 unlockCache: cache,
-                unlockCacheTTL: settings.unlockTTL)
+                unlockCacheTTL: settings.unlockTTL,
+                allowWeakPassphrase: allowWeakPassphrase)
         case .some(let backend):
             return try backend.open(backends, environment: environment)
         case .none:

@@ -228,22 +228,42 @@ struct CurlTransportProxyTests {
         let proxy = try await LoopbackServer.start(.proxy)
         let transport = CurlTransport(environment: ["http_proxy": "http://127.0.0.1:\(proxy.port)"])
         let response = try await transport.send(
-            HTTPRequest(method: "POST", url: try origin.url("/echo"), body: Data("through".utf8)),
+            HTTPRequest(
+                method: "POST", url: try origin.url("/echo", host: "origin.invalid"),
+                body: Data("through".utf8)),
             timeout: .seconds(10))
         #expect(response.status == 201)
         #expect(response.headers["x-proxied-by"] == "loopback-proxy")
         #expect(try SeenRequest(response).bodyBytes == Data("through".utf8))
-        #expect(try await proxy.nextRequestLine() == "POST http://127.0.0.1:\(origin.port)/echo")
+        #expect(try await proxy.nextRequestLine() == "POST http://origin.invalid:\(origin.port)/echo")
     }
 
-    @Test(arguments: ["127.0.0.1", "*", "localhost,127.0.0.1"])
+    /// A host NO_PROXY names is reached directly: "origin.invalid" does not resolve, so the request
+    /// fails with a connection error instead of arriving through the proxy.
+    @Test(arguments: ["origin.invalid", ".invalid", "*", "example.com, invalid.", "10.0.0.0/8,invalid"])
     func noProxyBypassesTheProxy(noProxy: String) async throws {
         let origin = try await LoopbackServer.start(.origin)
         let proxy = try await LoopbackServer.start(.proxy)
         let transport = CurlTransport(
             environment: ["http_proxy": "http://127.0.0.1:\(proxy.port)", "NO_PROXY": noProxy])
+        await #expect(throws: HTTPTransportError.self) {
+            _ = try await transport.send(
+                HTTPRequest(method: "GET", url: try origin.url("/echo", host: "origin.invalid")),
+                timeout: .seconds(10))
+        }
+    }
+
+    /// Loopback and the container/IMDS addresses never go through a proxy, NO_PROXY or not.
+    @Test(arguments: ["127.0.0.1", "localhost"])
+    func loopbackIsNeverProxied(host: String) async throws {
+        let origin = try await LoopbackServer.start(.origin)
+        let proxy = try await LoopbackServer.start(.proxy)
+        let transport = CurlTransport(
+            environment: [
+                "http_proxy": "http://127.0.0.1:\(proxy.port)", "all_proxy": "http://127.0.0.1:\(proxy.port)",
+            ])
         let response = try await transport.send(
-            HTTPRequest(method: "GET", url: try origin.url("/echo")), timeout: .seconds(10))
+            HTTPRequest(method: "GET", url: try origin.url("/echo", host: host)), timeout: .seconds(10))
         #expect(response.status == 201)
         #expect(response.headers["x-proxied-by"] == nil)
     }
@@ -252,9 +272,12 @@ struct CurlTransportProxyTests {
         let origin = try await LoopbackServer.start(.origin)
         let proxy = try await LoopbackServer.start(.proxy)
         let transport = CurlTransport(environment: ["HTTP_PROXY": "http://127.0.0.1:\(proxy.port)"])
-        let response = try await transport.send(
-            HTTPRequest(method: "GET", url: try origin.url("/echo")), timeout: .seconds(10))
-        #expect(response.headers["x-proxied-by"] == nil)
+        // Reached directly, "origin.invalid" does not resolve; through the proxy it would answer.
+        await #expect(throws: HTTPTransportError.self) {
+            _ = try await transport.send(
+                HTTPRequest(method: "GET", url: try origin.url("/echo", host: "origin.invalid")),
+                timeout: .seconds(10))
+        }
     }
 
     @Test func anUnresolvableProxyFailsWithoutShowingItsPassword() async throws {
@@ -263,7 +286,8 @@ struct CurlTransportProxyTests {
             environment: ["http_proxy": "http://user:hunter2-proxy-pw@latchkey-proxy.invalid:3128"])
         do {
             _ = try await transport.send(
-                HTTPRequest(method: "GET", url: try origin.url("/echo")), timeout: .seconds(20))
+                HTTPRequest(method: "GET", url: try origin.url("/echo", host: "origin.invalid")),
+                timeout: .seconds(20))
             Issue.record("an unresolvable proxy answered")
         } catch {
             let reason = try #require(connectionReason(error), "expected .connection, got \(error)")

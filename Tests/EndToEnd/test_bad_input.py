@@ -75,6 +75,22 @@ def test_wrong_passphrase_changes_nothing(world: World, doug: dict[str, str]) ->
     )
 
 
+def test_weak_passphrase_for_a_new_vault_is_refused_and_nothing_is_created(world: World) -> None:
+    keys = {"AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE", "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}
+    weak = {**keys, "LATCHKEY_BACKEND": "file", "LATCHKEY_FILE_PASSPHRASE": "12345"}
+    result = world.run("add", "doug", "--env", env=weak)
+    assert result.returncode == 1
+    assert "weak" in result.stderr and "5 characters" in result.stderr
+    assert "--allow-weak-passphrase" in result.stderr and "LATCHKEY_ALLOW_WEAK_PASSPHRASE=1" in result.stderr
+    assert "12345" not in result.stderr + result.stdout
+    assert not world.vault.exists() and not world.config.exists()
+    # Insisting creates it; opening it later never judges the passphrase again.
+    world.ok("add", "doug", "--env", "--allow-weak-passphrase", env=weak)
+    world.ok("add", "other", "--env", env=weak)
+    exported = world.ok("export", "--format", "json", "--no-session", "doug", env=weak).stdout
+    assert json.loads(exported)["AccessKeyId"] == keys["AWS_ACCESS_KEY_ID"]
+
+
 def test_corrupted_item_is_reported_and_other_items_survive(world: World, doug: dict[str, str]) -> None:
     world.ok("add", "other", "--env", env={
         "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE", "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"})

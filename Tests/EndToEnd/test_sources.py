@@ -3,16 +3,23 @@ identity, IAM Identity Center (device flow against the double's SSO stub)."""
 
 from __future__ import annotations
 
+import http.server
 import json
 import re
 import subprocess
+import threading
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from conftest import BINARY, World, aws_cli, calls, code
 from double_fixtures import (
     client,
     create_role,
+    create_user,
     double_now,
     reset_calls,
     set_auth,
@@ -89,6 +96,95 @@ def test_environment_credential_source_assumes_the_role(world: World, doug: dict
     assert ":assumed-role/from-env/" in json.loads(result.stdout)["Arn"]
     missing = world.run("export", "env-role")
     assert missing.returncode == 1 and "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY" in missing.stderr
+
+
+@contextmanager
+def loopback_server(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A threaded HTTP server on 127.0.0.1 for the duration of the block; yields host:port."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("source", ["EcsContainer", "Ec2InstanceMetadata"])
+def test_container_and_instance_credentials_never_go_through_a_proxy(world: World, source: str) -> None:
+    """With every proxy variable set and no NO_PROXY, the container token and the IMDS answers go
+    straight to the local endpoint (a recording proxy sees nothing) and the role is assumed."""
+    suffix = uuid.uuid4().hex[:8]
+    user = create_user(world.endpoint, f"boxed-{suffix}", enable_auth=False)
+    role = create_role(world.endpoint, f"boxed-{suffix}", user["arn"])
+    set_auth(world.endpoint, True)
+    session = client(world.endpoint, "sts", user["access_key_id"], user["secret_access_key"]).get_session_token()
+    keys = session["Credentials"]
+    document = json.dumps({
+        "Code": "Success", "Type": "AWS-HMAC", "AccessKeyId": keys["AccessKeyId"],
+        "SecretAccessKey": keys["SecretAccessKey"], "Token": keys["SessionToken"],
+        "Expiration": keys["Expiration"].strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }).encode()
+    token = "container-token-" + "x" * 24
+    proxied: list[str] = []
+    served: list[str] = []
+
+    class Proxy(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def handle_any(self) -> None:
+            proxied.append(f"{self.command} {self.path} {self.headers.get('Authorization', '')}")
+            self.send_response(502)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_PUT = do_POST = do_CONNECT = handle_any
+
+    class Endpoint(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def answer(self, status: int, body: bytes) -> None:
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_PUT(self) -> None:
+            served.append(f"PUT {self.path}")
+            self.answer(200, b"imds-session-token")
+
+        def do_GET(self) -> None:
+            served.append(f"GET {self.path}")
+            if self.path == "/creds":
+                ok = self.headers.get("Authorization") == token
+                return self.answer(200 if ok else 403, document if ok else b"{}")
+            if self.headers.get("X-aws-ec2-metadata-token") != "imds-session-token":
+                return self.answer(401, b"")
+            if self.path == "/latest/meta-data/iam/security-credentials/":
+                return self.answer(200, b"box-role")
+            if self.path == "/latest/meta-data/iam/security-credentials/box-role":
+                return self.answer(200, document)
+            self.answer(404, b"")
+
+    with loopback_server(Proxy) as proxy, loopback_server(Endpoint) as endpoint:
+        env = {
+            "http_proxy": f"http://{proxy}", "https_proxy": f"http://{proxy}", "all_proxy": f"http://{proxy}",
+            "HTTPS_PROXY": f"http://{proxy}", "ALL_PROXY": f"http://{proxy}",
+        }
+        if source == "EcsContainer":
+            env |= {"AWS_CONTAINER_CREDENTIALS_FULL_URI": f"http://{endpoint}/creds",
+                    "AWS_CONTAINER_AUTHORIZATION_TOKEN": token}
+        else:
+            env |= {"AWS_EC2_METADATA_SERVICE_ENDPOINT": f"http://{endpoint}/"}
+        world.write_config(f"[profile boxed]\nrole_arn = {role}\ncredential_source = {source}\n")
+        result = world.run("export", "--format", "json", "boxed", env=env)
+    assert proxied == []
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["AccessKeyId"].startswith("ASIA")
+    assert served and (served[-1].endswith("/creds") or served[-1].endswith("/box-role"))
 
 
 def test_web_identity_profile(world: World) -> None:

@@ -77,3 +77,161 @@ private func procKeysLine(_ description: String) throws -> [Substring]? {
         #expect(script.requests.count == 2)
     }
 }
+
+/// One kernel call as the unlock cache made it.
+enum KeyCall: Equatable {
+    case add(description: String, keyring: Int32)
+    case setPermissions(Int32, UInt32)
+    case setTimeout(Int32, UInt32)
+    case link(Int32, into: Int32)
+    case unlink(Int32, from: Int32)
+    case search(Int32)
+    case read(Int32)
+    case invalidate(Int32)
+    case revoke(Int32)
+}
+
+/// Records every call and forwards it to `inner` (a scripted kernel, or the real one), then runs
+/// `afterEach` so a test can look at the kernel between two calls.
+final class RecordingKeyCalls: KernelKeyCalls, @unchecked Sendable {
+    private let lock = NSLock()
+    private var log: [KeyCall] = []
+    private let inner: (any KernelKeyCalls)?
+    private let failing: (KeyCall) -> Bool
+    private let afterEach: @Sendable (KeyCall) -> Void
+
+    /// With no `inner`, every call succeeds (add_key returns 1000) unless `failing` says otherwise.
+    init(
+        inner: (any KernelKeyCalls)? = nil, failing: @escaping (KeyCall) -> Bool = { _ in false },
+        afterEach: @escaping @Sendable (KeyCall) -> Void = { _ in }
+    ) {
+        self.inner = inner
+        self.failing = failing
+        self.afterEach = afterEach
+    }
+
+    var calls: [KeyCall] { lock.withLock { log } }
+
+    private func record<T: BinaryInteger>(_ call: KeyCall, _ real: (any KernelKeyCalls) -> T, fake: T) -> T {
+        lock.withLock { log.append(call) }
+        let answer: T
+        if let inner { answer = real(inner) } else { answer = failing(call) ? -1 : fake }
+        afterEach(call)
+        return answer
+    }
+
+    func addKey(type: String, description: String, payload: [UInt8], keyring: Int32) -> Int64 {
+        record(
+            .add(description: description, keyring: keyring),
+            { $0.addKey(type: type, description: description, payload: payload, keyring: keyring) },
+            fake: 1000)
+    }
+    func setPermissions(_ key: Int32, _ permissions: UInt32) -> Int32 {
+        record(.setPermissions(key, permissions), { $0.setPermissions(key, permissions) }, fake: 0)
+    }
+    func setTimeout(_ key: Int32, seconds: UInt32) -> Int32 {
+        record(.setTimeout(key, seconds), { $0.setTimeout(key, seconds: seconds) }, fake: 0)
+    }
+    func link(_ key: Int32, into keyring: Int32) -> Int32 {
+        record(.link(key, into: keyring), { $0.link(key, into: keyring) }, fake: 0)
+    }
+    func unlink(_ key: Int32, from keyring: Int32) -> Int32 {
+        record(.unlink(key, from: keyring), { $0.unlink(key, from: keyring) }, fake: 0)
+    }
+    func search(_ keyring: Int32, type: String, description: String) -> Int64 {
+        // The scripted kernel holds nothing yet: search finds nothing.
+        record(.search(keyring), { $0.search(keyring, type: type, description: description) }, fake: -126)
+    }
+    func read(_ key: Int32, into buffer: inout [UInt8]) -> Int64 {
+        lock.withLock { log.append(.read(key)) }
+        return inner?.read(key, into: &buffer) ?? -1
+    }
+    func invalidate(_ key: Int32) -> Int32 { record(.invalidate(key), { $0.invalidate(key) }, fake: 0) }
+    func revoke(_ key: Int32) -> Int32 { record(.revoke(key), { $0.revoke(key) }, fake: 0) }
+}
+
+/// The order of the kernel calls: the key must carry its permissions and timeout before anything
+/// links it into the user keyring, where every process of the user can find it.
+@Suite struct UnlockKeyCreationOrderTests {
+    private let key = [UInt8](repeating: 7, count: 32)
+
+    @Test func theKeyIsBornOutsideTheUserKeyringAndLinkedOnlyOnceRestricted() throws {
+        let calls = RecordingKeyCalls()
+        KernelKeyringUnlockCache(calls: calls).store(id: "abc", key: key, ttl: 300)
+        let log = calls.calls
+        let add = try #require(log.firstIndex { if case .add = $0 { true } else { false } })
+        #expect(
+            log[add]
+                == .add(description: "latchkey:vault:abc", keyring: KernelKeyringUnlockCache.threadKeyring))
+        let permissions = try #require(
+            log.firstIndex(of: .setPermissions(1000, KernelKeyringUnlockCache.permissions)))
+        let timeout = try #require(log.firstIndex(of: .setTimeout(1000, 300)))
+        let linked = try #require(log.firstIndex(of: .link(1000, into: KernelKeyringUnlockCache.userKeyring)))
+        #expect(add < permissions && permissions < linked && timeout < linked)
+        let unlinked = try #require(
+            log.firstIndex(of: .unlink(1000, from: KernelKeyringUnlockCache.threadKeyring)))
+        #expect(linked < unlinked)
+        // Nothing but the finished key ever reaches @u.
+        for call in log {
+            if case .add(_, let keyring) = call { #expect(keyring != KernelKeyringUnlockCache.userKeyring) }
+        }
+        #expect(KernelKeyringUnlockCache.permissions & 0x0000_ffff == 0)  // nothing for group or others
+    }
+
+    @Test(
+        arguments: [
+            KeyCall.setPermissions(1000, KernelKeyringUnlockCache.permissions),
+            KeyCall.setTimeout(1000, 300),
+            KeyCall.link(1000, into: KernelKeyringUnlockCache.userKeyring),
+        ])
+    func aFailedStepLinksNothingAndDestroysTheKey(failing: KeyCall) {
+        let calls = RecordingKeyCalls(failing: { $0 == failing })
+        KernelKeyringUnlockCache(calls: calls).store(id: "abc", key: key, ttl: 300)
+        let log = calls.calls
+        let failed = log.firstIndex(of: failing) ?? log.endIndex
+        #expect(!log[..<failed].contains(.link(1000, into: KernelKeyringUnlockCache.userKeyring)))
+        #expect(log.contains(.invalidate(1000)))
+        #expect(log.contains(.unlink(1000, from: KernelKeyringUnlockCache.threadKeyring)))
+    }
+
+    /// The real kernel, watched between every two calls: whenever the key can be found in @u it
+    /// already has its timeout and user-only permissions; afterwards the thread keyring is empty.
+    @Test func inTheRealKernelTheKeyIsNeverInTheUserKeyringWithoutTimeoutOrPermissions() throws {
+        try #require(KernelKeyringUnlockCache.isAvailable, "kernel key API unavailable here")
+        let id = "order-\(UUID().uuidString.prefix(12).lowercased())"
+        let description = KernelKeyringUnlockCache.namePrefix + id
+        let system = SystemKernelKeyCalls()
+        let sightings = Sightings()
+        let calls = RecordingKeyCalls(
+            inner: system,
+            afterEach: { _ in
+                let found = system.search(
+                    KernelKeyringUnlockCache.userKeyring, type: "user", description: description)
+                guard found > 0 else { return }
+                sightings.append((try? procKeysLine(description)).flatMap { $0 }.map { $0.map(String.init) })
+            })
+        let cache = KernelKeyringUnlockCache(calls: calls)
+        defer { KernelKeyringUnlockCache().forget(id: id) }
+        cache.store(id: id, key: key, ttl: 600)
+
+        #expect(KernelKeyringUnlockCache().load(id: id) == key)
+        let seen = sightings.all
+        #expect(!seen.isEmpty)
+        for line in seen {
+            let fields = try #require(line, "the key was in @u but not in /proc/keys")
+            #expect(fields[3] != "perm", "the key was in @u without a timeout")
+            let permissions = try #require(UInt32(fields[4], radix: 16))
+            #expect(permissions & 0x0000_ffff == 0, "the key was in @u with group/other permissions")
+        }
+        // Only @u holds it: the thread keyring no longer links it.
+        #expect(
+            system.search(KernelKeyringUnlockCache.threadKeyring, type: "user", description: description) < 0)
+    }
+}
+
+final class Sightings: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [[String]?] = []
+    func append(_ line: [String]?) { lock.withLock { lines.append(line) } }
+    var all: [[String]?] { lock.withLock { lines } }
+}

@@ -8,6 +8,9 @@
 /// The calling user's keyring (`@u`, KEY_SPEC_USER_KEYRING).
 #define LATCHKEY_KEY_SPEC_USER_KEYRING ((int32_t)-4)
 
+/// The calling thread's keyring (`@t`): reachable by this thread only, created on first use.
+#define LATCHKEY_KEY_SPEC_THREAD_KEYRING ((int32_t)-1)
+
 /// The calling process's and session's keyrings (`@p`, `@s`).
 #define LATCHKEY_KEY_SPEC_PROCESS_KEYRING ((int32_t)-2)
 #define LATCHKEY_KEY_SPEC_SESSION_KEYRING ((int32_t)-3)
@@ -47,6 +50,8 @@ int64_t latchkey_keyctl_get_persistent(int32_t uid, int32_t dest_keyring);
 int64_t latchkey_keyctl_describe(int32_t key, char *buffer, size_t buffer_length);
 /// keyctl(KEYCTL_UNLINK): removes `key` from `keyring`.
 int32_t latchkey_keyctl_unlink(int32_t key, int32_t keyring);
+/// keyctl(KEYCTL_LINK): adds `key` to `keyring`, displacing a key of the same type and description.
+int32_t latchkey_keyctl_link(int32_t key, int32_t keyring);
 
 /// pipe2(O_CLOEXEC): both ends closed in any program started later, so a child started by
 /// another thread at the same moment cannot hold the write end open and keep a reader waiting.
