@@ -383,7 +383,9 @@ def _summary(report: Report) -> list[str]:
 
     def ms(name: str) -> str:
         row = timings.get(name)
-        return f"{row.median:.0f} ms" if row else "not measured"
+        if not row:
+            return "not measured"
+        return f"{row.median:.1f} ms" if row.median < 10 else f"{row.median:.0f} ms"
 
     rows = [
         ("warm credentials, new process", ms(LATCHKEY_EXPORT),
