@@ -13,6 +13,14 @@ func buildInfo(_ variable: String) -> [CSetting] {
     return [.define(variable, to: "\"\(value)\"")]
 }
 
+// The release binary on Linux is linked stripped (`ld -s`: no DWARF, no symbol table; SwiftPM already
+// passes --gc-sections): 99 MB -> 66 MB before anything else of issue 16. Unsafe flags are allowed
+// here because this is the root package, and the executable is in no product another package uses.
+// LATCHKEY_KEEP_SYMBOLS=1 keeps the symbols, for profilers (callgrind, perf) and debuggers.
+let releaseStrip: [LinkerSetting] =
+    Context.environment["LATCHKEY_KEEP_SYMBOLS"] == nil
+    ? [.unsafeFlags(["-Xlinker", "-s"], .when(platforms: [.linux], configuration: .release))] : []
+
 let package = Package(
     name: "latchkey",
     platforms: [.macOS(.v13)],
@@ -80,7 +88,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
-        .executableTarget(name: "latchkey", dependencies: ["LatchkeyCLI"], swiftSettings: strict),
+        .executableTarget(
+            name: "latchkey", dependencies: ["LatchkeyCLI"], swiftSettings: strict,
+            linkerSettings: releaseStrip),
         .target(
             name: "LatchkeyTestSupport",
             dependencies: ["LatchkeyCore", "Keyring", "AWSClient", "AWSConfig"],
