@@ -18,7 +18,8 @@ enum PromptDriver: String, CaseIterable {
                     "unknown prompt driver '\(name)'; choose one of: \(allCases.map(\.rawValue).joined(separator: ", "))."
                 )
             }
-            if promptsOff != nil, driver != .ykman { return nil }
+            // A driver named with no terminal and no dialog still says why it cannot ask.
+            if promptsOff == .option || promptsOff == .environment, driver != .ykman { return nil }
             return try driver.make(environment: environment)
         }
         if promptsOff != nil { return nil }

@@ -106,7 +106,7 @@ extension Runtime {
         let driver = options.prompt ?? environment["LATCHKEY_PROMPT"]
         // With prompts off only a YubiKey may answer a background refresh.
         context.mfa.prompt =
-            promptsOff != nil && driver != PromptDriver.ykman.rawValue
+            (promptsOff == .option || promptsOff == .environment) && driver != PromptDriver.ykman.rawValue
             ? nil : PromptDriver.withoutTerminal(driver, environment: childEnvironment(environment))
         let service = CredentialService(context: context)
         let debug = self.debug
