@@ -34,6 +34,7 @@ struct AddCommand: AsyncParsableCommand {
             else { throw LatchkeyError.missingEnvironmentCredentials }
             (id, secret) = (envId, envSecret)
         } else {
+            try runtime.requireTerminal(for: .accessKey(profile: profile))
             id = try Terminal.readLine(prompt: "Enter Access Key ID: ", hidden: false)
             secret = try Terminal.readLine(prompt: "Enter Secret Access Key: ", hidden: true)
         }

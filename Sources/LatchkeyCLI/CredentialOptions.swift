@@ -58,7 +58,18 @@ extension Runtime {
             plan = try resolver.plan(for: request, storedProfiles: stored)
         }
         debug("plan for \(profile): \(plan.source.operation) then \(plan.steps.map(\.operation))")
-        let service = CredentialService(context: try coreContext(keyring: keyring, prompt: options.prompt))
-        return try await service.credentials(for: plan, mfaToken: options.mfaToken)
+        let context = try coreContext(keyring: keyring, prompt: options.prompt)
+        let service = CredentialService(context: context)
+        let resolved: ResolvedCredentials
+        do {
+            resolved = try await service.credentials(for: plan, mfaToken: options.mfaToken)
+        } catch var refused as PromptRefused {
+            refused.profile = refused.profile ?? profile
+            throw refused
+        }
+        if let directory = context.lockDirectory {
+            PromptFailureRecord.clear(profile: profile, in: directory)
+        }
+        return resolved
     }
 }

@@ -35,7 +35,7 @@ struct ExplainCommand: AsyncParsableCommand {
                 ? Set(inventory.credentials.map(\.profile)) : nil)
         let explanation = Explanation(
             plan: plan, inventory: inventory, settings: runtime.settings, now: Date(),
-            mfaToken: credentialOptions.mfaToken, promptAvailable: Terminal.isAvailable,
+            mfaToken: credentialOptions.mfaToken, promptAvailable: runtime.promptsOff == nil,
             backendName: keyring.backendName)
         if json {
             let encoder = JSONEncoder()

@@ -64,13 +64,10 @@ struct ImportCommand: AsyncParsableCommand {
             let passphrase: String
             if let given = environment["AWS_VAULT_FILE_PASSPHRASE"], !given.isEmpty {
                 passphrase = given
-            } else if Terminal.isAvailable {
+            } else {
+                try runtime.requireTerminal(for: .awsVaultPassphrase(folder: folder))
                 passphrase = try Terminal.readLine(
                     prompt: "aws-vault passphrase for \(folder): ", hidden: true)
-            } else {
-                throw CLIError(
-                    "aws-vault's file store needs its passphrase: set AWS_VAULT_FILE_PASSPHRASE or run from a terminal."
-                )
             }
             found = try AWSVault.fileStoreCredentials(directory: folder, passphrase: passphrase) { _ in
                 skipped += 1

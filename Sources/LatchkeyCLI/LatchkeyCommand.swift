@@ -2,6 +2,7 @@ import ArgumentParser
 import CLatchkeyServerSys
 import CLatchkeyVersion
 import Foundation
+import Keyring
 import LatchkeyCore
 
 #if canImport(Glibc)
@@ -59,7 +60,16 @@ public func runLatchkey() async -> Never {
 
 func fail(_ error: any Error) -> Never {
     FileHandle.standardError.write(Data("latchkey: \(error)\n".utf8))
+    if let refused = error as? PromptRefused {
+        recordPromptFailure(refused, environment: ProcessInfo.processInfo.environment)
+    }
     exit(1)
+}
+
+/// Keeps a refusal to ask where `latchkey doctor` shows it (credential_process callers hide stderr).
+func recordPromptFailure(_ refused: PromptRefused, environment: [String: String]) {
+    guard let directory = try? privateRuntimeDirectory(environment: environment) else { return }
+    try? PromptFailureRecord(refused, time: Date()).save(in: directory)
 }
 
 /// A failure of the command line itself (not of AWS, the keyring or the config), said plainly.

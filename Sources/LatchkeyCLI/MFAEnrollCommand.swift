@@ -68,9 +68,7 @@ struct MFAEnrollCommand: AsyncParsableCommand {
         let yubiKey =
             yubikey ? try YubiKeyOATH(environment: runtime.environment, deviceSerial: ykmanDevice) : nil
         let interactive = codes.isEmpty && yubiKey == nil
-        if interactive, !Terminal.isAvailable {
-            throw CLIError("no terminal is attached to read the two codes; pass --codes C1 C2 or --yubikey.")
-        }
+        if interactive { try runtime.requireTerminal(for: .enrollmentCodes(profile: profile)) }
         try yubiKey?.checkPresent()
         let key = try await runtime.storedKey(profile: profile)
         let iam = try runtime.iamClient(credentials: key, profile: profile, region: region)

@@ -7,17 +7,31 @@ import LatchkeyCore
 enum PromptDriver: String, CaseIterable {
     case terminal, zenity, kdialog, osascript, ykman
 
-    static func choose(_ name: String?, environment: [String: String]) throws -> (any MFAPrompt)? {
+    /// With prompts off only a YubiKey (which asks no one) may supply a code; nil makes a needed
+    /// code fail at once with the commands that work.
+    static func choose(_ name: String?, environment: [String: String], promptsOff: PromptsOff? = nil) throws
+        -> (any MFAPrompt)?
+    {
         if let name, !name.isEmpty {
             guard let driver = PromptDriver(rawValue: name) else {
                 throw CLIError(
                     "unknown prompt driver '\(name)'; choose one of: \(allCases.map(\.rawValue).joined(separator: ", "))."
                 )
             }
+            // A driver named with no terminal and no dialog still says why it cannot ask.
+            if promptsOff == .option || promptsOff == .environment, driver != .ykman { return nil }
             return try driver.make(environment: environment)
         }
+        if promptsOff != nil { return nil }
         if Terminal.isAvailable { return TerminalMFAPrompt() }
         return withoutTerminal(nil, environment: environment)
+    }
+
+    /// Whether a graphical dialog could ask for a code here (a display and a dialog program).
+    static func dialogAvailable(environment: [String: String]) -> Bool {
+        [PromptDriver.osascript, .zenity, .kdialog].contains {
+            (try? $0.make(environment: environment)) != nil
+        }
     }
 
     /// For a background refresh, when the terminal belongs to someone else (the command under
@@ -54,7 +68,9 @@ enum PromptDriver: String, CaseIterable {
             throw CLIError(
                 "\(rawValue) is not installed (or not in PATH); install it or choose another --prompt.")
         }
-        return ProgramPrompt(driver: self, environment: environment)
+        return ProgramPrompt(
+            driver: self, environment: environment, notifier: DesktopNotifier.system(environment: environment)
+        )
     }
 }
 
@@ -62,6 +78,10 @@ enum PromptDriver: String, CaseIterable {
 struct ProgramPrompt: MFAPrompt {
     var driver: PromptDriver
     var environment: [String: String]
+    /// Says on the desktop what latchkey waits for, when no terminal can say it.
+    var notifier: DesktopNotifier?
+    var runner: any ProcessRunner = SystemProcessRunner()
+    var terminalAttached: @Sendable () -> Bool = { Terminal.isAvailable }
 
     func arguments(serial: String, profile: String) -> [String] {
         let question = "MFA code for \(serial) (latchkey profile \(profile))"
@@ -85,14 +105,52 @@ struct ProgramPrompt: MFAPrompt {
 
     func mfaCode(serial: String, profile: String) async throws -> String {
         if driver == .ykman { Terminal.say("latchkey: touch your YubiKey if it blinks…\n") }
+        if let notifier, !terminalAttached() {
+            let (title, body) = waitingNotification(profile: profile, serial: serial)
+            await notifier.send(title, body)
+        }
         do {
-            return try await SystemProcessRunner().output(
+            return try await runner.output(
                 of: arguments(serial: serial, profile: profile), environment: environment,
                 timeout: .seconds(300))
         } catch {
             let hint =
                 driver == .ykman ? " Is the YubiKey plugged in, and does it hold that OATH account?" : ""
             throw CLIError("the \(driver.rawValue) prompt gave no code: \(error).\(hint)")
+        }
+    }
+}
+
+extension ProgramPrompt {
+    /// The desktop notification's title and text: the profile and what is awaited, never a code.
+    func waitingNotification(profile: String, serial: String) -> (String, String) {
+        let title = "latchkey: profile \(profile) is waiting"
+        switch driver {
+        case .ykman: return (title, "Touch your YubiKey for the MFA code of \(serial) (profile \(profile)).")
+        default:
+            return (title, "Enter the MFA code for \(serial) in the latchkey dialog (profile \(profile)).")
+        }
+    }
+}
+
+/// A desktop notification (`notify-send`): a credential_process call has no terminal on which to
+/// say that a dialog or a YubiKey touch is waiting.
+struct DesktopNotifier: Sendable {
+    var send: @Sendable (_ title: String, _ body: String) async -> Void
+
+    /// notify-send when it is installed and a desktop session is there to show it; else nil.
+    static func system(environment: [String: String]) -> DesktopNotifier? {
+        let session = ["DISPLAY", "WAYLAND_DISPLAY", "DBUS_SESSION_BUS_ADDRESS"].contains {
+            nonEmpty(environment[$0]) != nil
+        }
+        guard session, let path = try? resolveExecutable("notify-send", environment: environment) else {
+            return nil
+        }
+        return DesktopNotifier { title, body in
+            // Best effort: a notification that cannot be shown must not stop the prompt.
+            _ = try? await SystemProcessRunner().output(
+                of: [path, "--app-name=latchkey", title, body], environment: environment,
+                timeout: .seconds(5))
         }
     }
 }

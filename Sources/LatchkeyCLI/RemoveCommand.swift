@@ -19,9 +19,8 @@ struct RemoveCommand: AsyncParsableCommand {
         let runtime = try Runtime(options: global)
         let store = CredentialStore(keyring: try runtime.openKeyring())
         if !force {
-            guard Terminal.isAvailable else {
-                throw CLIError("no terminal to confirm on; pass -f to remove without asking.")
-            }
+            try runtime.requireTerminal(
+                for: .confirmation(question: "removing profile '\(profile)'", flag: "--force (-f)"))
             guard try Terminal.confirm("Delete credentials for profile \"\(profile)\"?") else {
                 print("Nothing removed.")
                 return

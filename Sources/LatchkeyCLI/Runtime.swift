@@ -33,6 +33,13 @@ struct GlobalOptions: ParsableArguments {
         help: "Create a file vault even with a weak passphrase. (Default: $LATCHKEY_ALLOW_WEAK_PASSPHRASE=1.)"
     )
     var allowWeakPassphrase = false
+
+    @Flag(
+        name: .customLong("no-prompt"),
+        help:
+            "Never ask for a code, passphrase or confirmation: fail at once, naming what works. (Also LATCHKEY_NO_PROMPT=1.)"
+    )
+    var noPrompt = false
 }
 
 /// The real world, assembled once per run for the core: environment, config, keyring,
@@ -58,6 +65,21 @@ struct Runtime {
         openBrowser = environment["LATCHKEY_NO_BROWSER"] != "1"
         allowWeakPassphrase =
             options.allowWeakPassphrase || environment["LATCHKEY_ALLOW_WEAK_PASSPHRASE"] == "1"
+        terminalAvailable = Terminal.isAvailable
+        promptsOff = PromptPolicy.promptsOff(
+            noPromptOption: options.noPrompt, environment: environment, terminalAvailable: terminalAvailable,
+            dialogAvailable: PromptDriver.dialogAvailable(environment: childEnvironment(environment)))
+    }
+
+    /// Whether `/dev/tty` could be opened when the run started.
+    let terminalAvailable: Bool
+    /// Set when no one may be asked: `--no-prompt`, `LATCHKEY_NO_PROMPT=1`, or no terminal and no dialog.
+    let promptsOff: PromptsOff?
+
+    /// Fails at once, saying what works instead, unless someone can be asked on the terminal.
+    func requireTerminal(for need: PromptRefused.Need) throws {
+        if let promptsOff { throw PromptRefused(need, why: promptsOff) }
+        if !terminalAvailable { throw PromptRefused(need, why: .noTerminal) }
     }
 
     /// Whether a new file vault may get a passphrase `PassphraseStrength` calls weak.
@@ -85,7 +107,7 @@ struct Runtime {
                 settings.unlockTTL > 0 ? KernelKeyringUnlockCache() : NoUnlockCache()
             return FileKeyring(
                 directory: URL(fileURLWithPath: settings.fileDirectory),
-                passphrase: passphrase ?? filePassphrase(environment: environment),
+                passphrase: passphrase ?? filePassphrase(environment: environment, promptsOff: promptsOff),
                 unlockCache: cache,
                 unlockCacheTTL: settings.unlockTTL,
                 allowWeakPassphrase: allowWeakPassphrase)
@@ -100,17 +122,24 @@ struct Runtime {
         let runtimeDirectory = privateRuntimeFolder
         let notice: @Sendable (String) -> Void = { Terminal.say("latchkey: \($0)\n") }
         let children = childEnvironment(environment)
+        let driver = prompt ?? environment["LATCHKEY_PROMPT"]
         var mfa = MFACodeSource(
-            prompt: try PromptDriver.choose(prompt ?? environment["LATCHKEY_PROMPT"], environment: children),
+            prompt: try PromptDriver.choose(driver, environment: children, promptsOff: promptsOff),
             processRunner: SystemProcessRunner(), environment: children)
+        mfa.promptsOff = promptsOff
         mfa.usedCodes = runtimeDirectory.map(UsedCodeLog.init(directory:))
         mfa.notice = notice
         var context = CoreContext(
             environment: environment, settings: settings, store: CredentialStore(keyring: keyring),
             transport: defaultHTTPTransport(
                 userAgent: "latchkey/\(latchkeyVersion)", environment: environment),
-            mfa: mfa, debug: debug, ssoPresenter: TerminalSSOPresenter(openBrowser: openBrowser))
+            mfa: mfa, debug: debug,
+            // The sign-in happens in a browser, perhaps on another device, so only an explicit
+            // --no-prompt / LATCHKEY_NO_PROMPT turns it off; with no terminal the URL goes to stderr.
+            ssoPresenter: promptsOff == nil || promptsOff == .noTerminal
+                ? TerminalSSOPresenter(openBrowser: openBrowser) : nil)
         context.lockDirectory = runtimeDirectory
+        context.promptsOff = promptsOff
         context.notice = notice
         return context
     }
@@ -130,12 +159,20 @@ let privateRuntimeFolder: String? = {
     return found.path
 }()
 
-/// The file vault's passphrase: `LATCHKEY_FILE_PASSPHRASE`, else a hidden prompt on the terminal.
-func filePassphrase(environment: [String: String]) -> PassphraseProvider {
+/// The file vault's passphrase: `LATCHKEY_FILE_PASSPHRASE`, else a hidden prompt on the terminal
+/// (unless prompts are off).
+func filePassphrase(environment: [String: String], promptsOff: PromptsOff?) -> PassphraseProvider {
     let fromEnvironment = environment["LATCHKEY_FILE_PASSPHRASE"]
     return { purpose in
         if let fromEnvironment, !fromEnvironment.isEmpty { return fromEnvironment }
-        guard Terminal.isAvailable else { throw PassphraseUnavailable() }
+        let vault: String
+        switch purpose {
+        case .create(let path), .unlock(let path): vault = path
+        }
+        if let promptsOff { throw PromptRefused(.filePassphrase(vault: vault), why: promptsOff) }
+        guard Terminal.isAvailable else {
+            throw PromptRefused(.filePassphrase(vault: vault), why: .noTerminal)
+        }
         switch purpose {
         case .create(let vault):
             Terminal.say("Creating a new encrypted vault at \(vault).\n")
@@ -151,9 +188,7 @@ func filePassphrase(environment: [String: String]) -> PassphraseProvider {
 }
 
 struct PassphraseUnavailable: Error, CustomStringConvertible {
-    var description: String {
-        "the file vault needs a passphrase: run from a terminal, or set LATCHKEY_FILE_PASSPHRASE."
-    }
+    var description: String { "an empty passphrase cannot protect the vault; nothing was created." }
 }
 
 struct PassphraseMismatch: Error, CustomStringConvertible {

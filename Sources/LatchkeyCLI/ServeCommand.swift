@@ -101,8 +101,13 @@ extension Runtime {
         let refreshBefore = TimeInterval(settings.minimumTTL)
         var context = try coreContext(keyring: try openKeyring())
         context.settings.minimumTTL = settings.minimumTTL + 60
-        context.mfa.prompt = PromptDriver.withoutTerminal(
-            options.prompt ?? environment["LATCHKEY_PROMPT"], environment: childEnvironment(environment))
+        // A refresh that finds no code reports it through the server (ServerRefreshError), not as a refusal.
+        context.mfa.promptsOff = nil
+        let driver = options.prompt ?? environment["LATCHKEY_PROMPT"]
+        // With prompts off only a YubiKey may answer a background refresh.
+        context.mfa.prompt =
+            (promptsOff == .option || promptsOff == .environment) && driver != PromptDriver.ykman.rawValue
+            ? nil : PromptDriver.withoutTerminal(driver, environment: childEnvironment(environment))
         let renewalContext = context
         let runtime = self
         let debug = self.debug

@@ -32,6 +32,8 @@ public struct CoreContext: Sendable {
     public var lockDirectory: String?
     /// Tells the person something while latchkey waits (on the terminal, never stdout).
     public var notice: @Sendable (String) -> Void = { _ in }
+    /// Set when no one may be asked (`--no-prompt`, `LATCHKEY_NO_PROMPT=1`, no terminal).
+    public var promptsOff: PromptsOff?
 
     public init(
         environment: [String: String], settings: LatchkeySettings, store: CredentialStore,

@@ -36,6 +36,31 @@ public struct Doctor: Sendable {
     public static let clockTolerance = 30.0
 
     public func run(profile: String?) async -> [DoctorCheck] {
+        let checks = await checkProfile(profile)
+        return checks + [lastPromptFailureCheck()].compactMap { $0 }
+    }
+
+    /// The last refusal to ask (a credential_process with no terminal, or --no-prompt), with its
+    /// age and fix: the AWS CLI hides latchkey's own message. Gone after 24 h or a later success.
+    func lastPromptFailureCheck() -> DoctorCheck? {
+        guard let directory = context.lockDirectory,
+            let record = PromptFailureRecord.load(in: directory, now: context.now())
+        else { return nil }
+        let age = formatAge(context.now().timeIntervalSince(record.time))
+        return .init(
+            name: "last prompt failure", status: .warn,
+            detail: "\(age) ago\(record.profile.map { " for '\($0)'" } ?? ""): \(record.message)",
+            fix: record.fix)
+    }
+
+    func formatAge(_ seconds: TimeInterval) -> String {
+        let whole = max(0, Int(seconds))
+        if whole < 60 { return "\(whole) s" }
+        if whole < 3600 { return "\(whole / 60) min" }
+        return "\(whole / 3600) h \(whole % 3600 / 60) min"
+    }
+
+    private func checkProfile(_ profile: String?) async -> [DoctorCheck] {
         var checks: [DoctorCheck] = []
         let config: AWSSharedConfig
         switch self.config {

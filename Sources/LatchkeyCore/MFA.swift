@@ -25,6 +25,8 @@ public struct MFACodeSource: Sendable {
     public var now: @Sendable () -> Date = Date.init
     public var sleep: @Sendable (Double) async throws -> Void = { try await Task.sleep(for: .seconds($0)) }
     public var notice: @Sendable (String) -> Void = { _ in }
+    /// Set when no one may be asked: a missing code then fails at once, saying what works.
+    public var promptsOff: PromptsOff?
 
     public init(prompt: (any MFAPrompt)?, processRunner: any ProcessRunner, environment: [String: String]) {
         self.prompt = prompt
@@ -80,6 +82,9 @@ public struct MFACodeSource: Sendable {
             return (try validated(output, source: "mfa_process"), "mfa_process")
         }
         guard let prompt else {
+            if let promptsOff {
+                throw PromptRefused(.mfaCode(profile: profile, serial: serial), why: promptsOff)
+            }
             throw LatchkeyError.mfaCodeUnavailable(
                 profile: profile, serial: serial, reason: "no terminal is attached to ask for it")
         }

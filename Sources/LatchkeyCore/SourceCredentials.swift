@@ -182,6 +182,9 @@ extension CredentialService {
         -> SSOToken
     {
         guard context.ssoPresenter != nil else {
+            if let off = context.promptsOff {
+                throw PromptRefused(.ssoSignIn(profile: sso.profile), why: off)
+            }
             throw LatchkeyError.sourceUnavailable(
                 profile: sso.profile, source: "IAM Identity Center",
                 reason: "the sign-in has expired and nothing can show the sign-in page here; run "
