@@ -164,4 +164,3 @@ public struct PromptFailureRecord: Codable, Sendable, Equatable {
         }
     }
 }
-
