@@ -1,3 +1,4 @@
+import CLatchkeySys
 import Foundation
 
 /// latchkey's own secrets (the vault passphrases), never handed to any program it starts.
@@ -37,23 +38,37 @@ public struct ChildProcess {
         _ executable: String, _ arguments: [String], environment: [String: String], stdin: Data = Data(),
         timeout: Duration = .seconds(120)
     ) throws -> Output {
+        // Every pipe end is close-on-exec: a program another thread starts at the same moment (a
+        // test's D-Bus daemon, a browser) must not inherit the write end of the program's stdin,
+        // or gpg waits for an EOF that never comes. Foundation's `Pipe` is not close-on-exec.
+        let input = try closeOnExecPipe()
+        let output = try closeOnExecPipe()
+        let errors = try closeOnExecPipe()
+        let (inWrite, outRead, errRead) = (input.write, output.read, errors.read)
+        var childEnds = [input.read, output.write, errors.write]
+        func closeChildEnds() {
+            for fd in childEnds { close(fd) }
+            childEnds = []
+        }
+        var inputOpen = true
+        defer {
+            closeChildEnds()
+            if inputOpen { close(inWrite) }
+            close(outRead)
+            close(errRead)
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.environment = childEnvironment(environment)
-        let input = Pipe()
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = errors
+        // Foundation dup2()s these onto the child's 0, 1 and 2, which clears close-on-exec there.
+        process.standardInput = FileHandle(fileDescriptor: input.read, closeOnDealloc: false)
+        process.standardOutput = FileHandle(fileDescriptor: output.write, closeOnDealloc: false)
+        process.standardError = FileHandle(fileDescriptor: errors.write, closeOnDealloc: false)
         try process.run()
-        let inWrite = input.fileHandleForWriting.fileDescriptor
-        let outRead = output.fileHandleForReading.fileDescriptor
-        let errRead = errors.fileHandleForReading.fileDescriptor
+        closeChildEnds()
         for fd in [inWrite, outRead, errRead] { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
         var pending = [UInt8](stdin)
-        var inputOpen = true
         var out: [UInt8] = []
         var err: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 16384)
@@ -65,7 +80,7 @@ public struct ChildProcess {
             }
         }
         func closeInput() {
-            try? input.fileHandleForWriting.close()
+            close(inWrite)
             inputOpen = false
         }
         if pending.isEmpty { closeInput() }
@@ -97,6 +112,17 @@ public struct ChildProcess {
         let status =
             process.terminationReason == .exit ? process.terminationStatus : 128 + process.terminationStatus
         return Output(status: status, stdout: Data(out), stderr: Data(err))
+    }
+
+    /// pipe2(O_CLOEXEC).
+    static func closeOnExecPipe() throws -> (read: Int32, write: Int32) {
+        var ends: [Int32] = [-1, -1]
+        let result = latchkey_pipe_cloexec(&ends)
+        guard result == 0 else {
+            throw BackendError.system(
+                backend: "helper", operation: "make a pipe", message: String(cString: strerror(-result)))
+        }
+        return (ends[0], ends[1])
     }
 }
 

@@ -61,14 +61,14 @@ public func runLatchkey() async -> Never {
 func fail(_ error: any Error) -> Never {
     FileHandle.standardError.write(Data("latchkey: \(error)\n".utf8))
     if let refused = error as? PromptRefused {
-        recordPromptFailure(refused, environment: ProcessInfo.processInfo.environment)
+        recordPromptFailure(refused)
     }
     exit(1)
 }
 
 /// Keeps a refusal to ask where `latchkey doctor` shows it (credential_process callers hide stderr).
-func recordPromptFailure(_ refused: PromptRefused, environment: [String: String]) {
-    guard let directory = try? privateRuntimeDirectory(environment: environment) else { return }
+func recordPromptFailure(_ refused: PromptRefused) {
+    guard let directory = privateRuntimeFolder else { return }
     try? PromptFailureRecord(refused, time: Date()).save(in: directory)
 }
 
