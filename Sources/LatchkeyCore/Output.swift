@@ -95,24 +95,21 @@ public func shellQuoted(_ value: String) -> String {
 
 /// A JSON string literal, escaping what JSON requires.
 public func jsonString(_ value: String) -> String {
-    var out = "\""
-    for scalar in value.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-        default: out.unicodeScalars.append(scalar)
-        }
+    quotedLiteral(value) { scalar in
+        scalar.value < 0x20 ? String(format: "\\u%04x", scalar.value) : nil
     }
-    return out + "\""
 }
 
 /// An AppleScript string literal: a quote or backslash in the value (an `mfa_serial` from the
 /// config file, say) stays text and cannot end the literal and run as script.
 public func appleScriptString(_ value: String) -> String {
+    // Other control characters have no escape in AppleScript and no place in a prompt.
+    quotedLiteral(value) { scalar in scalar.value < 0x20 || scalar.value == 0x7F ? "?" : nil }
+}
+
+/// A double-quoted literal with `"`, `\`, newline, return and tab escaped the C way; `other`
+/// replaces any further scalar it returns text for.
+private func quotedLiteral(_ value: String, other: (Unicode.Scalar) -> String?) -> String {
     var out = "\""
     for scalar in value.unicodeScalars {
         switch scalar {
@@ -121,9 +118,12 @@ public func appleScriptString(_ value: String) -> String {
         case "\n": out += "\\n"
         case "\r": out += "\\r"
         case "\t": out += "\\t"
-        // Other control characters have no escape in AppleScript and no place in a prompt.
-        case _ where scalar.value < 0x20 || scalar.value == 0x7F: out += "?"
-        default: out.unicodeScalars.append(scalar)
+        default:
+            if let replacement = other(scalar) {
+                out += replacement
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
         }
     }
     return out + "\""

@@ -187,18 +187,25 @@ def test_container_and_instance_credentials_never_go_through_a_proxy(world: Worl
     assert served and (served[-1].endswith("/creds") or served[-1].endswith("/box-role"))
 
 
-def test_web_identity_profile(world: World) -> None:
+def web_identity_role(world: World, name: str) -> tuple[str, Path]:
+    """A role the double lets a CI provider's token assume, and a fresh token for it in HOME;
+    signature checking is on from here."""
     trust = {"Version": "2012-10-17", "Statement": [{
         "Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
         "Principal": {"Federated": "arn:aws:iam::123456789012:oidc-provider/token.actions.example.com"}}]}
     allow = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
     iam = client(world.endpoint, "iam")
-    role = iam.create_role(RoleName="ci", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
-    iam.put_role_policy(RoleName="ci", PolicyName="all", PolicyDocument=json.dumps(allow))
+    role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    iam.put_role_policy(RoleName=name, PolicyName="all", PolicyDocument=json.dumps(allow))
     set_auth(world.endpoint, True)
     token = world.home / "token.jwt"
     token.write_text(web_identity_token("https://token.actions.example.com", "repo:x", "sts.amazonaws.com",
                                         double_now(world.endpoint) + 900))
+    return role, token
+
+
+def test_web_identity_profile(world: World) -> None:
+    role, token = web_identity_role(world, "ci")
     world.write_config(f"[profile ci]\nrole_arn = {role}\nweb_identity_token_file = {token}\nrole_session_name = ci-run\n")
     result = caller(world, "ci")
     assert result.returncode == 0, result.stderr
@@ -211,17 +218,7 @@ def test_web_identity_profile(world: World) -> None:
 
 def test_web_identity_from_the_environment_alone(world: World) -> None:
     """CI systems and EKS pods: AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE, no config file at all."""
-    trust = {"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
-        "Principal": {"Federated": "arn:aws:iam::123456789012:oidc-provider/token.actions.example.com"}}]}
-    allow = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
-    iam = client(world.endpoint, "iam")
-    role = iam.create_role(RoleName="pod", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
-    iam.put_role_policy(RoleName="pod", PolicyName="all", PolicyDocument=json.dumps(allow))
-    set_auth(world.endpoint, True)
-    token = world.home / "token.jwt"
-    token.write_text(web_identity_token("https://token.actions.example.com", "repo:x", "sts.amazonaws.com",
-                                        double_now(world.endpoint) + 900))
+    role, token = web_identity_role(world, "pod")
     env = {"AWS_ROLE_ARN": role, "AWS_WEB_IDENTITY_TOKEN_FILE": str(token), "AWS_ROLE_SESSION_NAME": "pod-1"}
     result = caller(world, "default", env=env)
     assert result.returncode == 0, result.stderr
