@@ -13,10 +13,14 @@ public struct FileLock: Sendable {
     private let fd: Int32
 
     /// Waits for the lock at most `timeout`; `onWait` is called once if it is not free at first.
+    /// With `folder`, `path` is an existing folder locked itself (nothing is created in it).
     public static func acquire(
-        path: String, timeout: Duration, onWait: @Sendable () -> Void = {}
+        path: String, timeout: Duration, folder: Bool = false, onWait: @Sendable () -> Void = {}
     ) async throws -> FileLock {
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        let fd =
+            folder
+            ? open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)
+            : open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard fd >= 0 else { throw KeyringError.io(operation: "open the lock", path: path, errno: errno) }
         let clock = ContinuousClock()
         let deadline = clock.now + timeout

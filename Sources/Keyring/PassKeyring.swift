@@ -236,7 +236,7 @@ public actor PassKeyring: Keyring {
         }
         try FileManager.default.createDirectory(
             atPath: root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let lock = try await FolderLock.acquire(path: root)
+        let lock = try await FileLock.acquire(path: root, timeout: .seconds(30), folder: true)
         defer { lock.release() }
         var index = try readIndex() ?? Index()
         let legacy = legacyEntries()
@@ -360,32 +360,6 @@ public actor PassKeyring: Keyring {
             }
         }
         return found
-    }
-
-    /// An exclusive flock on a folder, released by `release()` or when the process dies.
-    private struct FolderLock {
-        let fd: Int32
-
-        static func acquire(path: String, timeout: Duration = .seconds(30)) async throws -> FolderLock {
-            let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)
-            guard fd >= 0 else { throw KeyringError.io(operation: "open", path: path, errno: errno) }
-            let clock = ContinuousClock()
-            let deadline = clock.now + timeout
-            while flock(fd, LOCK_EX | LOCK_NB) != 0 {
-                let code = errno
-                guard code == EWOULDBLOCK || code == EINTR, clock.now < deadline else {
-                    close(fd)
-                    if code == EWOULDBLOCK {
-                        throw KeyringError.lockTimeout(path: path, seconds: timeout.seconds)
-                    }
-                    throw KeyringError.io(operation: "lock", path: path, errno: code)
-                }
-                try? await Task.sleep(for: .milliseconds(10))
-            }
-            return FolderLock(fd: fd)
-        }
-
-        func release() { close(fd) }
     }
 
     // MARK: Running pass
