@@ -29,12 +29,15 @@ public enum PromptsOff: Sendable, Equatable {
 /// Decides once per run whether latchkey may ask for a code, a passphrase or a confirmation.
 public enum PromptPolicy {
     /// nil when latchkey may ask; otherwise why it must fail at once instead.
+    /// `dialogAvailable` is asked only when there is no terminal (it looks programs up on PATH,
+    /// which every run, `export` included, would otherwise pay for).
     public static func promptsOff(
-        noPromptOption: Bool, environment: [String: String], terminalAvailable: Bool, dialogAvailable: Bool
+        noPromptOption: Bool, environment: [String: String], terminalAvailable: Bool,
+        dialogAvailable: @autoclosure () -> Bool
     ) -> PromptsOff? {
         if noPromptOption { return .option }
         if isTrue(environment["LATCHKEY_NO_PROMPT"]) { return .environment }
-        if !terminalAvailable, !dialogAvailable { return .noTerminal }
+        if !terminalAvailable, !dialogAvailable() { return .noTerminal }
         return nil
     }
 
