@@ -1,5 +1,6 @@
 import CCurlShim
 import Foundation
+import SystemSupport
 
 /// `HTTPTransport` over libcurl, loaded with `dlopen` on the first request (never linked), so a
 /// run that makes no request does not load libcurl and its ~20 libraries at start-up.
@@ -37,11 +38,7 @@ public struct CurlTransport: HTTPTransport {
             try Task.checkCancellation()
             // curl_easy_perform blocks: a thread of its own, since Dispatch's global queues are only
             // as wide as the CPU count and the timeout must start now, not when a worker frees up.
-            return await withCheckedContinuation { continuation in
-                let thread = Thread { continuation.resume(returning: exchange.perform()) }
-                thread.name = "latchkey-curl"
-                thread.start()
-            }
+            return try await onOwnThread(named: "latchkey-curl") { exchange.perform() }
         } onCancel: {
             exchange.cancel()
         }

@@ -1,6 +1,7 @@
 import CLatchkeySys
 import Foundation
 import Keyring
+import SystemSupport
 
 /// Asks a person for an MFA code. The CLI provides a terminal implementation; tests script it.
 public protocol MFAPrompt: Sendable {
@@ -163,6 +164,16 @@ public struct SystemProcessRunner: ProcessRunner {
         -> String
     {
         let path = try resolveExecutable(arguments[0], environment: environment)
+        let environment = childEnvironment(environment)
+        return try await onOwnThread(named: "latchkey-process") {
+            try Self.run(path: path, arguments: arguments, environment: environment, timeout: timeout)
+        }
+    }
+
+    /// Spawns, reads and reaps; blocks the calling thread throughout.
+    private static func run(path: String, arguments: [String], environment: [String: String], timeout: Duration)
+        throws -> String
+    {
         var pipeEnds: [Int32] = [0, 0]
         let piped = latchkey_pipe_cloexec(&pipeEnds)
         guard piped == 0 else {
@@ -185,7 +196,7 @@ public struct SystemProcessRunner: ProcessRunner {
         posix_spawnattr_setpgroup(&attributes, 0)
 
         let argv = arguments.map { strdup($0) } + [nil]
-        let envp = childEnvironment(environment).map { strdup("\($0.key)=\($0.value)") } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { (argv + envp).forEach { free($0) } }
         var pid: pid_t = 0
         let spawned = posix_spawn(&pid, path, &actions, &attributes, argv, envp)

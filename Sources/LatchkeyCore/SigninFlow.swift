@@ -1,5 +1,6 @@
 import AWSClient
 import Foundation
+import SystemSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -151,13 +152,7 @@ final class LoopbackCallbackListener: @unchecked Sendable {
     /// Answers requests until one carries the code (or an error) for `authorization`.
     func waitForCode(_ authorization: SigninAuthorization, timeout: Duration) async throws -> String {
         try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation {
-                (continuation: CheckedContinuation<String, any Error>) in
-                Thread {
-                    continuation.resume(with: Result { try self.serve(authorization, timeout: timeout) })
-                }
-                .start()
-            }
+            try await onOwnThread(named: "latchkey-signin") { try self.serve(authorization, timeout: timeout) }
         } onCancel: {
             stop()
         }

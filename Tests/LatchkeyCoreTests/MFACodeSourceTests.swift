@@ -142,6 +142,34 @@ final class SequenceRunner: ProcessRunner, @unchecked Sendable {
         #expect(closeOnExec.allSatisfy { $0 })
     }
 
+    /// More programs waiting at once than the concurrency runtime has threads: each waits for a file
+    /// this test's task creates only after all of them have started. A runner that blocked a pool
+    /// thread while reading would leave that task no thread to run on, and every program would
+    /// hit its timeout.
+    @Test func waitingProgramsDoNotHoldTheRuntimesThreads() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString).path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let count = ProcessInfo.processInfo.activeProcessorCount * 2 + 2
+        let script = "touch \(folder)/started.$$; while [ ! -e \(folder)/go ]; do sleep 0.02; done; echo ok"
+        try await withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0..<count {
+                group.addTask {
+                    try await SystemProcessRunner().output(
+                        of: ["/bin/sh", "-c", script], environment: ["PATH": "/usr/bin:/bin"],
+                        timeout: .seconds(20))
+                }
+            }
+            while try FileManager.default.contentsOfDirectory(atPath: folder).count < count {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            _ = FileManager.default.createFile(atPath: "\(folder)/go", contents: nil)
+            var outputs: [String] = []
+            for try await output in group { outputs.append(output) }
+            #expect(outputs == Array(repeating: "ok\n", count: count))
+        }
+    }
+
     @Test func helperProgramsDropThePassphrases() throws {
         let output = try ChildProcess.run("/usr/bin/env", [], environment: Self.given)
         let text = String(decoding: output.stdout, as: UTF8.self)
