@@ -171,7 +171,9 @@ public struct SystemProcessRunner: ProcessRunner {
     }
 
     /// Spawns, reads and reaps; blocks the calling thread throughout.
-    private static func run(path: String, arguments: [String], environment: [String: String], timeout: Duration)
+    private static func run(
+        path: String, arguments: [String], environment: [String: String], timeout: Duration
+    )
         throws -> String
     {
         var pipeEnds: [Int32] = [0, 0]

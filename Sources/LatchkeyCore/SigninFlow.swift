@@ -152,7 +152,9 @@ final class LoopbackCallbackListener: @unchecked Sendable {
     /// Answers requests until one carries the code (or an error) for `authorization`.
     func waitForCode(_ authorization: SigninAuthorization, timeout: Duration) async throws -> String {
         try await withTaskCancellationHandler {
-            try await onOwnThread(named: "latchkey-signin") { try self.serve(authorization, timeout: timeout) }
+            try await onOwnThread(named: "latchkey-signin") {
+                try self.serve(authorization, timeout: timeout)
+            }
         } onCancel: {
             stop()
         }
