@@ -40,7 +40,7 @@ let package = Package(
         // Bottom layers: no dependencies on each other except where the arrows in DESIGN.md point.
         .target(name: "AWSConfig", swiftSettings: strict),
         // Private files, private folders, HOME and XDG lookup: the plumbing every layer above shares.
-        .target(name: "SystemSupport", swiftSettings: strict),
+        .target(name: "SystemSupport", dependencies: ["CLatchkeySys"], swiftSettings: strict),
         .target(
             name: "AWSSigV4",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],

@@ -10,6 +10,7 @@
 
 import Crypto
 import Foundation
+import SystemSupport
 import _CryptoExtras
 
 /// A long-lived key pair found in aws-vault's store.
@@ -184,7 +185,7 @@ extension AWSVault {
     ) throws -> [AWSVaultCredential] {
         let trimmed = prefix.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
         let root = trimmed.isEmpty ? storeDirectory : storeDirectory + "/" + trimmed
-        guard let executable = ChildProcess.locate(passCommand, environment: environment) else {
+        guard let executable = findExecutable(passCommand, environment: environment) else {
             throw BackendError.unavailable(backend: "pass", reason: "`\(passCommand)` is not installed")
         }
         guard let enumerator = FileManager.default.enumerator(atPath: root) else {
@@ -201,7 +202,7 @@ extension AWSVault {
                 continue
             }
             let entry = trimmed.isEmpty ? name : trimmed + "/" + name
-            let output = try ChildProcess.run(executable, ["show", entry], environment: childEnvironment)
+            let output = try runHelper(executable, ["show", entry], environment: childEnvironment)
             guard output.status == 0 else {
                 throw BackendError.commandFailed(
                     backend: "pass", command: "pass show", status: output.status,

@@ -60,7 +60,7 @@ public actor PassKeyring: Keyring {
 
     /// Nil when pass is installed and the store is initialised, else why not.
     public nonisolated var unavailableReason: String? {
-        guard ChildProcess.locate(passCommand, environment: environment) != nil else {
+        guard findExecutable(passCommand, environment: environment) != nil else {
             return "`\(passCommand)` is not installed (apt install pass)"
         }
         guard FileManager.default.fileExists(atPath: storeDirectory + "/.gpg-id") else {
@@ -364,17 +364,17 @@ public actor PassKeyring: Keyring {
 
     // MARK: Running pass
 
-    private func pass(_ arguments: [String], stdin: Data = Data()) throws -> ChildProcess.Output {
+    private func pass(_ arguments: [String], stdin: Data = Data()) throws -> Subprocess.Output {
         if let reason = unavailableReason {
             throw BackendError.unavailable(backend: backendName, reason: reason)
         }
-        guard let executable = ChildProcess.locate(passCommand, environment: environment) else {
+        guard let executable = findExecutable(passCommand, environment: environment) else {
             throw BackendError.unavailable(backend: backendName, reason: "`\(passCommand)` is not installed")
         }
-        return try ChildProcess.run(executable, arguments, environment: environment, stdin: stdin)
+        return try runHelper(executable, arguments, environment: environment, stdin: stdin)
     }
 
-    private func failure(_ command: String, _ output: ChildProcess.Output) -> BackendError {
+    private func failure(_ command: String, _ output: Subprocess.Output) -> BackendError {
         let message = oneLine(output.stderrText)
         let lower = message.lowercased()
         if lower.contains("no secret key") || lower.contains("no public key")

@@ -65,7 +65,7 @@ struct LoginCommand: AsyncParsableCommand {
             print(result.url.absoluteString)
             return
         }
-        try openInBrowser(result.url, environment: runtime.environment)
+        try await openInBrowser(result.url, environment: runtime.environment)
         FileHandle.standardError.write(
             Data("latchkey: opened the AWS console for '\(name)' in your browser.\n".utf8))
     }
@@ -74,15 +74,10 @@ struct LoginCommand: AsyncParsableCommand {
 /// Opens a secret URL without putting it on any command line (argv is visible to every user):
 /// the browser gets a 0600 page in a private folder that redirects to it. Pages older than the
 /// URL's 15 minutes are swept on the next run.
-func openInBrowser(_ url: URL, environment: [String: String]) throws {
-    #if os(macOS)
-        let opener = "/usr/bin/open"
-    #else
-        let opener = "xdg-open"
-    #endif
-    guard let path = try? resolveExecutable(opener, environment: environment) else {
+func openInBrowser(_ url: URL, environment: [String: String]) async throws {
+    guard Browser.isAvailable(environment: environment) else {
         throw CLIError(
-            "\(opener) was not found to open a browser; run `latchkey login --stdout` and open the URL yourself."
+            "\(Browser.opener) was not found to open a browser; run `latchkey login --stdout` and open the URL yourself."
         )
     }
     guard let runtime = privateRuntimeFolder else {
@@ -105,17 +100,10 @@ func openInBrowser(_ url: URL, environment: [String: String]) throws {
     } catch {
         throw CLIError("\(error); use --stdout.")
     }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = [page.path]
-    process.environment = childEnvironment(environment)
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-        throw CLIError(
-            "\(opener) failed (exit \(process.terminationStatus)); run `latchkey login --stdout` instead.")
+    do {
+        try await Browser.open(page.path, environment: environment)
+    } catch {
+        throw CLIError("\(error); run `latchkey login --stdout` instead.")
     }
 }
 

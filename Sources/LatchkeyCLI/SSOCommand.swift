@@ -90,19 +90,11 @@ struct TerminalSSOPresenter: SSOLoginPresenter {
             "latchkey: sign in to IAM Identity Center for profile '\(profile)': open \(url)\n"
                 + "latchkey: and check that the page shows the code \(userCode). Waiting…\n")
         guard openBrowser else { return }
-        #if os(macOS)
-            let opener = "/usr/bin/open"
-        #else
-            let opener = "xdg-open"
-        #endif
-        guard let path = try? resolveExecutable(opener, environment: ProcessInfo.processInfo.environment)
-        else { return }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = [url]
-        process.environment = childEnvironment(ProcessInfo.processInfo.environment)
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try? process.run()
+        do {
+            try await Browser.open(url, environment: ProcessInfo.processInfo.environment)
+        } catch {
+            // The page is printed above: the user can still open it.
+            Terminal.say("latchkey: \(error); open the page above yourself.\n")
+        }
     }
 }

@@ -3,6 +3,7 @@ import AWSClient
 import AWSSigV4
 import Dispatch
 import Foundation
+import SystemSupport
 import Keyring
 import LatchkeyCore
 import LatchkeyServer
@@ -165,7 +166,7 @@ extension Runtime {
             arguments.isEmpty ? interactiveShell(profile: profile, environment: &environment) : arguments
         let path = try resolveExecutable(arguments[0], environment: environment)
         debug("running \(path) with the \(kind.rawValue) server of \(profile)")
-        let child = try ChildProcess.spawn(path: path, arguments: arguments, environment: environment)
+        let child = try SupervisedCommand.spawn(path: path, arguments: arguments, environment: environment)
         // waitpid blocks: give it a thread of its own, not one of the concurrency pool's.
         let waiter = Thread { exit(child.wait()) }
         waiter.start()

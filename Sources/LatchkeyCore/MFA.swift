@@ -1,4 +1,3 @@
-import CLatchkeySys
 import Foundation
 import Keyring
 import SystemSupport
@@ -164,106 +163,21 @@ public struct SystemProcessRunner: ProcessRunner {
         -> String
     {
         let path = try resolveExecutable(arguments[0], environment: environment)
-        let environment = childEnvironment(environment)
-        return try await onOwnThread(named: "latchkey-process") {
-            try Self.run(path: path, arguments: arguments, environment: environment, timeout: timeout)
-        }
-    }
-
-    /// Spawns, reads and reaps; blocks the calling thread throughout.
-    private static func run(
-        path: String, arguments: [String], environment: [String: String], timeout: Duration
-    )
-        throws -> String
-    {
-        var pipeEnds: [Int32] = [0, 0]
-        let piped = latchkey_pipe_cloexec(&pipeEnds)
-        guard piped == 0 else {
-            throw ProcessFailure(reason: "no pipe: \(String(cString: strerror(-piped)))")
-        }
-        let (readEnd, writeEnd) = (pipeEnds[0], pipeEnds[1])
-        defer { close(readEnd) }
-
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, writeEnd, 1)
-        posix_spawn_file_actions_addclose(&actions, readEnd)
-        posix_spawn_file_actions_addclose(&actions, writeEnd)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
-        posix_spawnattr_setpgroup(&attributes, 0)
-
-        let argv = arguments.map { strdup($0) } + [nil]
-        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { (argv + envp).forEach { free($0) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
-        close(writeEnd)
-        guard spawned == 0 else {
-            throw ProcessFailure(reason: "it could not start: \(String(cString: strerror(spawned)))")
-        }
-
-        let deadline = ContinuousClock.now + timeout
-        var output: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        var failure: String?
-        reading: while true {
-            let left = deadline - ContinuousClock.now
-            if left <= .zero {
-                failure = "it did not finish within \(timeout) and was stopped"
-                break
-            }
-            var poller = pollfd(fd: readEnd, events: Int16(POLLIN), revents: 0)
-            let millis = Int32(min(left.components.seconds * 1000 + 1, 1000))
-            if poll(&poller, 1, millis) < 0 {
-                if errno == EINTR { continue }
-                failure = "its output could not be read: \(String(cString: strerror(errno)))"
-                break
-            }
-            guard poller.revents != 0 else { continue }
-            let count = read(readEnd, &buffer, buffer.count)
-            switch count {
-            case 0: break reading
-            case ..<0 where errno == EINTR: continue
-            case ..<0:
-                failure = "its output could not be read: \(String(cString: strerror(errno)))"
-                break reading
-            default:
-                output.append(contentsOf: buffer[0..<count])
-                if output.count > 1 << 20 {
-                    failure = "it printed more than 1 MiB and was stopped"
-                    break reading
-                }
+        let result = try await onOwnThread(named: "latchkey-process") { () throws(ProcessFailure) in
+            do throws(Subprocess.Failure) {
+                return try Subprocess.run(
+                    path, Array(arguments.dropFirst()), environment: environment, timeout: timeout)
+            } catch {
+                throw ProcessFailure(reason: error.description)
             }
         }
-        // Every way out kills what is left of the group and reaps the child: one that closed its
-        // output but keeps running is stopped at the deadline too.
-        if failure != nil { kill(-pid, SIGKILL) }
-        var status: Int32 = 0
-        while true {
-            let reaped = waitpid(pid, &status, failure == nil ? WNOHANG : 0)
-            if reaped == pid { break }
-            if reaped < 0, errno != EINTR { break }
-            if failure == nil, reaped == 0, ContinuousClock.now >= deadline {
-                failure = "it did not finish within \(timeout) and was stopped"
-                kill(-pid, SIGKILL)
-            } else if reaped == 0 {
-                usleep(10_000)
-            }
-        }
-        if let failure { throw ProcessFailure(reason: failure) }
-        let exited = status & 0x7f == 0
-        guard exited, (status >> 8) & 0xff == 0 else {
+        guard result.status == 0 else {
             throw ProcessFailure(
-                reason: exited
-                    ? "it exited with status \((status >> 8) & 0xff)"
-                    : "it was killed by signal \(status & 0x7f)")
+                reason: result.status > 128
+                    ? "it was killed by signal \(result.status - 128)"
+                    : "it exited with status \(result.status)")
         }
-        return String(decoding: output, as: UTF8.self)
+        return result.stdoutText
     }
 }
 
@@ -274,17 +188,8 @@ struct ProcessFailure: Error, CustomStringConvertible {
 
 /// Finds a program the way `execvp` would, in the PATH of the given environment.
 public func resolveExecutable(_ name: String, environment: [String: String]) throws -> String {
-    if name.contains("/") {
-        guard access(name, X_OK) == 0 else { throw LatchkeyError.commandNotFound(name) }
-        return name
+    guard let path = findExecutable(name, environment: environment) else {
+        throw LatchkeyError.commandNotFound(name)
     }
-    let path = environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-    for directory in path.split(separator: ":", omittingEmptySubsequences: false) {
-        let candidate = (directory.isEmpty ? "." : String(directory)) + "/" + name
-        var info = stat()
-        if stat(candidate, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, access(candidate, X_OK) == 0 {
-            return candidate
-        }
-    }
-    throw LatchkeyError.commandNotFound(name)
+    return path
 }

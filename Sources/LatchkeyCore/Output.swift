@@ -1,5 +1,6 @@
 import AWSSigV4
 import Foundation
+import SystemSupport
 import Keyring
 
 /// Variables removed from a child's environment because they would make an SDK look elsewhere

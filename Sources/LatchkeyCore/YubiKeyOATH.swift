@@ -1,4 +1,5 @@
 import Foundation
+import SystemSupport
 import Keyring
 
 public enum YubiKeyError: Error, CustomStringConvertible, Sendable, Equatable {
@@ -54,9 +55,9 @@ public struct YubiKeyOATH: Sendable {
     }
 
     private func run(_ arguments: [String], input: String?, step: String) throws -> String {
-        let result: ChildProcess.Output
+        let result: Subprocess.Output
         do {
-            result = try ChildProcess.run(
+            result = try Subprocess.run(
                 executable, arguments, environment: environment, stdin: Data((input ?? "").utf8))
         } catch {
             throw YubiKeyError.failed(step: step, reason: "it could not start: \(error)")

@@ -80,19 +80,18 @@ struct XMLReaderTests {
         #expect((try? XMLReader.parse(many)) != nil)
     }
 
-    @Test func largeInputsParseInLinearTime() throws {
-        // Half a million references and a long unterminated-looking text: quadratic code would take minutes.
+    /// Half a million references and a long unterminated-looking text: quadratic code would take
+    /// many minutes here and hit the time limit; linear code takes seconds even on a busy machine.
+    /// (No tighter bound: speed is for benchmarks, not for tests a loaded machine would flake.)
+    @Test(.timeLimit(.minutes(3))) func largeInputsParseInLinearTime() throws {
         let entities = "<r>" + String(repeating: "&amp;", count: 500_000) + "</r>"
         let brackets = "<r>" + String(repeating: "]", count: 1_000_000) + "</r>"
         let limits = XMLReader.Limits(maxBytes: 1 << 23)
-        let start = ContinuousClock.now
         #expect(try XMLReader.parse(entities, limits: limits).text.count == 500_000)
         #expect(try XMLReader.parse(brackets, limits: limits).text.count == 1_000_000)
         #expect(throws: XMLReader.ParseError.self) {
             try XMLReader.parse("<r><!--" + String(repeating: "-", count: 1_000_000), limits: limits)
         }
-        let elapsed = ContinuousClock.now - start
-        #expect(elapsed < .seconds(10))
     }
 
     @Test func errorDescriptionSaysWhereAndWhat() {

@@ -3,14 +3,14 @@ import Foundation
 
 /// Runs a command as a child while this process keeps serving: signals other processes send
 /// are passed on, and `wait()` gives the child's exit status (128 + signal when it was killed).
-public struct ChildProcess: Sendable {
+public struct SupervisedCommand: Sendable {
     public let pid: Int32
 
     /// Signals a supervisor or a user's `kill` may send that the command should see.
     static let forwarded = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH, SIGUSR1, SIGUSR2, SIGCONT]
 
     public static func spawn(path: String, arguments: [String], environment: [String: String]) throws
-        -> ChildProcess
+        -> SupervisedCommand
     {
         fflush(nil)
         let argv = arguments.map { strdup($0) } + [nil]
@@ -29,7 +29,7 @@ public struct ChildProcess: Sendable {
         _ = forwarded.withUnsafeBufferPointer {
             latchkey_forward_signals(pid, $0.baseAddress, Int32($0.count))
         }
-        return ChildProcess(pid: pid)
+        return SupervisedCommand(pid: pid)
     }
 
     /// Blocks the calling thread until the child ends; call it from a thread of its own.
