@@ -105,18 +105,38 @@ func openInBrowser(_ url: URL, environment: [String: String]) throws {
     } catch {
         throw CLIError("\(error); use --stdout.")
     }
+    try runOpener(path, opener: opener, target: page.path, environment: environment) {
+        "\(opener) failed (exit \($0)); run `latchkey login --stdout` instead."
+    }
+}
+
+/// Opens a URL that holds no secret (it goes on the opener's command line) and waits for the opener.
+func runBrowserOpener(_ target: String, environment: [String: String]) throws {
+    #if os(macOS)
+        let opener = "/usr/bin/open"
+    #else
+        let opener = "xdg-open"
+    #endif
+    guard let path = try? resolveExecutable(opener, environment: environment) else {
+        throw CLIError("\(opener) was not found to open a browser")
+    }
+    try runOpener(path, opener: opener, target: target, environment: environment) {
+        "\(opener) failed (exit \($0))"
+    }
+}
+
+private func runOpener(
+    _ path: String, opener: String, target: String, environment: [String: String], failure: (Int32) -> String
+) throws {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = [page.path]
+    process.arguments = [target]
     process.environment = childEnvironment(environment)
     process.standardOutput = FileHandle.nullDevice
     process.standardError = FileHandle.nullDevice
     try process.run()
     process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-        throw CLIError(
-            "\(opener) failed (exit \(process.terminationStatus)); run `latchkey login --stdout` instead.")
-    }
+    guard process.terminationStatus == 0 else { throw CLIError(failure(process.terminationStatus)) }
 }
 
 private func sweep(_ folder: URL, olderThan seconds: TimeInterval) {
