@@ -206,3 +206,53 @@ def test_import_reads_a_file_named_by_a_profile_and_skips_junk(world: World, ada
     result = world.ok("import", "aws-login", env={"AWS_LOGIN_CACHE_DIRECTORY": str(cache)})
     assert "Imported 1 sign-in session" in result.stdout and "skipped" in result.stdout
     assert caller(world, exported(world, ada["profile"])) == ada["arn"]
+
+
+def start_signin(world: World, *args: str, **env: str) -> tuple[subprocess.Popen[str], str]:
+    """Starts `latchkey signin` and returns it with the authorize URL it printed."""
+    process = subprocess.Popen(
+        [str(BINARY), "signin", *args], env={**world.env, **env}, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )
+    assert process.stderr is not None
+    for _ in range(10):
+        line = process.stderr.readline().strip()
+        if line.startswith("http"):
+            return process, line
+    process.kill()
+    pytest.fail("latchkey signin printed no URL")
+
+
+def test_remote_signin_takes_the_code_pasted_from_another_device(
+    world: World, ada: dict[str, str], tmp_path: Path
+) -> None:
+    process, url = start_signin(world, ada["profile"], "--remote")
+    assert "client_id=arn%3Aaws%3Asignin%3A%3A%3Adevtools%2Fcross-device" in url
+    # "Another device": a browser that signs in and shows the confirmation page with the code.
+    page = subprocess.run(
+        ["timeout", "120", "chromium", "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         f"--user-data-dir={tmp_path}/remote-chromium", "--dump-dom", url],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    code = page.split("id=\"authorization-code\">", 1)[1].split("<", 1)[0]
+    out, err = process.communicate(code + "\n", timeout=60)
+    assert process.returncode == 0, err
+    assert ada["arn"] in out and code not in out + err
+    assert caller(world, exported(world, ada["profile"])) == ada["arn"]
+
+
+def test_a_callback_with_a_forged_state_is_refused_and_nothing_is_written(world: World, ada: dict[str, str]) -> None:
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    before = world.config.read_text()
+    process, url = start_signin(world, ada["profile"], LATCHKEY_NO_BROWSER="1")
+    redirect = urllib.parse.parse_qs(urllib.parse.urlparse(url).query)["redirect_uri"][0]
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{redirect}?code=stolen&state=forged", timeout=10)
+    assert refused.value.code == 400
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 1 and "state" in err
+    assert world.config.read_text() == before
+    assert "Forgot 0" in world.ok("signout", "--all").stdout
