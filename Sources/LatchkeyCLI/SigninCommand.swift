@@ -28,6 +28,14 @@ struct SigninCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The region to sign in to. (Default: the profile's region, else $AWS_REGION.)")
     var region: String?
 
+    @Flag(
+        name: .customLong("retire-key"),
+        help: """
+            Then delete the profile's stored IAM access key with the new session (after checking it is the same \
+            user) and forget it; on any failure the key stays.
+            """)
+    var retireKey = false
+
     func run() async throws {
         let runtime = try Runtime(options: global)
         let name = profile ?? nonEmpty(runtime.environment["AWS_PROFILE"]) ?? "default"
@@ -67,7 +75,11 @@ struct SigninCommand: AsyncParsableCommand {
             }
         }
         let result = try await account.signin(
-            profile: name, region: region, mode: mode, configFile: runtime.locations.configFile)
+            profile: name, region: region, mode: mode, configFile: runtime.locations.configFile,
+            retireKey: retireKey)
+        if retireKey {
+            print("Deleted the access key of profile '\(name)' in IAM and removed it from the keyring.")
+        }
         if let replaced = result.replacedIdentity {
             print("Profile '\(name)' used the sign-in of \(replaced); it now uses the new one.")
         }

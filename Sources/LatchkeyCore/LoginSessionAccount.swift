@@ -40,6 +40,15 @@ public struct LoginSessionAccount: Sendable {
         async throws
         -> SigninResult
     {
+        try await signin(
+            profile: profile, region: requested, mode: mode, configFile: configFile, retireKey: false)
+    }
+
+    /// `retireKey`: after signing in, retire the profile's stored access key (see `retire`); the
+    /// profile is rewritten only once that succeeded.
+    public func signin(
+        profile: String, region requested: String?, mode: Mode, configFile: String, retireKey: Bool
+    ) async throws -> SigninResult {
         let own = resolver.config.profile(profile)?.properties ?? [:]
         if let key = Self.conflictingKeys.first(where: { own[$0].flatMap(nonEmpty) != nil }) {
             throw LatchkeyError.invalidSetting(
@@ -68,6 +77,8 @@ public struct LoginSessionAccount: Sendable {
         if context.settings.shareCLILoginCache {
             try AWSLoginCache(environment: context.environment).write(session)
         }
+        // Moving off the key: the profile is rewritten only once the key is gone.
+        if retireKey { try await retire(profile: profile, session: session) }
         let previous = own["login_session"].flatMap(nonEmpty)
         let writeRegion = own["region"].flatMap(nonEmpty) == nil && requested.flatMap(nonEmpty) != nil
         try await onOwnThread(named: "latchkey-config") {
@@ -81,6 +92,97 @@ public struct LoginSessionAccount: Sendable {
         return SigninResult(
             session: session, region: region,
             replacedIdentity: previous == session.identityArn ? nil : previous)
+    }
+
+    /// The key retirement failed before the key was deleted: it is still stored and working.
+    public struct RetireKeyRefused: Error, CustomStringConvertible, Sendable {
+        public var profile: String
+        public var reason: String
+        public var description: String {
+            "the access key of profile '\(profile)' was not retired: \(reason) The key is still stored and "
+                + "works; the profile still uses it."
+        }
+    }
+
+    /// Deactivates and deletes the profile's stored IAM access key with the new session, after
+    /// proving the session is the key's own user (GetCallerIdentity with each), then removes the key
+    /// from the keyring. Any failure before the delete leaves the key active and stored.
+    public func retire(profile: String, session: LoginSession) async throws {
+        func refused(_ reason: String) -> RetireKeyRefused {
+            RetireKeyRefused(profile: profile, reason: reason)
+        }
+        guard let key = try await context.store.longLivedKey(profile: profile) else {
+            throw refused("no access key is stored for it (`latchkey add \(profile)` stores one).")
+        }
+        let region = session.region
+        let stsEndpoint = try endpoint("sts", profile: profile)
+        let keyIdentity: CallerIdentity
+        let sessionIdentity: CallerIdentity
+        do {
+            keyIdentity = try await STSClient(
+                credentials: key, region: region, endpoint: stsEndpoint, transport: context.transport,
+                now: context.now
+            ).getCallerIdentity()
+            sessionIdentity = try await STSClient(
+                credentials: session.credentials, region: region, endpoint: stsEndpoint,
+                transport: context.transport, now: context.now
+            ).getCallerIdentity()
+        } catch {
+            throw refused("GetCallerIdentity failed (\(error)).")
+        }
+        guard keyIdentity.arn == sessionIdentity.arn, keyIdentity.arn == session.identityArn,
+            keyIdentity.arn.contains(":user/"), let userName = session.userName
+        else {
+            throw refused(
+                "the browser signed in as \(sessionIdentity.arn), but the key belongs to \(keyIdentity.arn); "
+                    + "sign in as the key's own IAM user.")
+        }
+        let iam = IAMClient(
+            credentials: session.credentials, region: region, endpoint: try endpoint("iam", profile: profile),
+            transport: context.transport, now: context.now)
+        do {
+            try await iam.updateAccessKey(accessKeyId: key.accessKeyId, status: .inactive, userName: userName)
+        } catch {
+            throw refused("deactivating it with the new session failed (\(error)).")
+        }
+        do {
+            try await iam.deleteAccessKey(accessKeyId: key.accessKeyId, userName: userName)
+        } catch {
+            let reactivated: Bool
+            do {
+                try await iam.updateAccessKey(
+                    accessKeyId: key.accessKeyId, status: .active, userName: userName)
+                reactivated = true
+            } catch {
+                reactivated = false
+            }
+            guard reactivated else {
+                throw LatchkeyError.awsCallFailed(
+                    operation: "DeleteAccessKey", profile: profile,
+                    detail:
+                        "\(error); the key is now INACTIVE and still stored: reactivate it in the IAM console "
+                        + "or delete it there, then `latchkey remove \(profile)`.")
+            }
+            throw refused("deleting it with the new session failed (\(error)); it was reactivated.")
+        }
+        try await context.store.removeLongLivedKey(profile: profile)
+        try await context.store.removeSessions(profile: profile)
+    }
+
+    private func endpoint(_ service: String, profile: String) throws -> URL? {
+        try resolver.config.configuredEndpointURL(
+            service: service, profile: profile, environment: context.environment
+        )
+        .map { text in
+            guard let url = URL(string: text), url.scheme != nil, url.host != nil else {
+                throw LatchkeyError.awsCallFailed(
+                    operation: service.uppercased(), profile: profile,
+                    detail:
+                        "the configured endpoint '\(text)' is not a URL; fix endpoint_url or AWS_ENDPOINT_URL."
+                )
+            }
+            return url
+        }
     }
 
     /// Forgets the profile's stored session (and the shared CLI cache file). Returns the identity

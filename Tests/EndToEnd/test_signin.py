@@ -17,12 +17,14 @@ import boto3
 import pytest
 from conftest import BINARY, World
 from double_fixtures import (
+    access_key_ids,
     admin,
     advance_clock,
     calls,
     client,
     create_console_user,
     create_role,
+    create_user,
     set_auth,
     signin_autofill,
 )
@@ -256,3 +258,36 @@ def test_a_callback_with_a_forged_state_is_refused_and_nothing_is_written(world:
     assert process.returncode == 1 and "state" in err
     assert world.config.read_text() == before
     assert "Forgot 0" in world.ok("signout", "--all").stdout
+
+
+def add_key(world: World, profile: str, user: dict[str, str]) -> None:
+    world.ok(
+        "add", profile, "--env",
+        env={"AWS_ACCESS_KEY_ID": user["access_key_id"], "AWS_SECRET_ACCESS_KEY": user["secret_access_key"]},
+    )
+
+
+def test_retire_key_signs_in_then_deletes_the_stored_key(world: World, ada: dict[str, str]) -> None:
+    add_key(world, ada["profile"], ada)
+    assert access_key_ids(world.endpoint, ada["user_name"]) == [ada["access_key_id"]]
+
+    result = world.ok("signin", ada["profile"], "--retire-key", timeout=150)
+
+    assert "Deleted the access key" in result.stdout
+    assert access_key_ids(world.endpoint, ada["user_name"]) == []
+    assert ada["access_key_id"] not in json.dumps(world.listing())
+    assert f"login_session = {ada['arn']}" in world.config.read_text()
+    assert caller(world, exported(world, ada["profile"])) == ada["arn"]
+
+
+def test_retire_key_keeps_a_key_that_is_not_the_signed_in_users(world: World, ada: dict[str, str]) -> None:
+    other = create_user(world.endpoint, f"bob-{uuid.uuid4().hex[:6]}")
+    add_key(world, ada["profile"], other)
+    before = world.config.read_text()
+
+    result = world.run("signin", ada["profile"], "--retire-key", timeout=150)
+
+    assert result.returncode == 1 and "was not retired" in result.stderr
+    assert access_key_ids(world.endpoint, other["user_name"]) == [other["access_key_id"]]
+    assert world.config.read_text() == before  # the profile still uses the key
+    assert caller(world, exported(world, ada["profile"], LATCHKEY_NO_PROMPT="1")).endswith(other["user_name"])

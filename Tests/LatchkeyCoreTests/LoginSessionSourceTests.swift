@@ -289,3 +289,107 @@ final class RacingKeyring: Keyring, @unchecked Sendable {
     func remove(_ key: String) async throws -> Bool { try await inner.remove(key) }
     func list() async throws -> [KeyringItemInfo] { try await inner.list() }
 }
+
+/// `signin --retire-key`: the stored key goes only after the new session proved to be its user.
+@Suite struct RetireKeyTests {
+    static let arn = "arn:aws:iam::123456789012:user/ada"
+    let keyring = InMemoryKeyring()
+    let clock = ManualClock()
+    let key = AWSCredentials(
+        accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+
+    static func identity(_ arn: String) -> ScriptedTransport.Step {
+        .xml(
+            """
+            <GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>
+            <Arn>\(arn)</Arn><UserId>AIDAEXAMPLE</UserId><Account>123456789012</Account>
+            </GetCallerIdentityResult></GetCallerIdentityResponse>
+            """)
+    }
+
+    static func done(_ action: String) -> ScriptedTransport.Step {
+        .xml(
+            """
+            <\(action)Response xmlns="https://iam.amazonaws.com/doc/2010-05-08/">
+            <ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></\(action)Response>
+            """)
+    }
+
+    static let denied = ScriptedTransport.Step.xml(
+        """
+        <ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>no</Message></Error>
+        <RequestId>1</RequestId></ErrorResponse>
+        """, status: 403)
+
+    func account(_ transport: ScriptedTransport) throws -> LoginSessionAccount {
+        let environment = ["HOME": "/nonexistent", "AWS_ENDPOINT_URL": "http://127.0.0.1:9"]
+        return LoginSessionAccount(
+            context: CoreContext(
+                environment: environment, settings: try LatchkeySettings(environment: environment),
+                store: CredentialStore(keyring: keyring), transport: transport,
+                mfa: MFACodeSource(
+                    prompt: nil, processRunner: ScriptedProcessRunner(output: ""), environment: [:]),
+                now: clock.now),
+            resolver: ProfileResolver(
+                config: try AWSSharedConfig.parse(configText: "[profile ada]\n", credentialsText: nil),
+                environment: environment, configFile: "config"))
+    }
+
+    var session: LoginSession {
+        LoginSession(
+            credentials: AWSCredentials(
+                accessKeyId: "ASIASESSION", secretAccessKey: "s", sessionToken: "t",
+                expiration: clock.date + 900),
+            refreshToken: "rt", dpopKey: DPoPKey(), clientId: SigninOAuthClientKind.sameDevice.clientId,
+            identityArn: Self.arn, region: "us-east-1", issuedAt: clock.date)
+    }
+
+    func storedKey() async throws -> AWSCredentials? {
+        try await CredentialStore(keyring: keyring).longLivedKey(profile: "ada")
+    }
+
+    @Test func theKeyIsDeactivatedDeletedAndForgottenWithTheNewSession() async throws {
+        try await CredentialStore(keyring: keyring).storeLongLivedKey(key, profile: "ada", now: clock.date)
+        let transport = ScriptedTransport([
+            Self.identity(Self.arn), Self.identity(Self.arn), Self.done("UpdateAccessKey"),
+            Self.done("DeleteAccessKey"),
+        ])
+        try await account(transport).retire(profile: "ada", session: session)
+        let requests = await transport.requests
+        let bodies = await transport.bodies
+        #expect(bodies.count == 4)
+        #expect(bodies[2].contains("Action=UpdateAccessKey") && bodies[2].contains("Status=Inactive"))
+        #expect(bodies[3].contains("Action=DeleteAccessKey") && bodies[3].contains("AKIAIOSFODNN7EXAMPLE"))
+        // The IAM calls are signed with the session, never with the key being retired.
+        for request in requests[2...] {
+            #expect(request.headers["Authorization"]?.contains("Credential=ASIASESSION/") == true)
+        }
+        #expect(try await storedKey() == nil)
+    }
+
+    @Test func anotherUsersSessionRetiresNothing() async throws {
+        try await CredentialStore(keyring: keyring).storeLongLivedKey(key, profile: "ada", now: clock.date)
+        let transport = ScriptedTransport([
+            Self.identity("arn:aws:iam::123456789012:user/bob"), Self.identity(Self.arn),
+        ])
+        await #expect(throws: LoginSessionAccount.RetireKeyRefused.self) {
+            try await account(transport).retire(profile: "ada", session: session)
+        }
+        #expect(await transport.requests.count == 2)
+        #expect(try await storedKey() == key)
+    }
+
+    @Test func aFailedDeleteReactivatesTheKeyAndKeepsIt() async throws {
+        try await CredentialStore(keyring: keyring).storeLongLivedKey(key, profile: "ada", now: clock.date)
+        let transport = ScriptedTransport([
+            Self.identity(Self.arn), Self.identity(Self.arn), Self.done("UpdateAccessKey"), Self.denied,
+            Self.done("UpdateAccessKey"),
+        ])
+        await #expect(throws: LoginSessionAccount.RetireKeyRefused.self) {
+            try await account(transport).retire(profile: "ada", session: session)
+        }
+        let bodies = await transport.bodies
+        #expect(bodies.last?.contains("Status=Active") == true)
+        #expect(try await storedKey() == key)
+    }
+}
