@@ -291,3 +291,19 @@ def test_retire_key_keeps_a_key_that_is_not_the_signed_in_users(world: World, ad
     assert access_key_ids(world.endpoint, other["user_name"]) == [other["access_key_id"]]
     assert world.config.read_text() == before  # the profile still uses the key
     assert caller(world, exported(world, ada["profile"], LATCHKEY_NO_PROMPT="1")).endswith(other["user_name"])
+
+
+def test_the_double_down_during_a_refresh_keeps_the_current_credentials(world: World, ada: dict[str, str]) -> None:
+    from double_fixtures import add_fault
+
+    signin(world, ada)
+    current = exported(world, ada["profile"])
+    add_fault(world.endpoint, TOKEN_CALLS, count=10, status=500)
+    result = world.run("export", "--format", "json", ada["profile"], env={"LATCHKEY_MIN_TTL": "16m"})
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["AccessKeyId"] == current["AccessKeyId"]
+    assert "could not refresh" in result.stderr
+    # The stored item was not touched: once the service answers again, its refresh token still works.
+    admin(world.endpoint, "POST", "faults/reset", {})
+    refreshed = exported(world, ada["profile"], LATCHKEY_MIN_TTL="16m")
+    assert refreshed["AccessKeyId"] != current["AccessKeyId"] and caller(world, refreshed) == ada["arn"]
