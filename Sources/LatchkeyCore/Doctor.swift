@@ -283,7 +283,8 @@ public struct Doctor: Sendable {
         return .init(
             name: name, status: .warn,
             detail: "'\(key.profile)': \(days) days old (rotate every \(KeyAge.rotationAdviceDays))",
-            fix: "`latchkey rotate \(key.profile)`")
+            fix: "`latchkey rotate \(key.profile)`, or give up the key for a console sign-in session: "
+                + "`latchkey signin \(key.profile) --retire-key`")
     }
 }
 

@@ -393,3 +393,24 @@ final class RacingKeyring: Keyring, @unchecked Sendable {
         #expect(try await storedKey() == key)
     }
 }
+
+@Suite struct DoctorRetireKeyAdviceTests {
+    @Test func anOldKeyIsAdvisedToMoveToASigninSession() throws {
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let environment = ["HOME": "/nonexistent"]
+        let doctor = Doctor(
+            context: CoreContext(
+                environment: environment, settings: try LatchkeySettings(environment: environment),
+                store: CredentialStore(keyring: InMemoryKeyring()), transport: ScriptedTransport(),
+                mfa: MFACodeSource(
+                    prompt: nil, processRunner: ScriptedProcessRunner(output: ""), environment: [:]),
+                now: { now }),
+            config: .success(AWSSharedConfig()), configFile: "config",
+            iam: { IAMClient(credentials: $0, region: "us-east-1", transport: ScriptedTransport()) })
+        let old = CredentialStore.StoredKey(profile: "doug", accessKeyId: "AKIA", added: now - 200 * 86400)
+        let check = doctor.ageCheck(old, name: "key age")
+        #expect(check.fix?.contains("latchkey signin doug --retire-key") == true)
+        let young = CredentialStore.StoredKey(profile: "doug", accessKeyId: "AKIA", added: now - 86400)
+        #expect(doctor.ageCheck(young, name: "key age").fix == nil)
+    }
+}
