@@ -136,6 +136,9 @@ public struct Doctor: Sendable {
                             + (($0.expiration ?? .distantPast) > now ? "" : " (expired)")
                     }.joined(separator: "; ")))
 
+        if case .loginSession(let login) = plan.source {
+            checks.append(login.doctorCheck(inventory: inventory, now: now))
+        }
         guard let keyProfile = plan.source.keyProfile else {
             checks.append(
                 .init(

@@ -53,6 +53,24 @@ extension CredentialSource {
             }
         }
 
+        /// `doctor`'s view, from the item's metadata alone (nothing decrypted, no call).
+        func doctorCheck(inventory: CredentialStore.Inventory, now: Date) -> DoctorCheck {
+            let name = "sign-in session"
+            guard let stored = inventory.loginSessions.first(where: { $0.identityArn == identityArn }) else {
+                return .init(
+                    name: name, status: .fail, detail: "no session of \(identityArn) is stored",
+                    fix: "`latchkey signin \(profile)`")
+            }
+            guard let until = stored.refreshableUntil, until > now else {
+                return .init(
+                    name: name, status: .warn,
+                    detail: "the session of \(identityArn) reached its 12-hour limit",
+                    fix: "`latchkey signin \(profile)`")
+            }
+            return .init(
+                name: name, status: .ok, detail: "\(identityArn), refreshable until \(iso8601(until))")
+        }
+
         func explanation(inventory: CredentialStore.Inventory, backendName: String) -> String {
             let text = "the console sign-in session of \(identityArn)"
             guard let stored = inventory.loginSessions.first(where: { $0.identityArn == identityArn }) else {

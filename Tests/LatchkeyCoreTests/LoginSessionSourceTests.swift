@@ -395,6 +395,38 @@ final class RacingKeyring: Keyring, @unchecked Sendable {
 }
 
 @Suite struct DoctorRetireKeyAdviceTests {
+    @Test func doctorShowsTheStoredSignInSessionFromMetadata() async throws {
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let environment = ["HOME": "/nonexistent"]
+        let keyring = InMemoryKeyring()
+        let config = try AWSSharedConfig.parse(
+            configText: "[profile ada]\nlogin_session = \(LoginSessionSourceTests.arn)\n",
+            credentialsText: nil)
+        let doctor = Doctor(
+            context: CoreContext(
+                environment: environment, settings: try LatchkeySettings(environment: environment),
+                store: CredentialStore(keyring: keyring), transport: ScriptedTransport(),
+                mfa: MFACodeSource(
+                    prompt: nil, processRunner: ScriptedProcessRunner(output: ""), environment: [:]),
+                now: { now }),
+            config: .success(config), configFile: "config",
+            iam: { IAMClient(credentials: $0, region: "us-east-1", transport: ScriptedTransport()) })
+        func check() async -> DoctorCheck? {
+            await doctor.run(profile: "ada").first { $0.name == "sign-in session" }
+        }
+        #expect(await check()?.status == .fail)
+        #expect(await check()?.fix == "`latchkey signin ada`")
+        let session = LoginSession(
+            credentials: AWSCredentials(
+                accessKeyId: "ASIA", secretAccessKey: "s", sessionToken: "t", expiration: now + 900),
+            refreshToken: "rt", dpopKey: DPoPKey(), clientId: SigninOAuthClientKind.sameDevice.clientId,
+            identityArn: LoginSessionSourceTests.arn, region: "us-east-1", issuedAt: now - 3600)
+        try await CredentialStore(keyring: keyring).storeLoginSession(session, profile: "ada")
+        #expect(await check()?.status == .ok)
+        #expect(await check()?.detail.contains("refreshable until") == true)
+        #expect(keyring.getCount == 0)  // metadata only: nothing decrypted
+    }
+
     @Test func anOldKeyIsAdvisedToMoveToASigninSession() throws {
         let now = Date(timeIntervalSince1970: 1_800_000_000)
         let environment = ["HOME": "/nonexistent"]
