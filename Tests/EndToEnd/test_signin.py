@@ -307,3 +307,15 @@ def test_the_double_down_during_a_refresh_keeps_the_current_credentials(world: W
     admin(world.endpoint, "POST", "faults/reset", {})
     refreshed = exported(world, ada["profile"], LATCHKEY_MIN_TTL="16m")
     assert refreshed["AccessKeyId"] != current["AccessKeyId"] and caller(world, refreshed) == ada["arn"]
+
+
+def test_a_changed_console_password_ends_the_session_with_the_command_to_sign_in(
+    world: World, ada: dict[str, str]
+) -> None:
+    signin(world, ada)
+    set_auth(world.endpoint, False)
+    client(world.endpoint, "iam").update_login_profile(UserName=ada["user_name"], Password="Another-passw0rd!")
+    set_auth(world.endpoint, True)
+    result = world.run("exec", ada["profile"], "--", "true", env={"LATCHKEY_MIN_TTL": "16m"})
+    assert result.returncode == 1
+    assert "console password" in result.stderr and f"`latchkey signin {ada['profile']}`" in result.stderr
