@@ -207,6 +207,26 @@ extension CredentialStore {
     }
 }
 
+extension CredentialStore.Inventory {
+    /// The inventory with each profile's stored sign-in session listed among its sessions (type
+    /// `LoginSession`, expiring when it can no longer be refreshed), for `list`.
+    public func listingLoginSessions(of config: AWSSharedConfig) -> Self {
+        var copy = self
+        for name in config.profileNames {
+            guard let arn = config.profile(name)?["login_session"].flatMap(nonEmpty),
+                let stored = loginSessions.first(where: { $0.identityArn == arn })
+            else { continue }
+            copy.sessions.append(
+                .init(
+                    key: CredentialStore.loginSessionKey(arn), profile: name, type: "LoginSession",
+                    mfaSerial: nil,
+                    expiration: stored.refreshableUntil))
+        }
+        copy.sessions.sort { ($0.profile, $0.key) < ($1.profile, $1.key) }
+        return copy
+    }
+}
+
 // MARK: - The AWS CLI's cache file
 
 /// `~/.aws/login/cache` (or `$AWS_LOGIN_CACHE_DIRECTORY`): where `aws login` keeps sessions in clear.

@@ -99,6 +99,9 @@ def test_signin_through_chromium_then_exec_uses_the_stored_session(world: World,
     assert int(run.stdout.strip()) > 0
     assert caller(world, exported(world, ada["profile"])) == ada["arn"]
     assert calls(world.endpoint).get(TOKEN_CALLS, 0) == before  # fresh: no refresh
+    (listed,) = [p for p in world.listing()["profiles"] if p["name"] == ada["profile"]]
+    assert [s["type"] for s in listed["sessions"]] == ["LoginSession"]
+    assert 11 * 3600 < listed["sessions"][0]["seconds_left"] <= 12 * 3600
     explained = world.ok("explain", ada["profile"]).stdout
     assert "console sign-in session" in explained and ada["arn"] in explained
 

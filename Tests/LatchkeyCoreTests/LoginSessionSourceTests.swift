@@ -251,6 +251,15 @@ import Testing
         }
     }
 
+    @Test func listShowsTheSessionUnderEveryProfileThatUsesIt() async throws {
+        try await store(session(expiresIn: 900))
+        let config = try AWSSharedConfig.parse(configText: Self.config, credentialsText: nil)
+        let listed = try await CredentialStore(keyring: keyring).inventory().listingLoginSessions(of: config)
+        let session = try #require(listed.sessions.first { $0.profile == "ada" })
+        #expect(session.type == "LoginSession" && session.expiration == clock.date - 3600 + 12 * 3600)
+        #expect(!listed.sessions.contains { $0.profile == "admin" })
+    }
+
     @Test func importTakesTheIdentityFromTheProfileOrTheIDToken() throws {
         let claims = Data(#"{"sub":"\#(Self.arn)"}"#.utf8).base64EncodedString()
             .replacingOccurrences(of: "=", with: "")
