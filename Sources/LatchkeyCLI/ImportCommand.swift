@@ -9,16 +9,22 @@ import SystemSupport
 struct ImportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Import long-lived keys from aws-vault (its file, pass or Secret Service backend).",
+        abstract:
+            "Import long-lived keys from aws-vault, or the AWS CLI's console sign-in sessions (aws-login).",
         discussion: """
             `latchkey import aws-vault` reads aws-vault's store and stores each profile's key pair \
             in latchkey's keyring. Sessions and SSO tokens are not imported. The file store's \
             passphrase comes from AWS_VAULT_FILE_PASSPHRASE, else a hidden prompt.
+
+            `latchkey import aws-login` moves every session `aws login` left in clear in \
+            $AWS_LOGIN_CACHE_DIRECTORY (else ~/.aws/login/cache) into the keyring. Each file is \
+            deleted after its session is stored when --delete is given, or when you say yes on a \
+            terminal; otherwise it stays (and the AWS CLI keeps using its own copy).
             """)
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "The tool to import from: aws-vault.")
+    @Argument(help: "The tool to import from: aws-vault or aws-login.")
     var tool: String
 
     @Option(
@@ -48,9 +54,13 @@ struct ImportCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Replace keys latchkey already has for the same profile.")
     var overwrite = false
 
+    @Flag(name: .long, help: "aws-login: delete each plaintext cache file once its session is stored.")
+    var delete = false
+
     func run() async throws {
+        if tool == "aws-login" { return try await importAWSLogin() }
         guard tool == "aws-vault" else {
-            throw CLIError("latchkey imports from aws-vault only, not '\(tool)'.")
+            throw CLIError("latchkey imports from aws-vault or aws-login, not '\(tool)'.")
         }
         let runtime = try Runtime(options: global)
         let environment = runtime.environment
@@ -126,5 +136,34 @@ struct ImportCommand: AsyncParsableCommand {
             imported += 1
         }
         if !dryRun { print("Imported \(imported) key\(imported == 1 ? "" : "s") from aws-vault.") }
+    }
+}
+
+extension ImportCommand {
+    func importAWSLogin() async throws {
+        let runtime = try Runtime(options: global)
+        let account = LoginSessionAccount(
+            context: try runtime.coreContext(keyring: try runtime.openKeyring()),
+            resolver: try runtime.resolver())
+        let always = delete
+        let ask = !delete && runtime.terminalAvailable && runtime.promptsOff == nil
+        let report = try await account.importAWSLogin { path in
+            if always { return true }
+            guard ask else { return false }
+            return try Terminal.confirm("Delete the plaintext copy \(path)?")
+        }
+        for file in report.skipped { print("skipped \(file.file): \(file.reason)") }
+        for session in report.imported {
+            print(
+                "imported \(session.identityArn) into \(runtime.backendName)"
+                    + (session.deleted ? " and deleted \(session.file)" : "; \(session.file) is still there"))
+        }
+        let count = report.imported.count
+        print(
+            "Imported \(count) sign-in session\(count == 1 ? "" : "s") from \(AWSLoginCache(environment: runtime.environment).directory)."
+        )
+        if !always, report.imported.contains(where: { !$0.deleted }) {
+            print("The AWS CLI's plaintext copies remain; `latchkey import aws-login --delete` removes them.")
+        }
     }
 }

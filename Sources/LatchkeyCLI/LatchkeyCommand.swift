@@ -21,6 +21,7 @@ public struct LatchkeyCommand: AsyncParsableCommand {
             ExportCommand.self, ExplainCommand.self, SSOCommand.self, ShellInitCommand.self,
             DoctorCommand.self, BackendsCommand.self, MigrateCommand.self, ImportCommand.self,
             MFACommand.self, PolicyCommand.self, ServeCommand.self, LoginCommand.self, RotateCommand.self,
+            SigninCommand.self, SignoutCommand.self,
         ])
 
     public init() {}

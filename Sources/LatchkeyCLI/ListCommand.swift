@@ -23,7 +23,7 @@ struct ListCommand: AsyncParsableCommand {
             return
         }
         let store = CredentialStore(keyring: try runtime.openKeyring())
-        let inventory = try await store.inventory()
+        let inventory = try await store.inventory().listingLoginSessions(of: config)
         let now = Date()
         let names = Set(config.profiles.keys).union(inventory.credentials.map(\.profile))
             .union(inventory.sessions.map(\.profile)).sorted()

@@ -176,6 +176,8 @@ public struct CredentialService: Sendable {
                     accessKeyId: id, secretAccessKey: secret,
                     sessionToken: nonEmpty(context.environment["AWS_SESSION_TOKEN"])), .longLivedKey
             )
+        case .loginSession(let login):
+            return try await loginSessionCredentials(login)
         default:
             return try await externalSourceCredentials(plan, now: now)
         }

@@ -124,6 +124,10 @@ public struct CredentialStore: Sendable {
     public func inventory() async throws -> Inventory {
         var inventory = Inventory()
         for info in try await keyring.list() {
+            if let login = Self.storedLoginSession(info) {
+                inventory.loginSessions.append(login)
+                continue
+            }
             guard let profile = info.metadata["profile"] else { continue }
             switch info.metadata["kind"] {
             case "credentials":
@@ -145,6 +149,7 @@ public struct CredentialStore: Sendable {
         }
         inventory.credentials.sort { $0.profile < $1.profile }
         inventory.sessions.sort { ($0.profile, $0.key) < ($1.profile, $1.key) }
+        inventory.loginSessions.sort { $0.identityArn < $1.identityArn }
         return inventory
     }
 
@@ -166,6 +171,8 @@ public struct CredentialStore: Sendable {
         public var sessions: [CachedSession] = []
         /// Rotations that stopped before they finished (see `KeyRotation.Journal`).
         public var unfinishedRotations: [UnfinishedRotation] = []
+        /// Console sign-in sessions (`latchkey signin`).
+        public var loginSessions: [StoredLoginSession] = []
     }
 
     public struct UnfinishedRotation: Sendable, Equatable {

@@ -136,6 +136,9 @@ public struct Doctor: Sendable {
                             + (($0.expiration ?? .distantPast) > now ? "" : " (expired)")
                     }.joined(separator: "; ")))
 
+        if case .loginSession(let login) = plan.source {
+            checks.append(login.doctorCheck(inventory: inventory, now: now))
+        }
         guard let keyProfile = plan.source.keyProfile else {
             checks.append(
                 .init(
@@ -283,7 +286,8 @@ public struct Doctor: Sendable {
         return .init(
             name: name, status: .warn,
             detail: "'\(key.profile)': \(days) days old (rotate every \(KeyAge.rotationAdviceDays))",
-            fix: "`latchkey rotate \(key.profile)`")
+            fix: "`latchkey rotate \(key.profile)`, or give up the key for a console sign-in session: "
+                + "`latchkey signin \(key.profile) --retire-key`")
     }
 }
 

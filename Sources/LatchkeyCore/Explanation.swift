@@ -131,6 +131,8 @@ public struct Explanation: Sendable, Encodable {
             return "IAM Identity Center at \(sso.startURL) (\(sso.region))"
                 + (sso.sessionName.map { ", sso-session \($0)" } ?? "") + ": \(target)"
         case .credentialProcess(_, let command, _): return "the output of `\(command)`"
+        case .loginSession(let login):
+            return login.explanation(inventory: inventory, backendName: backendName)
         }
     }
 

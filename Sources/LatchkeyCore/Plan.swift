@@ -54,6 +54,8 @@ public enum CredentialSource: Sendable, Equatable {
     case sso(SSOSource)
     /// `credential_process`: a program that prints credentials.
     case credentialProcess(profile: String, command: String, cacheKey: String)
+    /// `login_session`: a console sign-in session (`latchkey signin`) kept in the keyring.
+    case loginSession(LoginSessionSource)
 
     public struct WebIdentitySource: Sendable, Equatable {
         public var profile: String
@@ -120,6 +122,7 @@ public enum CredentialSource: Sendable, Equatable {
         case .webIdentity: return "AssumeRoleWithWebIdentity"
         case .sso: return "GetRoleCredentials"
         case .credentialProcess: return "CredentialProcess"
+        case .loginSession: return "LoginSession"
         }
     }
 }

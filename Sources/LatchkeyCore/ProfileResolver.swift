@@ -64,7 +64,7 @@ public struct ProfileResolver: Sendable {
         "mfa_serial", "mfa_process", "role_arn", "external_id", "region", "role_session_name",
         "duration_seconds", "source_profile", "sso_session", "sso_start_url", "sso_region", "sso_account_id",
         "sso_role_name", "web_identity_token_file", "credential_process", "session_tags",
-        "transitive_session_tags", "source_identity",
+        "transitive_session_tags", "source_identity", "login_session",
     ]
     /// Keys every profile takes from `[default]` at the end of its `include_profile` chain (as
     /// aws-vault does): settings of the person, never an identity (no role or source), so
@@ -126,6 +126,7 @@ public struct ProfileResolver: Sendable {
             "aws_access_key_id", "aws_secret_access_key", "role_arn", "credential_source",
             "credential_process",
             "web_identity_token_file", "sso_session", "sso_start_url", "sso_account_id", "sso_role_name",
+            "login_session",
         ]
         return keys.contains { section[$0].flatMap(nonEmpty) != nil }
     }
@@ -231,6 +232,8 @@ public struct ProfileResolver: Sendable {
         if section.accessKeyId != nil || section.secretAccessKey != nil {
             return try keys(name, section, storedProfiles: storedProfiles)
         }
+        // botocore's order: keys, then login_session, then credential_process.
+        if let login = loginSessionSource(name, section) { return .loginSession(login) }
         if let command = section.credentialProcess {
             return .credentialProcess(
                 profile: name, command: command, cacheKey: cacheKey(name, "CredentialProcess", [command]))
@@ -503,6 +506,7 @@ public struct ProfileResolver: Sendable {
         case .webIdentity(let source): return digest([source.cacheKey] + endpoint)
         case .sso(let source): return digest([source.cacheKey] + endpoint)
         case .credentialProcess(_, _, let key): return digest([key] + endpoint)
+        case .loginSession(let login): return digest(["login", login.identityArn] + endpoint)
         }
     }
 

@@ -16,6 +16,8 @@ public struct LatchkeySettings: Sendable, Equatable {
     public var processTimeout: Int = 60
     /// Also write IAM Identity Center sign-ins to the AWS CLI's `~/.aws/sso/cache`, so `aws` shares them.
     public var shareSSOCache = false
+    /// Also write console sign-in sessions to the AWS CLI's `~/.aws/login/cache`, so `aws` shares them.
+    public var shareCLILoginCache = false
 
     public init(environment: [String: String]) throws {
         let folders = UserFolders(environment: environment)
@@ -33,6 +35,8 @@ public struct LatchkeySettings: Sendable, Equatable {
         }
         shareSSOCache = ["1", "true", "yes"].contains(
             environment["LATCHKEY_SSO_SHARE_CLI_CACHE"]?.lowercased() ?? "")
+        shareCLILoginCache = ["1", "true", "yes"].contains(
+            environment["LATCHKEY_SHARE_CLI_LOGIN_CACHE"]?.lowercased() ?? "")
         backend = environment["LATCHKEY_BACKEND"].flatMap { $0.isEmpty ? nil : $0 }
         if let dir = environment["LATCHKEY_FILE_DIR"], !dir.isEmpty {
             fileDirectory = ConfigLocations.expandTilde(dir, home: folders.home)

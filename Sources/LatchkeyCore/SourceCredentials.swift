@@ -75,7 +75,7 @@ extension CredentialService {
             return try await ssoRoleCredentials(sso)
         case .credentialProcess(let profile, let command, _):
             return try await processCredentials(profile: profile, command: command)
-        case .storedKey, .staticKeys, .environment:
+        case .storedKey, .staticKeys, .environment, .loginSession:
             preconditionFailure("keys are read by sourceCredentials")
         }
     }

@@ -104,6 +104,7 @@ import Testing
             return render("Sso", fields)
         case .storedKey(let profile): return render("StoredKey", ["profile": profile])
         case .credentialProcess(_, let command, _): return render("CredentialProcess", ["command": command])
+        case .loginSession(let login): return render("LoginSession", ["login_session": login.identityArn])
         }
     }
 }
