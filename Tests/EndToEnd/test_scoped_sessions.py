@@ -57,6 +57,8 @@ def test_read_only_session_can_read_but_not_write(world: World, doug, agent) -> 
     made = aws(world, "iam", "create-user", "--user-name", new_user_name())
     assert made.returncode == 0, made.stderr
     assert calls(world.endpoint).get("sts:AssumeRole") == 1
+    bucket = aws(world, "s3api", "create-bucket", "--bucket", f"b-{uuid.uuid4().hex[:8]}")
+    assert bucket.returncode == 0, bucket.stderr
     env = world.ok("exec", "agent", "--", "env").stdout.splitlines()
     assert not any(line.startswith("LATCHKEY_SESSION_SCOPE=") for line in env)
 
