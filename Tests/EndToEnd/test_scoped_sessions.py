@@ -26,7 +26,9 @@ def agent(world: World, doug: dict[str, str]) -> str:
     return role
 
 
-def aws(world: World, *args: str, flags: tuple[str, ...] = (), profile: str = "agent") -> subprocess.CompletedProcess[str]:
+def aws(
+    world: World, *args: str, flags: tuple[str, ...] = (), profile: str = "agent"
+) -> subprocess.CompletedProcess[str]:
     return world.run("exec", *flags, profile, "--", aws_cli(), *args, "--output", "json")
 
 
@@ -152,7 +154,8 @@ def test_bad_scope_input_is_refused_before_any_call(world: World, doug, agent) -
     bad = world.home / "bad.json"
     bad.write_text('{"Statement": [')
     result = world.run("exec", "--policy", str(bad), "agent", "--", "true")
-    assert result.returncode == 1 and f"the session policy file {bad} cannot be used: it is not valid JSON" in result.stderr
+    assert result.returncode == 1
+    assert f"the session policy file {bad} cannot be used: it is not valid JSON" in result.stderr
     big = world.home / "big.json"
     big.write_text(json.dumps({"Statement": [{"Effect": "Allow", "Action": [f"s3:Get{i:04}" for i in range(300)],
                                               "Resource": "*"}]}))
@@ -186,3 +189,22 @@ def test_web_identity_session_is_scoped(world: World) -> None:
     assert denied.returncode != 0 and "AccessDenied" in denied.stderr
     env = world.ok("exec", "ci", "--", "env").stdout.splitlines()
     assert "LATCHKEY_SESSION_SCOPE=policy-arns:1" in env
+
+
+def test_servers_hand_out_the_scoped_session(world: World, doug, agent) -> None:
+    import test_servers as servers  # the module, so its tests are not collected twice
+
+    # exec under a server: the command reads the scoped session from it, and is told it is scoped.
+    flags = ("--ecs-server", "--read-only", "--mfa-token", code(world, doug))
+    denied = aws(world, "iam", "create-user", "--user-name", new_user_name(), flags=flags)
+    assert denied.returncode != 0 and "AccessDenied" in denied.stderr
+    env = world.ok("exec", "--ecs-server", "--read-only", "agent", "--", "env").stdout.splitlines()
+    assert "LATCHKEY_SESSION_SCOPE=read-only" in env and "AWS_VAULT=agent" in env
+
+    # serve: clients of the server get the scoped session.
+    with servers.serving(world, "--read-only", "agent") as server:
+        env = servers.client_env(world, server.variables)
+        listed = servers.run_client([aws_cli(), "iam", "list-users"], env)
+        assert listed.returncode == 0, listed.stderr
+        made = servers.run_client([aws_cli(), "iam", "create-user", "--user-name", new_user_name()], env)
+        assert made.returncode != 0 and "AccessDenied" in made.stderr
