@@ -209,26 +209,25 @@ extension ProfileResolver {
             guard case .assumeRole = plan.steps[last].kind else {
                 throw notScopable(plan, scope, operation: operation)
             }
-            plan.steps[last].cacheKey = scopedKey(plan.steps[last].cacheKey, plan.steps[last].profile, scope)
+            let step = plan.steps[last]
+            plan.steps[last].cacheKey = scopedKey(step.cacheKey, step.profile, step.operation, scope)
         } else if case .webIdentity(var web) = plan.source {
-            web.cacheKey = scopedKey(web.cacheKey, web.profile, scope)
+            web.cacheKey = scopedKey(web.cacheKey, web.profile, operation, scope)
             plan.source = .webIdentity(web)
         } else {
             throw notScopable(plan, scope, operation: operation)
         }
         plan.scope = scope
+        var sent: [String] = []
+        if let file = scope.policyFile { sent.append("Policy from \(file)") }
+        if !scope.policyArns.isEmpty { sent.append("PolicyArns \(scope.policyArns.joined(separator: ", "))") }
         plan.notes.append(
             "The session is scoped (\(scope.label), from \(scope.origin)): \(operation) gets "
-                + [
-                    scope.policy.map { _ in "Policy from \(scope.policyFile ?? "?")" },
-                    scope.policyArns.isEmpty
-                        ? nil : "PolicyArns \(scope.policyArns.joined(separator: ", "))",
-                ].compactMap { $0 }
-                .joined(separator: " and ") + "; it is cached apart from an unscoped one.")
+                + sent.joined(separator: " and ") + "; it is cached apart from an unscoped one.")
     }
 
-    func scopedKey(_ key: String, _ profile: String, _ scope: SessionScope) -> String {
-        let operation = key.split(separator: ":").dropFirst(2).first.map(String.init) ?? "session"
+    /// The unscoped key's form, with the scope folded into its fingerprint.
+    func scopedKey(_ key: String, _ profile: String, _ operation: String, _ scope: SessionScope) -> String {
         return "session:\(profile):\(operation):\(digest([key] + scope.fingerprintParts).prefix(12))"
     }
 
