@@ -88,6 +88,9 @@ public enum STSEndpoint {
         }
     }
 
+    /// The partition a region belongs to (`aws`, `aws-cn`, `aws-us-gov`, ...), `aws` when unknown.
+    public static func partition(ofRegion region: String) -> String { Partition.of(region).name }
+
     private static func url(_ text: String, _ region: String) throws(ResolutionError) -> URL {
         guard let url = URL(string: text) else { throw .invalidRegion(region) }
         return url

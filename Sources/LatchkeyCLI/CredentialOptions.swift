@@ -30,6 +30,8 @@ struct CredentialOptions: ParsableArguments {
     )
     var prompt: String?
 
+    @OptionGroup var scope: ScopeOptions
+
     /// Values are checked while parsing, so a bad one stops latchkey before any AWS call.
     func validate() throws {
         if let duration { _ = try parseDuration(duration) }
@@ -38,7 +40,33 @@ struct CredentialOptions: ParsableArguments {
     func request(profile: String) throws -> CredentialRequest {
         CredentialRequest(
             profile: profile, durationSeconds: try duration.map(parseDuration), mfaToken: mfaToken,
-            noSession: noSession, region: region)
+            noSession: noSession, region: region, scope: scope.request)
+    }
+}
+
+/// Session policies that narrow the session (`exec`, `export`, `serve`, `login`, `explain`).
+struct ScopeOptions: ParsableArguments {
+    @Option(
+        name: .customLong("policy"),
+        help: ArgumentHelp(
+            "Narrow the session with this session policy (a JSON policy document file).",
+            valueName: "file"))
+    var policyFile: String?
+
+    @Option(
+        name: .customLong("policy-arn"),
+        help: ArgumentHelp(
+            "Narrow the session with this managed policy (repeatable; up to 10).", valueName: "arn"))
+    var policyArns: [String] = []
+
+    @Flag(
+        name: .customLong("read-only"),
+        help: "Narrow the session to AWS's ReadOnlyAccess managed policy.")
+    var readOnly = false
+
+    /// Any of them replaces the profile's latchkey_session_policy_file/_arns/latchkey_read_only.
+    var request: ScopeRequest {
+        ScopeRequest(policyFile: policyFile, policyArns: policyArns, readOnly: readOnly)
     }
 }
 

@@ -58,7 +58,7 @@ struct ExecCommand: AsyncParsableCommand {
         let resolved = try await runtime.credentials(profile: profile, options: credentialOptions)
         var environment = execEnvironment(
             base: runtime.environment, credentials: resolved.credentials, profile: profile,
-            region: resolved.plan.region)
+            region: resolved.plan.region, scope: resolved.plan.scope)
         var arguments = requested
         if arguments.isEmpty {
             arguments = interactiveShell(profile: profile, environment: &environment)

@@ -73,6 +73,14 @@ struct ExplainCommand: AsyncParsableCommand {
             default: break
             }
         }
+        if let scope = explanation.scope {
+            var line = "  scope: \(scope.label) (from \(scope.origin))"
+            if let file = scope.policyFile { line += ", policy \(file)" }
+            if !scope.policyArns.isEmpty {
+                line += ", policy ARNs \(scope.policyArns.joined(separator: " "))"
+            }
+            text += line + "\n"
+        }
         for note in explanation.notes { text += "  note: \(note)\n" }
         text +=
             explanation.readyWithoutPrompt

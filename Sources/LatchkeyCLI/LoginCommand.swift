@@ -49,13 +49,16 @@ struct LoginCommand: AsyncParsableCommand {
         name: [.customShort("t"), .customLong("mfa-token")], help: "The current MFA code, instead of asking.")
     var mfaToken: String?
 
+    @OptionGroup var scope: ScopeOptions
+
     func run() async throws {
         let runtime = try Runtime(options: global)
         let name = profile ?? nonEmpty(runtime.environment["AWS_PROFILE"]) ?? "default"
         let seconds = try duration.map(parseDuration)
         let lookup = try await runtime.plan(
             // --region picks the console page (and its partition's hosts); STS keeps the profile's region.
-            for: CredentialRequest(profile: name, durationSeconds: seconds, mfaToken: mfaToken))
+            for: CredentialRequest(
+                profile: name, durationSeconds: seconds, mfaToken: mfaToken, scope: scope.request))
         let login = ConsoleLogin(context: try runtime.coreContext(keyring: lookup.keyring))
         let result = try await login.loginURL(
             plan: lookup.plan,

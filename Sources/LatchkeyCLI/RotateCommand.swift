@@ -37,7 +37,7 @@ struct RotateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let runtime = try Runtime(options: global)
-        let lookup = try await runtime.plan(for: CredentialRequest(profile: profile))
+        let lookup = try await runtime.plan(for: CredentialRequest(profile: profile, scope: .unscoped))
         let rotation = try await KeyRotation.live(
             plan: lookup.plan, resolver: lookup.resolver,
             context: try runtime.coreContext(keyring: lookup.keyring),

@@ -71,7 +71,7 @@ struct SSOCommand: AsyncParsableCommand {
 
 extension Runtime {
     func ssoSource(profile: String) throws -> CredentialSource.SSOSource {
-        let plan = try resolver().plan(for: CredentialRequest(profile: profile))
+        let plan = try resolver().plan(for: CredentialRequest(profile: profile, scope: .unscoped))
         guard case .sso(let sso) = plan.source else {
             throw CLIError(
                 "profile '\(profile)' does not use IAM Identity Center (no sso_session or sso_start_url).")

@@ -87,6 +87,7 @@ private final class LockedSources: @unchecked Sendable {
 struct RunningServer {
     var server: CredentialServer
     var region: String?
+    var scope: SessionScope?
 }
 
 extension Runtime {
@@ -149,7 +150,7 @@ extension Runtime {
             kind: kind, port: port, feed: feed, roles: roles, roleName: profile,
             region: plan.region ?? "us-east-1")
         debug("\(kind.rawValue) server for \(profile) listening on \(server.url)")
-        return RunningServer(server: server, region: plan.region)
+        return RunningServer(server: server, region: plan.region, scope: plan.scope)
     }
 
     /// `exec --ecs-server/--ec2-server`: the command runs as a child (latchkey stays to serve),
@@ -162,6 +163,7 @@ extension Runtime {
         var environment = serverClientEnvironment(
             base: childEnvironment(self.environment), server: running.server, profile: profile,
             region: running.region)
+        environment["LATCHKEY_SESSION_SCOPE"] = running.scope?.label
         let arguments =
             arguments.isEmpty ? interactiveShell(profile: profile, environment: &environment) : arguments
         let path = try resolveExecutable(arguments[0], environment: environment)

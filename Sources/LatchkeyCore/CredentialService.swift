@@ -79,7 +79,10 @@ public struct CredentialService: Sendable {
         }
         try await store.removeSessions(expiredBefore: now)
         var flag = mfaToken
-        for step in plan.steps[next...] {
+        for index in next..<plan.steps.count {
+            let step = plan.steps[index]
+            // Session policies narrow the last call only; the resolver put them only where AWS takes them.
+            let scope = index == plan.steps.count - 1 ? plan.scope : nil
             // One process at a time makes a given session; the others wait, then find it cached.
             let lock = try await lockSession(step.cacheKey, profile: step.profile)
             defer { lock?.release() }
@@ -113,7 +116,8 @@ public struct CredentialService: Sendable {
                             tags: role.sessionTags.sorted { $0.key < $1.key }.map {
                                 .init(key: $0.key, value: $0.value)
                             },
-                            transitiveTagKeys: role.transitiveTagKeys)
+                            transitiveTagKeys: role.transitiveTagKeys, policy: scope?.policy,
+                            policyArns: scope?.policyArns ?? [])
                     ).credentials
                 }
             } catch {

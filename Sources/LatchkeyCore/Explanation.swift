@@ -25,6 +25,8 @@ public struct Explanation: Sendable, Encodable {
     public var stsEndpoint: String
     public var steps: [Step]
     public var notes: [String]
+    /// The session policies the last call sends; absent for an unscoped session.
+    public var scope: SessionScope?
     /// True when running the plan now would need no MFA code and no STS call.
     public var readyWithoutPrompt: Bool
 
@@ -35,6 +37,7 @@ public struct Explanation: Sendable, Encodable {
         profile = plan.profile
         region = plan.region
         notes = plan.notes
+        scope = plan.scope
         stsEndpoint = plan.sts.endpoint ?? Self.defaultEndpoint(plan)
 
         let expirations = Dictionary(

@@ -118,7 +118,8 @@ extension KeyRotation {
         var step = mfaStep(plan)
         if step == nil, plan.profile != keyProfile {
             step = mfaStep(
-                try resolver.plan(for: CredentialRequest(profile: keyProfile), storedProfiles: nil))
+                try resolver.plan(
+                    for: CredentialRequest(profile: keyProfile, scope: .unscoped), storedProfiles: nil))
         }
         guard let step else { return nil }
         var sessionPlan = plan

@@ -8,17 +8,20 @@ import Keyring
 let conflictingVariables = [
     "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
     "AWS_CREDENTIAL_EXPIRATION", "AWS_CREDENTIAL_FILE", "AWS_DEFAULT_PROFILE", "AWS_PROFILE",
-    "AWS_SDK_LOAD_CONFIG", "LATCHKEY_SESSION_EXPIRES",
+    "AWS_SDK_LOAD_CONFIG", "LATCHKEY_SESSION_EXPIRES", "LATCHKEY_SESSION_SCOPE",
 ]
 
 /// The environment `exec` hands to the command: the caller's, minus conflicting variables, plus
-/// the session and `AWS_VAULT` (read by prompt tools such as starship).
+/// the session and `AWS_VAULT` (read by prompt tools such as starship), and
+/// `LATCHKEY_SESSION_SCOPE` (`SessionScope.label`) when the session is scoped.
 public func execEnvironment(
-    base: [String: String], credentials: AWSCredentials, profile: String, region: String?
+    base: [String: String], credentials: AWSCredentials, profile: String, region: String?,
+    scope: SessionScope? = nil
 ) -> [String: String] {
     var environment = childEnvironment(base)
     for name in conflictingVariables { environment[name] = nil }
     environment["AWS_VAULT"] = profile
+    environment["LATCHKEY_SESSION_SCOPE"] = scope?.label
     environment["AWS_ACCESS_KEY_ID"] = credentials.accessKeyId
     environment["AWS_SECRET_ACCESS_KEY"] = credentials.secretAccessKey
     if let token = credentials.sessionToken {

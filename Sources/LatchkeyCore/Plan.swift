@@ -18,6 +18,8 @@ public struct CredentialPlan: Sendable, Equatable {
     public var instanceMetadataMode: String?
     /// Why the plan looks the way it does, for `explain` (e.g. why MFA is not asked twice).
     public var notes: [String]
+    /// Session policies sent on the last call (see `SessionScope`); nil for an unscoped session.
+    public var scope: SessionScope? = nil
 
     /// The cache key of the final result, nil when the result is a long-lived key (never cached).
     public var sessionCacheKey: String? { steps.last?.cacheKey ?? source.cacheKey }
@@ -182,11 +184,14 @@ public struct CredentialRequest: Sendable, Equatable {
     public var mfaToken: String?
     public var noSession: Bool
     public var region: String?
+    /// `--policy`, `--policy-arn`, `--read-only`: replace the profile's scope when any is given.
+    public var scope: ScopeRequest
 
     public init(
         profile: String, durationSeconds: Int? = nil, mfaToken: String? = nil, noSession: Bool = false,
-        region: String? = nil
+        region: String? = nil, scope: ScopeRequest = ScopeRequest()
     ) {
+        self.scope = scope
         self.profile = profile
         self.durationSeconds = durationSeconds
         self.mfaToken = mfaToken

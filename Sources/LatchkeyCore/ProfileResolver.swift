@@ -11,6 +11,10 @@ public struct ProfileResolver: Sendable {
     public var config: AWSSharedConfig
     public var environment: [String: String]
     public var configFile: String
+    /// Reads a session policy file (`--policy`, `latchkey_session_policy_file`); tests replace it.
+    public var readFile: @Sendable (String) throws -> Data = {
+        try Data(contentsOf: URL(fileURLWithPath: $0))
+    }
 
     public init(config: AWSSharedConfig, environment: [String: String], configFile: String) {
         self.config = config
@@ -54,18 +58,19 @@ public struct ProfileResolver: Sendable {
             plan.notes.append("AWS_ROLE_ARN=\(role) replaces role_arn of '\(name)'.")
         }
         try addSteps(to: &plan, links: &chain.links, request: request)
+        try applyScope(to: &plan, request: request)
         return plan
     }
 
     // MARK: Settings, with aws-vault's inheritance
 
     /// Keys a profile takes from `include_profile` (recursively), as aws-vault does.
-    static let includedKeys: Set<String> = [
+    static let includedKeys = Set<String>([
         "mfa_serial", "mfa_process", "role_arn", "external_id", "region", "role_session_name",
         "duration_seconds", "source_profile", "sso_session", "sso_start_url", "sso_region", "sso_account_id",
         "sso_role_name", "web_identity_token_file", "credential_process", "session_tags",
         "transitive_session_tags", "source_identity", "login_session",
-    ]
+    ]).union(scopeKeys)
     /// Keys every profile takes from `[default]` at the end of its `include_profile` chain (as
     /// aws-vault does): settings of the person, never an identity (no role or source), so
     /// `[default]` cannot turn every profile into something else.

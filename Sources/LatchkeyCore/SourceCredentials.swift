@@ -68,8 +68,10 @@ extension CredentialService {
             }
             let sts = try stsClient(
                 credentials: nil, plan: plan, profile: web.profile, operation: "AssumeRoleWithWebIdentity")
+            let scope = plan.steps.isEmpty ? plan.scope : nil
             return try await sts.assumeRoleWithWebIdentity(
-                roleArn: web.roleArn, roleSessionName: web.roleSessionName, webIdentityToken: token
+                roleArn: web.roleArn, roleSessionName: web.roleSessionName, webIdentityToken: token,
+                policy: scope?.policy, policyArns: scope?.policyArns ?? []
             ).credentials
         case .sso(let sso):
             return try await ssoRoleCredentials(sso)

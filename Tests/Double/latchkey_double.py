@@ -209,6 +209,8 @@ class DoubleState:
             self.clock_offset = 0.0
             self.sessions: dict[str, SessionCredential] = {}
             self.role_sessions: dict[str, RoleSessionInfo] = {}
+            # Managed session policies (PolicyArns) of AssumeRole / AssumeRoleWithWebIdentity sessions.
+            self.session_policy_arns: dict[str, list[str]] = {}
             self.used_steps: dict[str, set[int]] = {}
             self.calls: Counter[str] = Counter()
             self.faults: list[Fault] = []
@@ -523,7 +525,52 @@ def assume_role(self: TokenResponse) -> ActionResult:
     )
     with STATE.lock:
         STATE.role_sessions[role.access_key_id] = info
+    remember_policy_arns(self, role.access_key_id)
     return result
+
+
+def request_policy_arns(response: Any) -> list[str]:
+    """`PolicyArns.member.N.arn` of an STS request, in order."""
+    parsed = response._get_param("PolicyArns")  # moto's parsed form: [{"arn": ...}, ...]
+    if isinstance(parsed, list):
+        return [str(item.get("arn") if isinstance(item, dict) else item) for item in parsed]
+    arns = []
+    index = 1
+    while (arn := response.querystring.get(f"PolicyArns.member.{index}.arn")) is not None:
+        arns.append(str(arn[0]))
+        index += 1
+    return arns
+
+
+def remember_policy_arns(response: Any, access_key_id: str) -> None:
+    arns = request_policy_arns(response)
+    if len(arns) > 10:
+        raise STSValidation("1 validation error detected: Value at 'policyArns' failed to satisfy constraint: "
+                            "Member must have length less than or equal to 10")
+    if arns:
+        with STATE.lock:
+            STATE.session_policy_arns[access_key_id] = arns
+
+
+_aws_managed_documents: dict[str, Any] = {}
+
+
+def managed_policy_document(account_id: str, partition: str, arn: str) -> Any:
+    """A managed session policy's document: the account's own, or AWS's (`arn:PART:iam::aws:policy/NAME`)
+    from moto's copy of them; one that does not exist allows nothing."""
+    policy = iam_backends[account_id][partition].managed_policies.get(arn)
+    if policy is not None:
+        return policy_documents([policy])[0]
+    name = arn.rsplit("/", 1)[-1]
+    if arn == f"arn:{partition}:iam::aws:policy/{name}":
+        if not _aws_managed_documents:
+            from moto.iam.aws_managed_policies import aws_managed_policies_data
+
+            parsed = json.loads(aws_managed_policies_data)
+            _aws_managed_documents.update({key: value["Document"] for key, value in parsed.items()})
+        if name in _aws_managed_documents:
+            return _aws_managed_documents[name]
+    return {"Statement": []}
 
 
 _moto_get_caller_identity = STSBackend.get_caller_identity
@@ -774,7 +821,10 @@ def role_principal(key: access_control.AssumedRoleAccessKey) -> Principal:
     identity = policy_documents(key.collect_policies()) if role is not None else []
     boundary = boundary_document(key.account_id, key.partition, role.permissions_boundary_arn if role else None)
     assumed = sts_backends[key.account_id][key.partition].get_assumed_role_from_access_key(key._access_key_id)
-    session_policies = [assumed.policy] if assumed is not None and assumed.policy else None
+    session_policies = [assumed.policy] if assumed is not None and assumed.policy else []
+    # Inline and managed session policies together: the session may do what any of them allows.
+    for arn in STATE.session_policy_arns.get(key._access_key_id, []):
+        session_policies.append(managed_policy_document(key.account_id, key.partition, arn))
     info = STATE.role_sessions.get(key._access_key_id)
     mfa = info is not None and (info.mfa_authenticated or info.caller_mfa_authenticated)
     missing_role_arn = f"arn:{key.partition}:iam::{key.account_id}:role/{key._owner_role_name}"
@@ -782,7 +832,7 @@ def role_principal(key: access_control.AssumedRoleAccessKey) -> Principal:
     context = base_context(key.account_id, role_arn, "AssumedRole")
     context["aws:userid"] = f"{role.id if role else 'AROA'}:{key._session_name}"
     context["aws:multifactorauthpresent"] = "true" if mfa else "false"
-    return Principal(key.arn, identity, boundary, session_policies, context)
+    return Principal(key.arn, identity, boundary, session_policies or None, context)
 
 
 def request_param(data: Any, name: str) -> str | None:
@@ -1001,6 +1051,7 @@ def assume_role_with_web_identity(self: TokenResponse) -> ActionResult:
         raise STSAccessDenied("Not authorized to perform sts:AssumeRoleWithWebIdentity")
     result = _moto_assume_role_with_web_identity(self)
     payload = result.result  # type: ignore[union-attr]
+    remember_policy_arns(self, payload["Credentials"].access_key_id)
     payload.update({"SubjectFromWebIdentityToken": str(claims["sub"]), "Provider": issuer, "Audience": audience})
     return result
 

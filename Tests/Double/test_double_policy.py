@@ -247,3 +247,49 @@ def test_role_trust_policy_requiring_mfa(double: str) -> None:
     code_ = next_unused_code(double, user["mfa_serial"])
     role = sts.assume_role(RoleArn=role_arn, RoleSessionName="sess", SerialNumber=user["mfa_serial"], TokenCode=code_)
     assert role["AssumedRoleUser"]["Arn"].endswith(":assumed-role/admin/sess")
+
+
+def test_assume_role_session_policies_inline_and_managed_narrow_the_role(double: str) -> None:
+    """AssumeRole's Policy and PolicyArns (AWS's ReadOnlyAccess too): the session may do what the role
+    allows AND any of its session policies allows."""
+    from double_fixtures import create_role, create_user
+
+    user = create_user(double, "scoper", enable_auth=False)
+    role_arn = create_role(double, "scoped", user["arn"])
+    iam = client(double, "iam")
+    own = iam.create_policy(
+        PolicyName="list-roles",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:ListRoles", "Resource": "*"}]}
+        ),
+    )["Policy"]["Arn"]
+    set_auth(double, True)
+    sts = client(double, "sts", user["access_key_id"], user["secret_access_key"])
+
+    def session(**scope: Any) -> Any:
+        role = sts.assume_role(RoleArn=role_arn, RoleSessionName="scoped", **scope)["Credentials"]
+        return client(double, "iam", role["AccessKeyId"], role["SecretAccessKey"], role["SessionToken"])
+
+    def denied(call: Any) -> bool:
+        try:
+            call()
+        except ClientError as error:
+            assert error.response["Error"]["Code"] == "AccessDenied"
+            return True
+        return False
+
+    read_only = session(PolicyArns=[{"arn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}])
+    assert not denied(read_only.list_users)
+    assert denied(lambda: read_only.create_user(UserName="nope"))
+
+    mixed = session(
+        PolicyArns=[{"arn": own}],
+        Policy=json.dumps({"Statement": [{"Effect": "Allow", "Action": "iam:CreateUser", "Resource": "*"}]}),
+    )
+    assert not denied(mixed.list_roles) and not denied(lambda: mixed.create_user(UserName="made"))
+    assert denied(mixed.list_users)
+
+    missing = session(PolicyArns=[{"arn": "arn:aws:iam::123456789012:policy/gone"}])
+    assert denied(missing.list_roles)
+    plain = session()
+    assert not denied(lambda: plain.create_user(UserName="plain"))

@@ -29,6 +29,12 @@ import Testing
             ["exec", "doug", "aws", "s3", "ls", "--region", "x"]
         ),
         (["exec", "doug", "--help"], ["exec", "--help", "doug"]),
+        // Scope options: a flag, and a repeatable option with a value.
+        (
+            ["exec", "agent", "--read-only", "--policy-arn", "arn:aws:iam::aws:policy/A", "--", "env"],
+            ["exec", "--read-only", "--policy-arn", "arn:aws:iam::aws:policy/A", "agent", "--", "env"]
+        ),
+        (["exec", "agent", "--policy", "p.json", "env"], ["exec", "--policy", "p.json", "agent", "env"]),
         // Other commands have no command of their own: ArgumentParser already takes options anywhere.
         (["export", "doug", "--format", "json"], ["export", "doug", "--format", "json"]),
     ])
