@@ -15,7 +15,7 @@ public struct LatchkeyCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "latchkey",
         abstract: "Keeps AWS access keys in an encrypted keyring and makes MFA sessions painless.",
-        version: "\(latchkeyVersion) (\(latchkeyCommit))",
+        version: "\(latchkeyVersion) (\(latchkeyCommit))",  // FastPath.swift prints it without ArgumentParser
         subcommands: [
             AddCommand.self, RemoveCommand.self, ListCommand.self, ClearCommand.self, ExecCommand.self,
             ExportCommand.self, ExplainCommand.self, SSOCommand.self, ShellInitCommand.self,
@@ -36,10 +36,21 @@ public let latchkeyCommit = String(cString: latchkey_build_commit())
 public func runLatchkey() async -> Never {
     // First of all: a core file or a same-user debugger would see the keys and the vault key.
     _ = latchkey_disable_core_dumps()
+    let arguments = Array(CommandLine.arguments.dropFirst())
+    // The hot commands skip ArgumentParser altogether (FastPath.swift); errors end the same way.
+    if getenv("LATCHKEY_FULL_PARSER") == nil, let fast = FastCommand(arguments) {
+        do {
+            try await fast.run()
+            exit(0)
+        } catch  where String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
+            LatchkeyCommand.exit(withError: error)
+        } catch {
+            fail(error)
+        }
+    }
     var command: any ParsableCommand
     do {
-        command = try LatchkeyCommand.parseAsRoot(
-            withOptionsBeforeProfile(Array(CommandLine.arguments.dropFirst())))
+        command = try LatchkeyCommand.parseAsRoot(withOptionsBeforeProfile(arguments))
     } catch {
         LatchkeyCommand.exit(withError: error)
     }
