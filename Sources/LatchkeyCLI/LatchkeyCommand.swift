@@ -31,8 +31,24 @@ public let latchkeyVersion = String(cString: latchkey_build_version())
 /// The commit built from (`git describe`), or "unknown commit".
 public let latchkeyCommit = String(cString: latchkey_build_commit())
 
-/// The entry point `main.swift` calls: parse errors keep ArgumentParser's usage output; every
-/// failure while running prints as one `latchkey: ...` line and exits 1.
+/// The entry point `main.swift` calls. `latchkey --version` answers here, on the main thread,
+/// before the concurrency runtime starts a thread (issue 16); everything else runs `runLatchkey`
+/// as an async main would: a task on the runtime's pool, with the main thread parked in
+/// `dispatchMain()`.
+public func latchkeyMain() -> Never {
+    if getenv("LATCHKEY_FULL_PARSER") == nil,
+        FastCommand(Array(CommandLine.arguments.dropFirst())) == .version
+    {
+        _ = latchkey_disable_core_dumps()
+        FileHandle.standardOutput.write(Data(versionLine.utf8))
+        exit(0)
+    }
+    Task { await runLatchkey() }
+    dispatchMain()
+}
+
+/// Every command: parse errors keep ArgumentParser's usage output; every failure while running
+/// prints as one `latchkey: ...` line and exits 1.
 public func runLatchkey() async -> Never {
     // First of all: a core file or a same-user debugger would see the keys and the vault key.
     _ = latchkey_disable_core_dumps()
