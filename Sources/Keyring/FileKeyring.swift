@@ -75,7 +75,13 @@ public actor FileKeyring: Keyring {
 
     /// First 16 hex digits of SHA-256 of the vault path.
     public static func unlockCacheID(forVaultAt path: String) -> String {
-        SHA256.hash(data: Data(path.utf8)).prefix(8).map { String(format: "%02x", $0) }.joined()
+        // Not String(format:): on every warm run that would start ICU's locale and time zone (issue 16).
+        let digits = Array("0123456789abcdef".utf8)
+        var hex: [UInt8] = []
+        for byte in SHA256.hash(data: Data(path.utf8)).prefix(8) {
+            hex += [digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]]
+        }
+        return String(decoding: hex, as: UTF8.self)
     }
 
     public func get(_ key: String) async throws -> KeyringItem? {

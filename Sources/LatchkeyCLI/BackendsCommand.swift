@@ -76,7 +76,7 @@ struct BackendSettings {
     var passDirectory: String?
     var passPrefix = "latchkey"
 
-    init(environment: [String: String], options: GlobalOptions) {
+    init(environment: [String: String], options: GlobalChoices) {
         func value(_ flag: String?, _ variable: String) -> String? {
             flag ?? environment[variable].flatMap { $0.isEmpty ? nil : $0 }
         }

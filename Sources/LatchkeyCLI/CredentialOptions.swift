@@ -37,10 +37,32 @@ struct CredentialOptions: ParsableArguments {
         if let duration { _ = try parseDuration(duration) }
     }
 
+    /// The same, as plain values: what `Runtime.credentials` reads. A new option belongs in both.
+    var choices: CredentialChoices {
+        CredentialChoices(
+            duration: duration, region: region, mfaToken: mfaToken, noSession: noSession, prompt: prompt,
+            scope: scope.request)
+    }
+
+    func request(profile: String) throws -> CredentialRequest {
+        try choices.request(profile: profile)
+    }
+}
+
+/// `CredentialOptions` as plain values, so the hot path (`FastPath.swift`) can ask for a session
+/// without ArgumentParser; `CredentialChoices()` is what no options at all mean.
+struct CredentialChoices: Equatable {
+    var duration: String?
+    var region: String?
+    var mfaToken: String?
+    var noSession = false
+    var prompt: String?
+    var scope = ScopeRequest()
+
     func request(profile: String) throws -> CredentialRequest {
         CredentialRequest(
             profile: profile, durationSeconds: try duration.map(parseDuration), mfaToken: mfaToken,
-            noSession: noSession, region: region, scope: scope.request)
+            noSession: noSession, region: region, scope: scope)
     }
 }
 
@@ -71,8 +93,12 @@ struct ScopeOptions: ParsableArguments {
 }
 
 extension Runtime {
-    /// Resolves the profile and runs the plan: the one path `exec` and `export` share.
     func credentials(profile: String, options: CredentialOptions) async throws -> ResolvedCredentials {
+        try await credentials(profile: profile, options: options.choices)
+    }
+
+    /// Resolves the profile and runs the plan: the one path `exec` and `export` share.
+    func credentials(profile: String, options: CredentialChoices) async throws -> ResolvedCredentials {
         let keyring = try openKeyring()
         let resolver = try resolver()
         let request = try options.request(profile: profile)

@@ -39,39 +39,62 @@ struct ExecCommand: AsyncParsableCommand {
     var command: [String] = []
 
     func run() async throws {
-        let runtime = try Runtime(options: global)
-        if let active = nonEmpty(runtime.environment["AWS_VAULT"]) {
-            throw LatchkeyError.nestedExec(profile: active)
-        }
-        // A misspelt command fails now, before a session (and perhaps an MFA code) is spent on it.
-        let requested = command.first == "--" ? Array(command.dropFirst()) : command
-        if let name = requested.first { _ = try resolveExecutable(name, environment: runtime.environment) }
-        if ecsServer || ec2Server {
-            guard !(ecsServer && ec2Server) else {
-                throw CLIError("choose one of --ecs-server and --ec2-server.")
-            }
-            let arguments = requested
-            try await runtime.execUnderServer(
-                kind: ecsServer ? .ecs : .ec2, profile: profile, options: credentialOptions,
-                arguments: arguments)
-        }
-        let resolved = try await runtime.credentials(profile: profile, options: credentialOptions)
-        var environment = execEnvironment(
-            base: runtime.environment, credentials: resolved.credentials, profile: profile,
-            region: resolved.plan.region, scope: resolved.plan.scope)
-        var arguments = requested
-        if arguments.isEmpty {
-            arguments = interactiveShell(profile: profile, environment: &environment)
-            if let expiration = resolved.credentials.expiration {
-                let left = formatDuration(Int(expiration.timeIntervalSinceNow))
-                Terminal.say(
-                    "latchkey: starting a shell for \(profile), session valid for \(left); exit to leave.\n")
-            }
-        }
-        let path = try resolveExecutable(arguments[0], environment: environment)
-        runtime.debug("exec \(path) with the session of \(profile)")
-        try replaceProcess(path: path, arguments: arguments, environment: environment)
+        try await runExec(
+            ExecRequest(
+                global: global.choices, options: credentialOptions.choices, ecsServer: ecsServer,
+                ec2Server: ec2Server, profile: profile, command: command))
     }
+}
+
+/// What `exec` was asked, as plain values: `ExecCommand` and the hot path (`FastPath.swift`) fill it.
+struct ExecRequest: Equatable {
+    var global = GlobalChoices()
+    var options = CredentialChoices()
+    var ecsServer = false
+    var ec2Server = false
+    var profile: String
+    /// As ArgumentParser captures it: a leading `--` is kept.
+    var command: [String] = []
+}
+
+/// `exec`'s work.
+func runExec(_ request: ExecRequest) async throws {
+    let profile = request.profile
+    let credentialOptions = request.options
+    let (ecsServer, ec2Server) = (request.ecsServer, request.ec2Server)
+    let command = request.command
+    let runtime = try Runtime(choices: request.global)
+    if let active = nonEmpty(runtime.environment["AWS_VAULT"]) {
+        throw LatchkeyError.nestedExec(profile: active)
+    }
+    // A misspelt command fails now, before a session (and perhaps an MFA code) is spent on it.
+    let requested = command.first == "--" ? Array(command.dropFirst()) : command
+    if let name = requested.first { _ = try resolveExecutable(name, environment: runtime.environment) }
+    if ecsServer || ec2Server {
+        guard !(ecsServer && ec2Server) else {
+            throw CLIError("choose one of --ecs-server and --ec2-server.")
+        }
+        let arguments = requested
+        try await runtime.execUnderServer(
+            kind: ecsServer ? .ecs : .ec2, profile: profile, options: credentialOptions,
+            arguments: arguments)
+    }
+    let resolved = try await runtime.credentials(profile: profile, options: credentialOptions)
+    var environment = execEnvironment(
+        base: runtime.environment, credentials: resolved.credentials, profile: profile,
+        region: resolved.plan.region, scope: resolved.plan.scope)
+    var arguments = requested
+    if arguments.isEmpty {
+        arguments = interactiveShell(profile: profile, environment: &environment)
+        if let expiration = resolved.credentials.expiration {
+            let left = formatDuration(Int(expiration.timeIntervalSinceNow))
+            Terminal.say(
+                "latchkey: starting a shell for \(profile), session valid for \(left); exit to leave.\n")
+        }
+    }
+    let path = try resolveExecutable(arguments[0], environment: environment)
+    runtime.debug("exec \(path) with the session of \(profile)")
+    try replaceProcess(path: path, arguments: arguments, environment: environment)
 }
 
 /// `execve`: the command takes over this process (pid, signals, exit status).

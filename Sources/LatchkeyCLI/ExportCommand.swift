@@ -24,10 +24,18 @@ struct ExportCommand: AsyncParsableCommand {
     var profile: String
 
     func run() async throws {
-        let runtime = try Runtime(options: global)
-        let resolved = try await runtime.credentials(profile: profile, options: credentialOptions)
-        let text = renderCredentials(
-            resolved.credentials, format: format, profile: profile, region: resolved.plan.region)
-        FileHandle.standardOutput.write(Data(text.utf8))
+        try await runExport(
+            global: global.choices, options: credentialOptions.choices, format: format, profile: profile)
     }
+}
+
+/// `export`'s work, from plain values: `ExportCommand` and the hot path (`FastPath.swift`) share it.
+func runExport(
+    global: GlobalChoices, options: CredentialChoices, format: ExportFormat, profile: String
+) async throws {
+    let runtime = try Runtime(choices: global)
+    let resolved = try await runtime.credentials(profile: profile, options: options)
+    let text = renderCredentials(
+        resolved.credentials, format: format, profile: profile, region: resolved.plan.region)
+    FileHandle.standardOutput.write(Data(text.utf8))
 }

@@ -15,7 +15,7 @@ public struct LatchkeyCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "latchkey",
         abstract: "Keeps AWS access keys in an encrypted keyring and makes MFA sessions painless.",
-        version: "\(latchkeyVersion) (\(latchkeyCommit))",
+        version: "\(latchkeyVersion) (\(latchkeyCommit))",  // FastPath.swift prints it without ArgumentParser
         subcommands: [
             AddCommand.self, RemoveCommand.self, ListCommand.self, ClearCommand.self, ExecCommand.self,
             ExportCommand.self, ExplainCommand.self, SSOCommand.self, ShellInitCommand.self,
@@ -32,15 +32,42 @@ public let latchkeyVersion = String(cString: latchkey_build_version())
 /// The commit built from (`git describe`), or "unknown commit".
 public let latchkeyCommit = String(cString: latchkey_build_commit())
 
-/// The entry point `main.swift` calls: parse errors keep ArgumentParser's usage output; every
-/// failure while running prints as one `latchkey: ...` line and exits 1.
+/// The entry point `main.swift` calls. `latchkey --version` answers here, on the main thread,
+/// before the concurrency runtime starts a thread (issue 16); everything else runs `runLatchkey`
+/// as an async main would: a task on the runtime's pool, with the main thread parked in
+/// `dispatchMain()`.
+public func latchkeyMain() -> Never {
+    if getenv("LATCHKEY_FULL_PARSER") == nil,
+        FastCommand(Array(CommandLine.arguments.dropFirst())) == .version
+    {
+        _ = latchkey_disable_core_dumps()
+        FileHandle.standardOutput.write(Data(versionLine.utf8))
+        exit(0)
+    }
+    Task { await runLatchkey() }
+    dispatchMain()
+}
+
+/// Every command: parse errors keep ArgumentParser's usage output; every failure while running
+/// prints as one `latchkey: ...` line and exits 1.
 public func runLatchkey() async -> Never {
     // First of all: a core file or a same-user debugger would see the keys and the vault key.
     _ = latchkey_disable_core_dumps()
+    let arguments = Array(CommandLine.arguments.dropFirst())
+    // The hot commands skip ArgumentParser altogether (FastPath.swift); errors end the same way.
+    if getenv("LATCHKEY_FULL_PARSER") == nil, let fast = FastCommand(arguments) {
+        do {
+            try await fast.run()
+            exit(0)
+        } catch  where String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
+            LatchkeyCommand.exit(withError: error)
+        } catch {
+            fail(error)
+        }
+    }
     var command: any ParsableCommand
     do {
-        command = try LatchkeyCommand.parseAsRoot(
-            withOptionsBeforeProfile(Array(CommandLine.arguments.dropFirst())))
+        command = try LatchkeyCommand.parseAsRoot(withOptionsBeforeProfile(arguments))
     } catch {
         LatchkeyCommand.exit(withError: error)
     }

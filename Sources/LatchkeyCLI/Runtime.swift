@@ -40,6 +40,25 @@ struct GlobalOptions: ParsableArguments {
             "Never ask for a code, passphrase or confirmation: fail at once, naming what works. (Also LATCHKEY_NO_PROMPT=1.)"
     )
     var noPrompt = false
+
+    /// The same, as plain values: what `Runtime` reads.
+    var choices: GlobalChoices {
+        GlobalChoices(
+            debug: debug, backend: backend, passDir: passDir, passCmd: passCmd, passPrefix: passPrefix,
+            allowWeakPassphrase: allowWeakPassphrase, noPrompt: noPrompt)
+    }
+}
+
+/// `GlobalOptions` as plain values, so the hot path (`FastPath.swift`) can build a `Runtime`
+/// without ArgumentParser; `GlobalChoices()` is what no options at all mean.
+struct GlobalChoices: Equatable {
+    var debug = false
+    var backend: String?
+    var passDir: String?
+    var passCmd: String?
+    var passPrefix: String?
+    var allowWeakPassphrase = false
+    var noPrompt = false
 }
 
 /// The real world, assembled once per run for the core: environment, config, keyring,
@@ -51,6 +70,10 @@ struct Runtime {
     let debug: @Sendable (String) -> Void
 
     init(options: GlobalOptions) throws {
+        try self.init(choices: options.choices)
+    }
+
+    init(choices options: GlobalChoices) throws {
         environment = ProcessInfo.processInfo.environment
         settings = try LatchkeySettings(environment: environment)
         locations = ConfigLocations.resolve(environment: environment)

@@ -40,7 +40,7 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let runtime = try Runtime(options: global)
         let running = try await runtime.startCredentialServer(
-            kind: kind, profile: profile, options: credentialOptions, port: port)
+            kind: kind, profile: profile, options: credentialOptions.choices, port: port)
         let server = running.server
         if let tokenFile { try server.writeTokenFile(tokenFile) }
         stopOnSignals(removing: tokenFile)
@@ -94,7 +94,7 @@ extension Runtime {
     /// Gets the first session (asking for MFA here, on the terminal, if needed), then serves it
     /// and renews it in the background without the terminal.
     func startCredentialServer(
-        kind: CredentialServerKind, profile: String, options: CredentialOptions, port: UInt16
+        kind: CredentialServerKind, profile: String, options: CredentialChoices, port: UInt16
     ) async throws -> RunningServer {
         let first = try await credentials(profile: profile, options: options)
         let plan = first.plan
@@ -156,7 +156,7 @@ extension Runtime {
     /// `exec --ecs-server/--ec2-server`: the command runs as a child (latchkey stays to serve),
     /// gets the server's variables and no keys, and its exit status becomes ours.
     func execUnderServer(
-        kind: CredentialServerKind, profile: String, options: CredentialOptions, arguments: [String]
+        kind: CredentialServerKind, profile: String, options: CredentialChoices, arguments: [String]
     ) async throws -> Never {
         let running = try await startCredentialServer(
             kind: kind, profile: profile, options: options, port: 0)

@@ -521,8 +521,13 @@ public struct ProfileResolver: Sendable {
 }
 
 func digest(_ parts: [String]) -> String {
-    SHA256.hash(data: Data(parts.joined(separator: "\u{1F}").utf8)).map { String(format: "%02x", $0) }
-        .joined()
+    // Lower-case hex by hand, not String(format:), which starts ICU on every warm run (issue 16).
+    let digits = Array("0123456789abcdef".utf8)
+    var hex: [UInt8] = []
+    for byte in SHA256.hash(data: Data(parts.joined(separator: "\u{1F}").utf8)) {
+        hex += [digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]]
+    }
+    return String(decoding: hex, as: UTF8.self)
 }
 
 func flag(_ value: String?) -> Bool { value?.lowercased() == "true" }

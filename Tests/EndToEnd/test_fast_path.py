@@ -1,0 +1,71 @@
+"""The hot commands skip ArgumentParser (issue 16): the same command line run through the fast path
+and through the full parser (LATCHKEY_FULL_PARSER=1) gives the same output, errors and exit status."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conftest import World, code
+
+FULL = {"LATCHKEY_FULL_PARSER": "1"}
+
+SHAPES = [
+    ["--version"],
+    ["export", "doug"],
+    ["export", "--format", "json", "doug"],
+    ["export", "doug", "--format=json"],
+    ["export", "--format=ini", "doug"],
+    ["export", "doug", "--format", "export-env"],
+    ["export", "--format", "env", "doug"],
+    # Failures: an unknown profile, a profile named like ArgumentParser's help command.
+    ["export", "--format", "json", "nobody"],
+    ["export", "help"],
+    # (The switch itself is in the full path's environment, so the child sees it: left out here.)
+    ["exec", "doug", "--", "sh", "-c", 'env | grep -E "^(AWS|LATCHKEY)_" | grep -v ^LATCHKEY_FULL_PARSER= | sort; exit 3'],
+    ["exec", "doug", "--", "sh", "-c", 'echo "$@"', "x", "--duration", "-s", "--help"],
+    ["exec", "doug", "--", "no-such-command-here"],
+    ["exec", "nobody", "--", "true"],
+    ["exec", "doug", "--"],
+]
+
+
+def both_ways(world: World, args: list[str], env: dict[str, str] | None = None) -> tuple[tuple, tuple]:
+    fast = world.run(*args, env=env)
+    full = world.run(*args, env={**(env or {}), **FULL})
+    # --debug says how long the cached session has left, in minutes: the two runs may straddle one.
+    left = re.compile(r"\b\w+ left\b")
+    return (
+        (fast.returncode, fast.stdout, left.sub("_ left", fast.stderr)),
+        (full.returncode, full.stdout, left.sub("_ left", full.stderr)),
+    )
+
+
+def test_fast_and_full_paths_agree(world: World, doug: dict[str, str]) -> None:
+    world.ok("export", "--mfa-token", code(world, doug), "doug")  # the session every shape below reuses
+    for args in SHAPES:
+        fast, full = both_ways(world, args, env={"SHELL": "/bin/true"})
+        assert fast == full, args
+    # Variables the path reads: a nested exec is refused, the region of the environment is handed out.
+    for env in ({"AWS_VAULT": "other"}, {"LATCHKEY_DEBUG": "1"}, {"LATCHKEY_BACKEND": "nope"}):
+        for args in (["export", "--format", "json", "doug"], ["exec", "doug", "--", "true"]):
+            fast, full = both_ways(world, args, env=env)
+            assert fast == full, (args, env)
+    assert world.run("export", "--format", "json", "nobody").returncode == 1
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["export", "--no-such-flag", "doug"],
+        ["export", "--format", "yaml", "doug"],
+        ["exec", "doug", "--no-such-flag", "--", "true"],
+    ],
+)
+def test_unknown_words_reach_argument_parser(world: World, args: list[str]) -> None:
+    """What the fast path does not know goes to ArgumentParser untouched: its usage error, status 64."""
+    result = world.run(*args)
+    assert result.returncode == 64, result.stderr
+    assert "Usage: latchkey" in result.stderr or "Error:" in result.stderr
+    assert (result.returncode, result.stdout, result.stderr) == both_ways(world, args)[1]
