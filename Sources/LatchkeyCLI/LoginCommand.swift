@@ -78,7 +78,8 @@ struct LoginCommand: AsyncParsableCommand {
         let seconds = try duration.map(parseDuration)
         let choice = try runtime.resolver().browserChoice(
             profile: name,
-            flags: BrowserChoice(browser: browser, profile: browserProfile, firefoxContainer: firefoxContainer))
+            flags: BrowserChoice(
+                browser: browser, profile: browserProfile, firefoxContainer: firefoxContainer))
         let opensBrowser = !stdout && runtime.openBrowser
         if opensBrowser {
             // Checked before any credentials are fetched: an unknown or missing browser fails at once.
@@ -138,7 +139,8 @@ func openInBrowser(_ url: URL, environment: [String: String], choice: BrowserCho
         throw CLIError("\(error); use --stdout.")
     }
     if let plan = try Browser.launchPlan(
-        choice, page: page.path, home: environment["HOME"], find: { findExecutable($0, environment: environment) })
+        choice, page: page.path, home: environment["HOME"],
+        find: { findExecutable($0, environment: environment) })
     {
         try await Browser.launch(plan, environment: environment)
         return plan.browser.rawValue + (choice.profile.map { " (profile '\($0)')" } ?? "")

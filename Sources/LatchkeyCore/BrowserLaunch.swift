@@ -181,7 +181,9 @@ extension Browser {
 
     /// Starts the plan's browser and waits for it a moment: a browser that hands the page to its
     /// running instance exits (non-zero is a failure); one starting its first window keeps running.
-    public static func launch(_ plan: BrowserLaunchPlan, environment: [String: String]) async throws(LaunchFailure) {
+    public static func launch(_ plan: BrowserLaunchPlan, environment: [String: String])
+        async throws(LaunchFailure)
+    {
         let status: Int32?
         do {
             status = try await onOwnThread(named: "latchkey-browser") { () throws(Subprocess.Failure) in
