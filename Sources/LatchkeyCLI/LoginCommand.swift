@@ -51,10 +51,42 @@ struct LoginCommand: AsyncParsableCommand {
 
     @OptionGroup var scope: ScopeOptions
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Open the console in this browser: chromium, chrome, brave, edge or firefox. (Default: latchkey_browser, else the desktop's opener.)",
+            valueName: "name"))
+    var browser: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The browser profile: Chromium family, its profile directory (Default, Profile 1, or a new name); Firefox, its profile name. (Default: latchkey_browser_profile.)",
+            valueName: "name"))
+    var browserProfile: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Open in this Firefox container (needs the Open external links in a container add-on). (Default: latchkey_firefox_container.)",
+            valueName: "name"))
+    var firefoxContainer: String?
+
     func run() async throws {
         let runtime = try Runtime(options: global)
         let name = profile ?? nonEmpty(runtime.environment["AWS_PROFILE"]) ?? "default"
         let seconds = try duration.map(parseDuration)
+        let choice = try runtime.resolver().browserChoice(
+            profile: name,
+            flags: BrowserChoice(
+                browser: browser, profile: browserProfile, firefoxContainer: firefoxContainer))
+        let opensBrowser = !stdout && runtime.openBrowser
+        if opensBrowser {
+            // Checked before any credentials are fetched: an unknown or missing browser fails at once.
+            _ = try Browser.launchPlan(
+                choice, page: "", home: runtime.environment["HOME"],
+                find: { findExecutable($0, environment: runtime.environment) })
+        }
         let lookup = try await runtime.plan(
             // --region picks the console page (and its partition's hosts); STS keeps the profile's region.
             for: CredentialRequest(
@@ -64,21 +96,24 @@ struct LoginCommand: AsyncParsableCommand {
             plan: lookup.plan,
             request: ConsoleLoginRequest(
                 profile: name, path: path, region: region, durationSeconds: seconds, mfaToken: mfaToken))
-        if stdout || !runtime.openBrowser {
+        if !opensBrowser {
             print(result.url.absoluteString)
             return
         }
-        try await openInBrowser(result.url, environment: runtime.environment)
+        let opened = try await openInBrowser(result.url, environment: runtime.environment, choice: choice)
         FileHandle.standardError.write(
-            Data("latchkey: opened the AWS console for '\(name)' in your browser.\n".utf8))
+            Data("latchkey: opened the AWS console for '\(name)' in \(opened).\n".utf8))
     }
 }
 
 /// Opens a secret URL without putting it on any command line (argv is visible to every user):
 /// the browser gets a 0600 page in a private folder that redirects to it. Pages older than the
-/// URL's 15 minutes are swept on the next run.
-func openInBrowser(_ url: URL, environment: [String: String]) async throws {
-    guard Browser.isAvailable(environment: environment) else {
+/// URL's 15 minutes are swept on the next run. With a browser chosen, that browser gets the page
+/// (with its profile or container); else the desktop's opener. Returns what opened it.
+func openInBrowser(_ url: URL, environment: [String: String], choice: BrowserChoice = BrowserChoice())
+    async throws -> String
+{
+    guard !choice.isEmpty || Browser.isAvailable(environment: environment) else {
         throw CLIError(
             "\(Browser.opener) was not found to open a browser; run `latchkey login --stdout` and open the URL yourself."
         )
@@ -103,11 +138,20 @@ func openInBrowser(_ url: URL, environment: [String: String]) async throws {
     } catch {
         throw CLIError("\(error); use --stdout.")
     }
+    if let plan = try Browser.launchPlan(
+        choice, page: page.path, home: environment["HOME"],
+        find: { findExecutable($0, environment: environment) })
+    {
+        try await Browser.launch(plan, environment: environment)
+        return plan.browser.rawValue + (choice.profile.map { " (profile '\($0)')" } ?? "")
+            + (choice.firefoxContainer.map { " (container '\($0)')" } ?? "")
+    }
     do {
         try await Browser.open(page.path, environment: environment)
     } catch {
         throw CLIError("\(error); run `latchkey login --stdout` instead.")
     }
+    return "your browser"
 }
 
 private func sweep(_ folder: URL, olderThan seconds: TimeInterval) {

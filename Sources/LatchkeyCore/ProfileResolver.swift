@@ -70,7 +70,7 @@ public struct ProfileResolver: Sendable {
         "duration_seconds", "source_profile", "sso_session", "sso_start_url", "sso_region", "sso_account_id",
         "sso_role_name", "web_identity_token_file", "credential_process", "session_tags",
         "transitive_session_tags", "source_identity", "login_session",
-    ]).union(scopeKeys)
+    ]).union(scopeKeys).union(browserKeys)
     /// Keys every profile takes from `[default]` at the end of its `include_profile` chain (as
     /// aws-vault does): settings of the person, never an identity (no role or source), so
     /// `[default]` cannot turn every profile into something else.

@@ -142,6 +142,47 @@ public enum Subprocess {
         return Output(status: status ?? 255, stdout: Data(reader.out), stderr: Data(reader.err))
     }
 
+    /// Starts a program that may keep running after latchkey exits (a browser starting its
+    /// first window) and watches it for `watch`: its exit status if it ended by then (a browser
+    /// handing the page to its running instance), else nil, and it is left running in a process
+    /// group of its own with stdin, stdout and stderr on /dev/null.
+    public static func launch(
+        _ program: String, _ arguments: [String] = [], environment: [String: String],
+        watch: Duration = .seconds(2)
+    ) throws(Failure) -> Int32? {
+        guard let path = findExecutable(program, environment: environment) else { throw .notFound(program) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        posix_spawnattr_setflags(
+            &attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        posix_spawnattr_setpgroup(&attributes, 0)
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        posix_spawnattr_setsigmask(&attributes, &signals)
+        sigfillset(&signals)
+        posix_spawnattr_setsigdefault(&attributes, &signals)
+
+        let argv = ([program] + arguments).map { strdup($0) } + [nil]
+        let envp = childEnvironment(environment).map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
+        guard spawned == 0 else { throw .couldNotStart(path, reason: String(cString: strerror(spawned))) }
+        let deadline = ContinuousClock.now + watch
+        while ContinuousClock.now < deadline {
+            if let status = reap(pid, blocking: false) { return status }
+            usleep(20_000)
+        }
+        return reap(pid, blocking: false)
+    }
+
     private static func pipe() throws(Failure) -> (read: Int32, write: Int32) {
         var ends: [Int32] = [-1, -1]
         let result = latchkey_pipe_cloexec(&ends)

@@ -50,6 +50,32 @@ import Testing
 
     /// Reading stops when the program exits, even while a program it started holds its pipes
     /// (gpg's agent does); what it wrote is all there.
+    /// `launch` (a browser): the status of a program that ends within the watch, nil for one
+    /// still running, which is left running in its own process group.
+    @Test func launchReportsAQuickExitAndLeavesALongRunnerRunning() throws {
+        let environment = ProcessInfo.processInfo.environment
+        #expect(try Subprocess.launch("/bin/sh", ["-c", "exit 3"], environment: environment) == 3)
+        #expect(try Subprocess.launch("/bin/sh", ["-c", "exit 0"], environment: environment) == 0)
+        let marker = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "launch-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: marker) }
+        let started = ContinuousClock.now
+        let status = try Subprocess.launch(
+            "/bin/sh", ["-c", "sleep 1.5; touch \"$0\"", marker.path], environment: environment,
+            watch: .milliseconds(300))
+        #expect(status == nil)
+        #expect(ContinuousClock.now - started < .seconds(1))
+        while !FileManager.default.fileExists(atPath: marker.path),
+            ContinuousClock.now - started < .seconds(20)
+        {
+            usleep(50_000)
+        }
+        #expect(FileManager.default.fileExists(atPath: marker.path))
+        #expect(throws: Subprocess.Failure.notFound("no-such-browser-here")) {
+            try Subprocess.launch("no-such-browser-here", environment: environment)
+        }
+    }
+
     @Test func readingEndsWhenTheProgramExitsNotWhenItsPipesClose() throws {
         let output = try Subprocess.run(
             "/bin/sh", ["-c", "sleep 30 & echo out; echo err >&2"], environment: ["PATH": "/usr/bin:/bin"],
