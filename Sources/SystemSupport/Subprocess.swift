@@ -92,27 +92,9 @@ public enum Subprocess {
         posix_spawn_file_actions_adddup2(&actions, input.read, 0)
         posix_spawn_file_actions_adddup2(&actions, output.write, 1)
         posix_spawn_file_actions_adddup2(&actions, errors.write, 2)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        // A group of its own, every signal unblocked and at its default action: whatever this
-        // process blocks or ignores (a server forwarding signals, a test runner) is not the program's.
-        posix_spawnattr_setflags(
-            &attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        posix_spawnattr_setpgroup(&attributes, 0)
-        var signals = sigset_t()
-        sigemptyset(&signals)
-        posix_spawnattr_setsigmask(&attributes, &signals)
-        sigfillset(&signals)
-        posix_spawnattr_setsigdefault(&attributes, &signals)
-
-        let argv = ([program] + arguments).map { strdup($0) } + [nil]
-        let envp = childEnvironment(environment).map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { (argv + envp).forEach { free($0) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
+        let spawned = spawn(path, argv: [program] + arguments, environment: environment, actions: &actions)
         [input.read, output.write, errors.write].forEach { close($0) }
-        guard spawned == 0 else { throw .couldNotStart(path, reason: String(cString: strerror(spawned))) }
+        guard case .success(let pid) = spawned else { throw .couldNotStart(path, reason: spawned.reason) }
 
         var reader = Reader(
             input: input.write, output: output.read, errors: errors.read, stdin: [UInt8](stdin))
@@ -157,6 +139,33 @@ public enum Subprocess {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let spawned = spawn(path, argv: [program] + arguments, environment: environment, actions: &actions)
+        guard case .success(let pid) = spawned else { throw .couldNotStart(path, reason: spawned.reason) }
+        let deadline = ContinuousClock.now + watch
+        while ContinuousClock.now < deadline {
+            if let status = reap(pid, blocking: false) { return status }
+            usleep(20_000)
+        }
+        return reap(pid, blocking: false)
+    }
+
+    private enum Spawned {
+        case success(pid_t)
+        case failure(Int32)
+        var reason: String {
+            if case .failure(let code) = self { return String(cString: strerror(code)) }
+            return ""
+        }
+    }
+
+    /// posix_spawn with what every program latchkey starts gets: a process group of its own,
+    /// every signal unblocked and at its default action (whatever this process blocks or ignores,
+    /// a server forwarding signals or a test runner, is not the program's), and the environment
+    /// without latchkey's secrets.
+    private static func spawn(
+        _ path: String, argv arguments: [String], environment: [String: String],
+        actions: inout posix_spawn_file_actions_t
+    ) -> Spawned {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -168,19 +177,12 @@ public enum Subprocess {
         posix_spawnattr_setsigmask(&attributes, &signals)
         sigfillset(&signals)
         posix_spawnattr_setsigdefault(&attributes, &signals)
-
-        let argv = ([program] + arguments).map { strdup($0) } + [nil]
+        let argv = arguments.map { strdup($0) } + [nil]
         let envp = childEnvironment(environment).map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { (argv + envp).forEach { free($0) } }
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
-        guard spawned == 0 else { throw .couldNotStart(path, reason: String(cString: strerror(spawned))) }
-        let deadline = ContinuousClock.now + watch
-        while ContinuousClock.now < deadline {
-            if let status = reap(pid, blocking: false) { return status }
-            usleep(20_000)
-        }
-        return reap(pid, blocking: false)
+        let code = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
+        return code == 0 ? .success(pid) : .failure(code)
     }
 
     private static func pipe() throws(Failure) -> (read: Int32, write: Int32) {
