@@ -144,7 +144,7 @@ def test_real_headless_chromium_opens_the_page_in_the_chosen_profile(
         "#!/bin/sh\n"
         f"printf '%s\\n' \"$@\" > '{tmp_path}/argv'\n"
         f"timeout 120 {chromium} --headless=new --no-sandbox --disable-gpu --no-first-run "
-        f"--user-data-dir='{tmp_path}/chromium' \"$@\" --dump-dom > '{tmp_path}/dom.html' 2>/dev/null\n"
+        f"--user-data-dir='{tmp_path}/chromium' --virtual-time-budget=10000 \"$@\" --dump-dom > '{tmp_path}/dom.html' 2>/dev/null\n"
         f"touch '{tmp_path}/done'\n"
     )
     (bin_dir / "chromium").chmod(0o755)
