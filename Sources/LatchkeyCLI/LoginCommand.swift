@@ -110,7 +110,7 @@ struct LoginCommand: AsyncParsableCommand {
 /// the browser gets a 0600 page in a private folder that redirects to it. Pages older than the
 /// URL's 15 minutes are swept on the next run. With a browser chosen, that browser gets the page
 /// (with its profile or container); else the desktop's opener. Returns what opened it.
-func openInBrowser(_ url: URL, environment: [String: String], choice: BrowserChoice = BrowserChoice())
+private func openInBrowser(_ url: URL, environment: [String: String], choice: BrowserChoice)
     async throws -> String
 {
     guard !choice.isEmpty || Browser.isAvailable(environment: environment) else {

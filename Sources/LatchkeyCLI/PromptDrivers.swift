@@ -1,4 +1,5 @@
 import Foundation
+import SystemSupport
 import LatchkeyCore
 
 /// How latchkey asks for an MFA code: `--prompt` / `LATCHKEY_PROMPT`, else the terminal when there
@@ -64,7 +65,7 @@ enum PromptDriver: String, CaseIterable {
             #endif
         case .ykman: break
         }
-        guard (try? resolveExecutable(rawValue, environment: environment)) != nil else {
+        guard findExecutable(rawValue, environment: environment) != nil else {
             throw CLIError(
                 "\(rawValue) is not installed (or not in PATH); install it or choose another --prompt.")
         }
@@ -143,7 +144,7 @@ struct DesktopNotifier: Sendable {
         let session = ["DISPLAY", "WAYLAND_DISPLAY", "DBUS_SESSION_BUS_ADDRESS"].contains {
             nonEmpty(environment[$0]) != nil
         }
-        guard session, let path = try? resolveExecutable("notify-send", environment: environment) else {
+        guard session, let path = findExecutable("notify-send", environment: environment) else {
             return nil
         }
         return DesktopNotifier { title, body in
