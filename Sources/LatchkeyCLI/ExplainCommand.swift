@@ -33,7 +33,7 @@ struct ExplainCommand: AsyncParsableCommand {
             for: try credentialOptions.request(profile: profile),
             storedProfiles: resolver.config.profile(profile) == nil
                 ? Set(inventory.credentials.map(\.profile)) : nil)
-        let explanation = Explanation(
+        let explanation = await Explanation.of(
             plan: plan, inventory: inventory, settings: runtime.settings, now: Date(),
             mfaToken: credentialOptions.mfaToken, promptAvailable: runtime.promptsOff == nil,
             backendName: keyring.backendName)

@@ -110,7 +110,7 @@ public struct ConsoleLogin: Sendable {
             credentials = try await service.credentials(for: plan, mfaToken: request.mfaToken).credentials
             kind = .role(chained: false)
         } else {
-            let source = try await service.sourceCredentials(plan, now: context.now()).credentials
+            let source = try await service.sourceCredentials(plan)
             if !source.isTemporary {
                 if let device = plan.steps.lazy.compactMap(\.mfaSerial).first {
                     throw ConsoleLoginError.mfaUser(
@@ -153,8 +153,8 @@ public struct ConsoleLogin: Sendable {
                 seconds: duration, operation: "GetFederationToken",
                 range: ConsoleSessionDuration.federationToken)
         }
-        let sts = try CredentialService(context: context).stsClient(
-            credentials: key, plan: plan, profile: plan.profile, operation: "GetFederationToken")
+        let sts = try STSAccess(plan: plan).client(
+            credentials: key, context: context, profile: plan.profile, operation: "GetFederationToken")
         do {
             return try await sts.getFederationToken(
                 name: Self.federatedName(plan.profile), durationSeconds: duration, policy: Self.allowAllPolicy
@@ -187,8 +187,8 @@ public struct ConsoleLogin: Sendable {
     }
 
     func callerIdentity(_ credentials: AWSCredentials, plan: CredentialPlan) async throws -> CallerIdentity {
-        let sts = try CredentialService(context: context).stsClient(
-            credentials: credentials, plan: plan, profile: plan.profile, operation: "GetCallerIdentity")
+        let sts = try STSAccess(plan: plan).client(
+            credentials: credentials, context: context, profile: plan.profile, operation: "GetCallerIdentity")
         do {
             return try await sts.getCallerIdentity()
         } catch {

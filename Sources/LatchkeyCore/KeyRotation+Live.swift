@@ -46,8 +46,9 @@ extension KeyRotation {
                 now: context.now)
         }
         let sts: @Sendable (AWSCredentials) throws -> STSClient = { credentials in
-            try service.stsClient(
-                credentials: credentials, plan: plan, profile: keyProfile, operation: "GetCallerIdentity")
+            try STSAccess(plan: plan).client(
+                credentials: credentials, context: context, profile: keyProfile,
+                operation: "GetCallerIdentity")
         }
         let steps = Steps(
             iamCredentials: {

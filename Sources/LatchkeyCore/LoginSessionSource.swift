@@ -258,39 +258,39 @@ public struct AWSLoginCache: Sendable {
 
 // MARK: - Credentials, refreshed under the single-flight lock
 
-extension CredentialService {
-    /// The session's current credentials, refreshed first when little validity is left (5 minutes, or
-    /// LATCHKEY_MIN_TTL when longer). One process refreshes at a time: under the lock the item is
-    /// read again, because another process may have refreshed (and so spent the refresh token) first.
-    func loginSessionCredentials(_ source: CredentialSource.LoginSessionSource) async throws -> (
-        credentials: AWSCredentials, origin: CredentialOrigin
-    ) {
-        let session = try await storedLoginSession(source)
-        guard needsRefresh(session) else {
+/// The provider of a `login_session` profile: the session's current credentials, refreshed first
+/// when little validity is left (5 minutes, or LATCHKEY_MIN_TTL when longer). One process refreshes
+/// at a time: under the lock the item is read again, because another process may have refreshed
+/// (and so spent the refresh token) first.
+struct LoginSessionProvider: CredentialProvider {
+    let source: CredentialSource.LoginSessionSource
+
+    func credentials(_ run: ProviderRun) async throws -> ProvidedCredentials {
+        let context = run.context
+        let session = try await storedLoginSession(context)
+        guard needsRefresh(session, context) else {
             context.debug("using the stored sign-in session of \(source.identityArn)")
-            return (session.credentials, .cachedSession)
+            return ProvidedCredentials(credentials: session.credentials, origin: .cachedSession)
         }
-        let lock = try await lockSession(
+        let lock = try await context.lockSession(
             CredentialStore.loginSessionKey(source.identityArn), profile: source.profile)
         defer { lock?.release() }
-        let current = try await storedLoginSession(source)
-        guard needsRefresh(current) else {
+        let current = try await storedLoginSession(context)
+        guard needsRefresh(current, context) else {
             context.debug("another process refreshed the sign-in session of \(source.identityArn)")
-            return (current.credentials, .cachedSession)
+            return ProvidedCredentials(credentials: current.credentials, origin: .cachedSession)
         }
-        guard let refreshed = try await refresh(current, source) else {
-            return (current.credentials, .cachedSession)
+        guard let refreshed = try await refresh(current, context) else {
+            return ProvidedCredentials(credentials: current.credentials, origin: .cachedSession)
         }
         try await context.store.storeLoginSession(refreshed, profile: source.profile)
         if context.settings.shareCLILoginCache {
             try AWSLoginCache(environment: context.environment).write(refreshed)
         }
-        return (refreshed.credentials, .newSession)
+        return ProvidedCredentials(credentials: refreshed.credentials, origin: .newSession)
     }
 
-    private func storedLoginSession(_ source: CredentialSource.LoginSessionSource) async throws
-        -> LoginSession
-    {
+    private func storedLoginSession(_ context: CoreContext) async throws -> LoginSession {
         let session: LoginSession?
         do {
             session = try await context.store.loginSession(identityArn: source.identityArn)
@@ -303,15 +303,13 @@ extension CredentialService {
         return session
     }
 
-    private func needsRefresh(_ session: LoginSession) -> Bool {
+    private func needsRefresh(_ session: LoginSession, _ context: CoreContext) -> Bool {
         let window = max(LoginSession.refreshWindow, TimeInterval(context.settings.minimumTTL))
         return session.expiration.timeIntervalSince(context.now()) <= window
     }
 
     /// The refreshed session, or nil when the current credentials must serve (see below).
-    private func refresh(_ session: LoginSession, _ source: CredentialSource.LoginSessionSource) async throws
-        -> LoginSession?
-    {
+    private func refresh(_ session: LoginSession, _ context: CoreContext) async throws -> LoginSession? {
         let now = context.now()
         let stillValid = session.expiration > now.addingTimeInterval(60)
         if session.hasReachedSessionLimit(at: now) {

@@ -106,7 +106,7 @@ import Testing
     @Test func explainNamesTheSessionAndWhetherItIsStored() async throws {
         let plan = try plan()
         func text() async throws -> String {
-            Explanation(
+            await Explanation.of(
                 plan: plan, inventory: try await CredentialStore(keyring: keyring).inventory(),
                 settings: try LatchkeySettings(environment: ["HOME": "/nonexistent"]), now: clock.date,
                 mfaToken: nil, promptAvailable: false, backendName: "memory"
