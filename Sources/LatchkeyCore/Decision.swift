@@ -6,7 +6,7 @@ import Foundation
 /// (`Explanation`). Links are numbered from 0 (the source) to `plan.steps.count` (the last step).
 public struct CredentialDecision: Sendable {
     public enum Action: String, Sendable, Encodable {
-        /// Read a key (stored, written, in the environment) or a sign-in session: no call, no cache.
+        /// Read a key (stored, written, in the environment) or a stored sign-in session.
         case read
         /// Use the cached session of this link.
         case reuse
@@ -66,7 +66,7 @@ public struct CredentialDecision: Sendable {
             if link == reused.link { return .reuse }
             return .call
         }
-        return link == 0 && plan.source.cacheKey == nil ? .read : .call
+        return link == 0 && plan.source.isLocal ? .read : .call
     }
 
     /// The operations running the decision calls, in order (`read` links are not calls).
