@@ -85,13 +85,10 @@ public struct ConsoleLogin: Sendable {
 
     /// The sign-in endpoint: `LATCHKEY_SIGNIN_ENDPOINT` (a test's own), else the partition's.
     public func endpoint(region: String?) throws -> SigninEndpoint {
-        var override: URL?
-        if let text = nonEmpty(context.environment["LATCHKEY_SIGNIN_ENDPOINT"]) {
-            guard let url = URL(string: text), url.scheme != nil, url.host != nil else {
-                throw ConsoleLoginError.badEndpoint(text)
-            }
-            override = url
-        }
+        let override = try configuredEndpoint(
+            nonEmpty(context.environment["LATCHKEY_SIGNIN_ENDPOINT"]),
+            setting: "LATCHKEY_SIGNIN_ENDPOINT (the federation endpoint, such as "
+                + "http://127.0.0.1:5000/federation), or unset it")
         return SigninEndpoint.resolve(region: region, override: override)
     }
 
@@ -217,7 +214,6 @@ extension CredentialSource {
 
 public enum ConsoleLoginError: Error, CustomStringConvertible, Sendable, Equatable {
     case durationOutOfRange(seconds: Int, chained: Bool, range: ClosedRange<Int>)
-    case badEndpoint(String)
     /// An IAM user with MFA: GetFederationToken sessions carry no MFA, so an MFA-required policy denies everything.
     case mfaUser(profile: String, serial: String, signinPage: URL?)
     /// GetSessionToken credentials: AWS does not federate them to the console.
@@ -229,9 +225,6 @@ public enum ConsoleLoginError: Error, CustomStringConvertible, Sendable, Equatab
             return "a console session of \(seconds) s is outside what AWS allows for "
                 + (chained ? "a role assumed with temporary credentials" : "role credentials")
                 + " (\(range.lowerBound)…\(range.upperBound) s); choose a --duration in that range."
-        case .badEndpoint(let text):
-            return "LATCHKEY_SIGNIN_ENDPOINT '\(text)' is not a URL; set it to the federation endpoint "
-                + "(such as http://127.0.0.1:5000/federation) or unset it."
         case .mfaUser(let profile, let serial, let page):
             return "profile '\(profile)' is an IAM user with MFA (\(serial)); a console session made with "
                 + "GetFederationToken carries no MFA, so a policy that requires MFA would deny everything in it. "

@@ -170,19 +170,7 @@ public struct LoginSessionAccount: Sendable {
     }
 
     private func endpoint(_ service: String, profile: String) throws -> URL? {
-        try resolver.config.configuredEndpointURL(
-            service: service, profile: profile, environment: context.environment
-        )
-        .map { text in
-            guard let url = URL(string: text), url.scheme != nil, url.host != nil else {
-                throw LatchkeyError.awsCallFailed(
-                    operation: service.uppercased(), profile: profile,
-                    detail:
-                        "the configured endpoint '\(text)' is not a URL; fix endpoint_url or AWS_ENDPOINT_URL."
-                )
-            }
-            return url
-        }
+        try resolver.configuredEndpoint(service: service, profile: profile)
     }
 
     /// Forgets the profile's stored session (and the shared CLI cache file). Returns the identity

@@ -36,13 +36,8 @@ extension CredentialSource {
 
         /// The Sign-In base URI for `region` (the region the session was created in, for refreshes).
         public func baseURI(region: String?) throws -> URL {
-            var custom: URL?
-            if let endpoint {
-                guard let url = URL(string: endpoint), url.scheme != nil, url.host != nil else {
-                    throw LoginSessionProblem.badEndpoint(profile: profile, endpoint: endpoint)
-                }
-                custom = url
-            }
+            let custom = try configuredEndpoint(
+                endpoint, setting: "endpoint_url, AWS_ENDPOINT_URL_SIGNIN or AWS_ENDPOINT_URL")
             do {
                 return try SigninOAuthEndpoint.baseURI(
                     region: region ?? self.region, useFIPS: useFIPS, useDualStack: useDualStack,
@@ -116,7 +111,6 @@ public enum LoginSessionProblem: Error, CustomStringConvertible, Sendable, Equat
     case unreadable(profile: String, reason: String)
     /// Any other failure while the current credentials have run out.
     case refreshFailed(profile: String, reason: String)
-    case badEndpoint(profile: String, endpoint: String)
 
     public var description: String {
         switch self {
@@ -138,10 +132,6 @@ public enum LoginSessionProblem: Error, CustomStringConvertible, Sendable, Equat
                 + "sign in again with `latchkey signin \(profile)`."
         case .refreshFailed(let profile, let reason):
             return "the console sign-in session of profile '\(profile)' could not be refreshed: \(reason)"
-        case .badEndpoint(let profile, let endpoint):
-            return
-                "the Sign-In endpoint '\(endpoint)' of profile '\(profile)' is not a URL; fix endpoint_url "
-                + "or AWS_ENDPOINT_URL_SIGNIN."
         }
     }
 }

@@ -248,7 +248,7 @@ struct ConsoleLoginTests {
             await transport.requests.last?.url.absoluteString.hasPrefix("http://127.0.0.1:4567/federation?")
                 == true)
         #expect(result.url.absoluteString.hasPrefix("http://127.0.0.1:4567/federation?Action=login&"))
-        await #expect(throws: ConsoleLoginError.badEndpoint("not a url")) {
+        await #expect(throws: BadEndpointURL.self) {
             _ = try await ConsoleLogin(
                 context: try context(transport, environment: ["LATCHKEY_SIGNIN_ENDPOINT": "not a url"])
             ).loginURL(

@@ -26,7 +26,9 @@ struct SSOProvider: CredentialProvider {
                     + "not get credentials; add both to the profile.")
         }
         let portal = try SSOPortalClient(
-            region: sso.region, endpoint: sso.portalEndpoint.flatMap(URL.init(string:)),
+            region: sso.region,
+            endpoint: try configuredEndpoint(
+                sso.portalEndpoint, setting: "endpoint_url, AWS_ENDPOINT_URL_SSO or AWS_ENDPOINT_URL"),
             transport: context.transport)
         var token = try await signIn.token(sso, forceLogin: false)
         let credentials: AWSCredentials
@@ -95,7 +97,9 @@ public struct SSOSignIn: Sendable {
 
     private func oidc(_ sso: CredentialSource.SSOSource) throws -> SSOOIDCClient {
         try SSOOIDCClient(
-            region: sso.region, endpoint: sso.oidcEndpoint.flatMap(URL.init(string:)),
+            region: sso.region,
+            endpoint: try configuredEndpoint(
+                sso.oidcEndpoint, setting: "endpoint_url, AWS_ENDPOINT_URL_SSO_OIDC or AWS_ENDPOINT_URL"),
             transport: context.transport)
     }
 

@@ -12,21 +12,13 @@ public struct STSAccess: Sendable, Equatable {
         settings = plan.sts
     }
 
-    /// An STS client signing with `credentials` (none for AssumeRoleWithWebIdentity). A configured
-    /// endpoint that is not a URL is an error that names the setting, never silently replaced.
-    func client(credentials: AWSCredentials?, context: CoreContext, profile: String, operation: String) throws
+    /// An STS client signing with `credentials` (none for AssumeRoleWithWebIdentity).
+    public func client(credentials: AWSCredentials?, context: CoreContext, profile: String, operation: String)
+        throws
         -> STSClient
     {
-        let endpoint = try settings.endpoint.map { text -> URL in
-            guard let url = URL(string: text), url.scheme != nil, url.host != nil else {
-                throw LatchkeyError.awsCallFailed(
-                    operation: operation, profile: profile,
-                    detail:
-                        "the configured STS endpoint '\(text)' is not a URL; fix endpoint_url or AWS_ENDPOINT_URL."
-                )
-            }
-            return url
-        }
+        let endpoint = try configuredEndpoint(
+            settings.endpoint, setting: "endpoint_url, AWS_ENDPOINT_URL_STS or AWS_ENDPOINT_URL")
         return try STSClient(
             credentials: credentials, region: region ?? "us-east-1", endpoint: endpoint,
             transport: context.transport, now: context.now, useFIPS: settings.useFIPS,
