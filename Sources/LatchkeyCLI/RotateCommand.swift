@@ -67,12 +67,8 @@ extension Runtime {
     ) {
         let keyring = try openKeyring()
         let resolver = try resolver()
-        do {
-            return (try resolver.plan(for: request), resolver, keyring)
-        } catch LatchkeyError.unknownProfile {
-            let stored = Set(
-                try await CredentialStore(keyring: keyring).inventory().credentials.map(\.profile))
-            return (try resolver.plan(for: request, storedProfiles: stored), resolver, keyring)
-        }
+        return (
+            try await resolver.plan(for: request, store: CredentialStore(keyring: keyring)), resolver, keyring
+        )
     }
 }

@@ -21,3 +21,16 @@ extension ProfileResolver {
             endpoint: try configuredEndpoint(service: "iam", profile: profile), transport: transport)
     }
 }
+
+extension ProfileResolver {
+    /// The plan for `request`; a profile only in the keyring (added with `--no-config`) resolves
+    /// from the key stored there. The keyring is listed only when the config does not know it.
+    public func plan(for request: CredentialRequest, store: CredentialStore) async throws -> CredentialPlan {
+        do {
+            return try plan(for: request)
+        } catch LatchkeyError.unknownProfile {
+            let stored = Set(try await store.inventory().credentials.map(\.profile))
+            return try plan(for: request, storedProfiles: stored)
+        }
+    }
+}
