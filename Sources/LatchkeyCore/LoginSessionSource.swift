@@ -7,7 +7,7 @@ import SystemSupport
 
 // Console sign-in sessions (`aws login`'s `login_session`) as a credential source: everything the
 // source needs (plan entry, keyring item, refresh under the single-flight lock, errors, the AWS
-// CLI's cache file) lives here, so it can become one provider.
+// CLI's cache file) lives here, in one provider (`LoginSessionProvider`).
 
 extension CredentialSource {
     /// A profile's `login_session = ARN`: the session `latchkey signin` stored in the keyring.
