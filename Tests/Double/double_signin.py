@@ -120,7 +120,9 @@ class SigninState:
     codes: dict[str, Code] = field(default_factory=dict)
     refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)
     spent_jtis: set[str] = field(default_factory=set)
+    spent_codes: set[str] = field(default_factory=set)  # redeemed (or burned by a failed exchange)
     autofill: dict[str, Any] | None = None
+    spoil_next_code: str | None = None  # "used" | "expired": what happens to the next code granted
 
 
 class TokenError(Exception):
@@ -206,6 +208,14 @@ class SigninService:
         with self.lock:
             self.state.autofill = autofill or None
 
+    def spoil_next_code(self, how: str | None) -> None:
+        """The next code the pages grant is already redeemed ("used", as if another client exchanged
+        it first) or already past its 5 minutes ("expired"); None: normal codes again."""
+        if how not in (None, "used", "expired"):
+            raise ValueError("spoil must be used, expired or null")
+        with self.lock:
+            self.state.spoil_next_code = how
+
     def revoke(self, user_name: str) -> int:
         with self.lock:
             dead = [t for t, r in self.state.refresh_tokens.items() if r.grant.person.user_name == user_name]
@@ -224,6 +234,7 @@ class SigninService:
                     for r in self.state.refresh_tokens.values()
                 ],
                 "autofill": self.state.autofill is not None,
+                "spoil_next_code": self.state.spoil_next_code,
             }
 
     # --- browser pages -----------------------------------------------------------------------
@@ -352,7 +363,12 @@ class SigninService:
         grant = Grant(person, pending.client_id, mfa, self.now(), person.password)
         with self.lock:
             self.state.pending.pop(request_id, None)
-            self.state.codes[code] = Code(grant, pending.challenge, pending.redirect_uri, self.now() + CODE_LIFETIME)
+            spoil, self.state.spoil_next_code = self.state.spoil_next_code, None
+            expires_at = self.now() + (0 if spoil == "expired" else CODE_LIFETIME)
+            if spoil == "used":
+                self.state.spent_codes.add(code)
+            else:
+                self.state.codes[code] = Code(grant, pending.challenge, pending.redirect_uri, expires_at)
         return redirect(pending.redirect_uri, {"code": code, "state": pending.state})
 
     def confirmation(self, request: Request) -> Response:
@@ -459,6 +475,10 @@ class SigninService:
                 raise invalid(f"{name} is required for grantType authorization_code.")
         with self.lock:
             code = self.state.codes.pop(body["code"], None)  # single use, even when the rest is wrong
+            reused = code is None and body["code"] in self.state.spent_codes
+            self.state.spent_codes.add(body["code"])
+        if reused:
+            raise denied("AUTHCODE_EXPIRED", "The authorization code was already used.")
         if code is None or self.now() >= code.expires_at:
             raise denied("AUTHCODE_EXPIRED", "The authorization code is expired or was already used.")
         if code.grant.client_id != body["clientId"]:

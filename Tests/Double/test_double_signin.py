@@ -331,6 +331,17 @@ def test_a_code_is_single_use_and_expires(double: str) -> None:
     refused(login.exchange(late), 401, "AccessDeniedException", "AUTHCODE_EXPIRED")
 
 
+@pytest.mark.parametrize("spoil, message", [("used", "already used"), ("expired", "expired")])
+def test_the_admin_knob_spoils_only_the_next_code(double: str, spoil: str, message: str) -> None:
+    login, _ = signed_in(double)
+    admin(double, "POST", "signin/next-code", {"spoil": spoil})
+    assert admin(double, "GET", "signin")["spoil_next_code"] == spoil
+    spoiled = login.sign_in("ada")["code"]
+    assert admin(double, "GET", "signin")["spoil_next_code"] is None
+    assert message in refused(login.exchange(spoiled), 401, "AccessDeniedException", "AUTHCODE_EXPIRED")
+    assert login.exchange(login.sign_in("ada")["code"])[0] == 200  # one code only
+
+
 @pytest.mark.parametrize(
     "knob, expected",
     [
