@@ -13,7 +13,8 @@ Served by the latchkey double next to moto (clients find it through `AWS_ENDPOIN
   `authorization_code` (single use, 5 minutes, PKCE, redirect URI, client id) and `refresh_token`
   (bound to the proof key's RFC 7638 thumbprint, rotated on every use, refused 12 hours after the
   browser sign-in or once the password changed). Credentials: real temporary keys of the IAM user
-  (15 minutes), with MFA present when the sign-in used MFA.
+  (15 minutes), with MFA present when the sign-in used MFA; `expiresIn` is 900 unless a test set a
+  shorter one (admin `signin/expires-in`), so clients refresh sooner.
 
 Errors: `x-amzn-ErrorType: <shape>` and `{"error": <OAuth2ErrorCode>, "message": ...}`, statuses per
 the model (ValidationException 400 INVALID_REQUEST, AccessDeniedException 401 TOKEN_EXPIRED /
@@ -123,6 +124,7 @@ class SigninState:
     spent_codes: set[str] = field(default_factory=set)  # redeemed (or burned by a failed exchange)
     autofill: dict[str, Any] | None = None
     spoil_next_code: str | None = None  # "used" | "expired": what happens to the next code granted
+    expires_in: int = CREDENTIALS_LIFETIME  # the `expiresIn` answered (AWS: 1-900 seconds)
 
 
 class TokenError(Exception):
@@ -216,6 +218,15 @@ class SigninService:
         with self.lock:
             self.state.spoil_next_code = how
 
+    def set_expires_in(self, seconds: int | None) -> None:
+        """The `expiresIn` of the next token answers (1-900, as the model allows); None: 900 again."""
+        if seconds is None:
+            seconds = CREDENTIALS_LIFETIME
+        if isinstance(seconds, bool) or not isinstance(seconds, int) or not 1 <= seconds <= CREDENTIALS_LIFETIME:
+            raise ValueError("seconds must be an integer from 1 to 900, or null")
+        with self.lock:
+            self.state.expires_in = seconds
+
     def revoke(self, user_name: str) -> int:
         with self.lock:
             dead = [t for t, r in self.state.refresh_tokens.items() if r.grant.person.user_name == user_name]
@@ -235,6 +246,7 @@ class SigninService:
                 ],
                 "autofill": self.state.autofill is not None,
                 "spoil_next_code": self.state.spoil_next_code,
+                "expires_in": self.state.expires_in,
             }
 
     # --- browser pages -----------------------------------------------------------------------
@@ -526,10 +538,11 @@ class SigninService:
         refresh_token = "lkrt" + secrets.token_urlsafe(48)
         with self.lock:
             self.state.refresh_tokens[refresh_token] = RefreshToken(grant, thumbprint)
+            expires_in = self.state.expires_in
         return {
             "accessToken": credentials,
             "tokenType": "aws_sigv4",
-            "expiresIn": CREDENTIALS_LIFETIME,
+            "expiresIn": expires_in,
             "refreshToken": refresh_token,
         }
 

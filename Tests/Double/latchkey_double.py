@@ -1351,6 +1351,12 @@ def admin(request: Request) -> Response:
         except ValueError as error:
             return json_response({"error": str(error)}, 400)
         return json_response(SIGNIN.public())
+    if route == "signin/expires-in" and method == "POST":
+        try:
+            SIGNIN.set_expires_in(body.get("seconds"))
+        except ValueError as error:
+            return json_response({"error": str(error)}, 400)
+        return json_response(SIGNIN.public())
     if route == "signin/revoke" and method == "POST":
         return json_response({"revoked": SIGNIN.revoke(str(body.get("user_name", "")))})
     if route == "mfa/code" and method == "POST":
