@@ -322,3 +322,23 @@ def test_a_changed_console_password_ends_the_session_with_the_command_to_sign_in
     result = world.run("exec", ada["profile"], "--", "true", env={"LATCHKEY_MIN_TTL": "16m"})
     assert result.returncode == 1
     assert "console password" in result.stderr and f"`latchkey signin {ada['profile']}`" in result.stderr
+
+
+@pytest.mark.parametrize("spoil", ["used", "expired"])
+def test_a_used_or_expired_authorization_code_fails_and_stores_nothing(
+    world: World, ada: dict[str, str], spoil: str
+) -> None:
+    before = world.config.read_text()
+    # The next code the sign-in pages grant is already redeemed, or already past its 5 minutes.
+    admin(world.endpoint, "POST", "signin/next-code", {"spoil": spoil})
+    result = world.run("signin", ada["profile"], timeout=150)
+    assert result.returncode == 1
+    assert "authorization code from the browser expired or was already used" in result.stderr
+    assert admin(world.endpoint, "GET", "signin")["spoil_next_code"] is None  # the browser did sign in
+    assert world.config.read_text() == before
+    assert refresh_tokens(world, ada["arn"]) == []
+    assert "Forgot 0 sign-in sessions" in world.ok("signout", "--all").stdout
+    assert result.stdout == ""
+    # A fresh sign-in then works.
+    signin(world, ada)
+    assert caller(world, exported(world, ada["profile"])) == ada["arn"]
