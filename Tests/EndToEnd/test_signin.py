@@ -9,13 +9,14 @@ import os
 import shutil
 import stat
 import subprocess
+import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from conftest import BINARY, World
+from conftest import BINARY, World, aws_cli
 from double_fixtures import (
     access_key_ids,
     admin,
@@ -28,6 +29,7 @@ from double_fixtures import (
     set_auth,
     signin_autofill,
 )
+from test_servers import client_env, ecs_get, run_client, serving
 
 PASSWORD = "Chromium-signs-in-1!"
 TOKEN_CALLS = "signin:CreateOAuth2Token"
@@ -322,6 +324,43 @@ def test_a_changed_console_password_ends_the_session_with_the_command_to_sign_in
     result = world.run("exec", ada["profile"], "--", "true", env={"LATCHKEY_MIN_TTL": "16m"})
     assert result.returncode == 1
     assert "console password" in result.stderr and f"`latchkey signin {ada['profile']}`" in result.stderr
+
+
+def test_the_ecs_server_refreshes_a_login_session_in_place(world: World, ada: dict[str, str]) -> None:
+    # The browser sign-in's credentials say they last 330 seconds, so the server, which renews when
+    # 5 minutes are left, refreshes them about 30 seconds after the sign-in; refreshes get 15 minutes.
+    admin(world.endpoint, "POST", "signin/expires-in", {"seconds": 330})
+    signin(world, ada)
+    admin(world.endpoint, "POST", "signin/expires-in", {"seconds": None})
+    signed_in = exported(world, ada["profile"])
+    before = calls(world.endpoint).get(TOKEN_CALLS, 0)
+    with serving(world, ada["profile"], "--ecs") as server:
+        status, first = ecs_get(server)
+        assert status == 200 and first["AccessKeyId"] == signed_in["AccessKeyId"]
+        second = first
+        deadline = time.monotonic() + 120
+        while second["AccessKeyId"] == first["AccessKeyId"] and time.monotonic() < deadline:
+            time.sleep(1)
+            status, second = ecs_get(server)
+            assert status == 200
+        assert second["AccessKeyId"] != first["AccessKeyId"], "the server never refreshed the session"
+        assert calls(world.endpoint).get(TOKEN_CALLS, 0) == before + 1
+        # The new key works, and the AWS CLI gets it through the server's container endpoint.
+        assert caller(world, {**second, "SessionToken": second["Token"]}) == ada["arn"]
+        env = client_env(world, {
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI": server.variables["AWS_CONTAINER_CREDENTIALS_FULL_URI"],
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN": server.token,
+        })
+        cli = run_client([aws_cli(), "sts", "get-caller-identity", "--output", "json"], env)
+        assert cli.returncode == 0, cli.stderr
+        assert json.loads(cli.stdout)["Arn"] == ada["arn"]
+        assert ecs_get(server)[1]["AccessKeyId"] == second["AccessKeyId"]
+    # The refresh was written back: the keyring holds the new credentials and the rotated refresh
+    # token (the one the sign-in stored is spent, so a forced refresh works only with the new one).
+    assert exported(world, ada["profile"])["AccessKeyId"] == second["AccessKeyId"]
+    assert len(refresh_tokens(world, ada["arn"])) == 1
+    forced = exported(world, ada["profile"], LATCHKEY_MIN_TTL="16m")
+    assert forced["AccessKeyId"] != second["AccessKeyId"] and caller(world, forced) == ada["arn"]
 
 
 @pytest.mark.parametrize("spoil", ["used", "expired"])
