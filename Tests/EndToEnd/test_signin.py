@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import stat
+import struct
 import subprocess
 import time
 import uuid
@@ -379,5 +380,45 @@ def test_a_used_or_expired_authorization_code_fails_and_stores_nothing(
     assert "Forgot 0 sign-in sessions" in world.ok("signout", "--all").stdout
     assert result.stdout == ""
     # A fresh sign-in then works.
+    signin(world, ada)
+    assert caller(world, exported(world, ada["profile"])) == ada["arn"]
+
+
+@pytest.fixture
+def keyctl(world: World) -> Any:
+    """The kernel keyring backend, in a keyring of this test's own, dropped afterwards."""
+    name = f"latchkey-e2e-{uuid.uuid4().hex[:8]}"
+    world.env.update({"LATCHKEY_BACKEND": "keyctl", "LATCHKEY_KEYCTL_KEYRING": name})
+    persistent = subprocess.run(["keyctl", "get_persistent", "@u"], capture_output=True, text=True, check=True)
+    yield persistent.stdout.strip()
+    found = subprocess.run(["keyctl", "search", persistent.stdout.strip(), "keyring", name],
+                           capture_output=True, text=True)
+    if found.returncode == 0:
+        subprocess.run(["keyctl", "invalidate", found.stdout.strip()], capture_output=True)
+
+
+def test_a_tampered_session_item_says_to_sign_in_again(world: World, ada: dict[str, str], keyctl: str) -> None:
+    keys = {"AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE", "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}
+    world.ok("add", "other", "--env", "--no-config", env=keys)
+    signin(world, ada)
+    serial = subprocess.run(["keyctl", "search", keyctl, "user", f"latchkey:login-session:{ada['arn']}"],
+                            capture_output=True, text=True, check=True).stdout.strip()
+    payload = subprocess.run(["keyctl", "pipe", serial], capture_output=True, check=True).stdout
+    # The kernel backend's layout: "LK1\n", the header's length (4 bytes), the header, the secret.
+    length = struct.unpack(">I", payload[4:8])[0]
+    head, secret = payload[: 8 + length], json.loads(payload[8 + length :])
+    assert secret["identityArn"] == ada["arn"]  # the item is the session (read in clear by its owner)
+    secret["dpopKey"] = "-----BEGIN EC PRIVATE KEY-----\nbm90IGEga2V5\n-----END EC PRIVATE KEY-----\n"
+    subprocess.run(["keyctl", "pupdate", serial], input=head + json.dumps(secret).encode(), check=True)
+
+    result = world.run("exec", ada["profile"], "--", "true")
+    assert result.returncode == 1
+    assert "cannot be read" in result.stderr and f"`latchkey signin {ada['profile']}`" in result.stderr
+    assert secret["refreshToken"] not in result.stderr and "Traceback" not in result.stderr
+    # Nothing else broke: the listing, another profile's key, and signing in again repairs it.
+    assert ada["profile"] in json.dumps(world.listing())
+    assert json.loads(world.ok("export", "--no-session", "--format", "json", "other").stdout)["AccessKeyId"] == (
+        keys["AWS_ACCESS_KEY_ID"]
+    )
     signin(world, ada)
     assert caller(world, exported(world, ada["profile"])) == ada["arn"]
