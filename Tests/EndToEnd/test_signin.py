@@ -31,6 +31,7 @@ from double_fixtures import (
     signin_autofill,
 )
 from test_servers import client_env, ecs_get, run_client, serving
+from test_terminal import Tmux
 
 PASSWORD = "Chromium-signs-in-1!"
 TOKEN_CALLS = "signin:CreateOAuth2Token"
@@ -422,3 +423,28 @@ def test_a_tampered_session_item_says_to_sign_in_again(world: World, ada: dict[s
     )
     signin(world, ada)
     assert caller(world, exported(world, ada["profile"])) == ada["arn"]
+
+
+def test_import_asks_on_the_terminal_before_deleting_each_plaintext_file(
+    world: World, ada: dict[str, str]
+) -> None:
+    cache = world.home / ".aws/login/cache"
+    signin(world, ada, LATCHKEY_SHARE_CLI_LOGIN_CACHE="1")
+    cache_file = cache / (hashlib.sha256(ada["arn"].encode()).hexdigest() + ".json")
+    for answer, kept in (("n", True), ("y", False)):
+        world.ok("signout", ada["profile"])  # the keyring only: the CLI's file stays
+        assert cache_file.exists()
+        terminal = Tmux(world.env)
+        try:
+            terminal.start(f"{BINARY} import aws-login")
+            terminal.wait_for(f"Delete the plaintext copy {cache_file}? [y/N]")
+            terminal.type(answer)
+            screen = terminal.wait_for("EXITED:", timeout=60)
+        finally:
+            terminal.stop()
+        assert "EXITED:0" in screen and ada["arn"] in screen
+        assert cache_file.exists() == kept
+        # Either way the session is in the keyring, and works from there.
+        (listed,) = [p for p in world.listing()["profiles"] if p["name"] == ada["profile"]]
+        assert [s["type"] for s in listed["sessions"]] == ["LoginSession"]
+        assert caller(world, exported(world, ada["profile"])) == ada["arn"]
