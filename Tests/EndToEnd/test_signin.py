@@ -195,6 +195,15 @@ def test_shared_cli_cache_works_for_botocore_and_imports_back(
     session = boto3.Session(profile_name=ada["profile"])
     assert session.client("sts").get_caller_identity()["Arn"] == ada["arn"]
     assert session.get_credentials().method == "login"
+    # botocore refreshes with the refresh token and the DPoP key (SEC1 PEM) latchkey wrote, once the
+    # file's credentials are (made) stale.
+    document = json.loads(cache_file.read_text())
+    document["accessToken"]["expiresAt"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 60))
+    cache_file.write_text(json.dumps(document))
+    before = calls(world.endpoint).get(TOKEN_CALLS, 0)
+    assert boto3.Session(profile_name=ada["profile"]).client("sts").get_caller_identity()["Arn"] == ada["arn"]
+    assert calls(world.endpoint).get(TOKEN_CALLS, 0) == before + 1
+    assert json.loads(cache_file.read_text())["refreshToken"] != document["refreshToken"]
 
     # Forget it in the keyring only, then import the CLI's file back: kept without --delete.
     world.ok("signout", ada["profile"])
