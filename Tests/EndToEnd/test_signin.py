@@ -307,6 +307,23 @@ def test_retire_key_keeps_a_key_that_is_not_the_signed_in_users(world: World, ad
     assert access_key_ids(world.endpoint, other["user_name"]) == [other["access_key_id"]]
     assert world.config.read_text() == before  # the profile still uses the key
     assert caller(world, exported(world, ada["profile"], LATCHKEY_NO_PROMPT="1")).endswith(other["user_name"])
+    # The session that proved to be someone else was never stored.
+    assert not [p for p in world.listing()["profiles"] if any(s["type"] == "LoginSession" for s in p["sessions"])]
+    assert "Forgot 0 sign-in sessions" in world.ok("signout", "--all").stdout
+
+
+def test_retire_key_without_a_stored_key_is_refused_before_the_browser_opens(
+    world: World, ada: dict[str, str]
+) -> None:
+    before = world.config.read_text()
+    result = world.run("signin", ada["profile"], "--retire-key", timeout=150)
+    assert result.returncode == 1
+    assert "was not retired" in result.stderr and "no access key is stored" in result.stderr
+    assert "/v1/authorize" not in result.stderr  # no URL was printed, no browser started
+    assert not (world.home.parent / "final-page.html").exists()
+    assert admin(world.endpoint, "GET", "signin")["pending"] == 0
+    assert world.config.read_text() == before
+    assert "Forgot 0 sign-in sessions" in world.ok("signout", "--all").stdout
 
 
 def test_the_double_down_during_a_refresh_keeps_the_current_credentials(world: World, ada: dict[str, str]) -> None:
