@@ -10,6 +10,7 @@ import shutil
 import stat
 import struct
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -389,6 +390,45 @@ def test_the_ecs_server_refreshes_a_login_session_in_place(world: World, ada: di
     assert len(refresh_tokens(world, ada["arn"])) == 1
     forced = exported(world, ada["profile"], LATCHKEY_MIN_TTL="16m")
     assert forced["AccessKeyId"] != second["AccessKeyId"] and caller(world, forced) == ada["arn"]
+
+
+WATCHER = """
+import json, os, subprocess, sys, time, urllib.request
+
+def served():
+    request = urllib.request.Request(
+        os.environ["AWS_CONTAINER_CREDENTIALS_FULL_URI"],
+        headers={"Authorization": os.environ["AWS_CONTAINER_AUTHORIZATION_TOKEN"]},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)["AccessKeyId"]
+
+first = second = served()
+deadline = time.monotonic() + 120
+while second == first and time.monotonic() < deadline:
+    time.sleep(1)
+    second = served()
+cli = subprocess.run([sys.argv[1], "sts", "get-caller-identity", "--output", "json"], capture_output=True, text=True)
+print(json.dumps({"first": first, "second": second, "status": cli.returncode, "out": cli.stdout, "err": cli.stderr}))
+"""
+
+
+def test_exec_ecs_server_refreshes_a_login_session_under_its_command(world: World, ada: dict[str, str]) -> None:
+    admin(world.endpoint, "POST", "signin/expires-in", {"seconds": 330})  # as above: a refresh ~30 s later
+    signin(world, ada)
+    admin(world.endpoint, "POST", "signin/expires-in", {"seconds": None})
+    signed_in = exported(world, ada["profile"])
+    watcher = world.home / "watch.py"
+    watcher.write_text(WATCHER)
+    result = world.run("exec", "--ecs-server", ada["profile"], "--", sys.executable, str(watcher), aws_cli(),
+                       timeout=200)
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout)
+    assert seen["first"] == signed_in["AccessKeyId"]
+    assert seen["second"] != seen["first"], "the server never refreshed the session"
+    assert seen["status"] == 0, seen["err"]
+    assert json.loads(seen["out"])["Arn"] == ada["arn"]  # the AWS CLI, with the refreshed key
+    assert exported(world, ada["profile"])["AccessKeyId"] == seen["second"]  # written back
 
 
 @pytest.mark.parametrize("spoil", ["used", "expired"])
