@@ -82,7 +82,9 @@ struct Runtime {
             guard enabled else { return }
             FileHandle.standardError.write(Data("latchkey: \(message)\n".utf8))
         }
-        backends = BackendSettings(environment: environment, options: options)
+        backends = BackendSettings(
+            environment: environment, passCmd: options.passCmd, passDir: options.passDir,
+            passPrefix: options.passPrefix)
         backendName =
             options.backend ?? settings.backend ?? detectBackend(settings: settings, backends: backends)
         openBrowser = environment["LATCHKEY_NO_BROWSER"] != "1"
@@ -124,21 +126,10 @@ struct Runtime {
 
     /// `passphrase` replaces the file vault's usual one (the environment, else a terminal prompt).
     func openKeyring(named name: String, passphrase: PassphraseProvider? = nil) throws -> any Keyring {
-        switch KnownBackend(rawValue: name) {
-        case .file:
-            let cache: any UnlockCache =
-                settings.unlockTTL > 0 ? KernelKeyringUnlockCache() : NoUnlockCache()
-            return FileKeyring(
-                directory: URL(fileURLWithPath: settings.fileDirectory),
-                passphrase: passphrase ?? filePassphrase(environment: environment, promptsOff: promptsOff),
-                unlockCache: cache,
-                unlockCacheTTL: settings.unlockTTL,
-                allowWeakPassphrase: allowWeakPassphrase)
-        case .some(let backend):
-            return try backend.open(backends, environment: environment)
-        case .none:
-            throw BackendError.unknownBackend(name: name, known: KnownBackend.allCases.map(\.rawValue))
-        }
+        try LatchkeyCore.openKeyring(
+            named: name, backends: backends, settings: settings, environment: environment,
+            passphrase: passphrase ?? filePassphrase(environment: environment, promptsOff: promptsOff),
+            allowWeakPassphrase: allowWeakPassphrase)
     }
 
     func coreContext(keyring: any Keyring, prompt: String? = nil) throws -> CoreContext {
