@@ -25,7 +25,7 @@ struct SSOCommand: AsyncParsableCommand {
         @Flag(name: .customLong("no-browser"), help: "Only print the URL and code; do not open a browser.")
         var noBrowser = false
 
-        @Argument(help: "An SSO profile.", completion: profileCompletion)
+        @Argument(help: "An SSO profile (or an sso-session's name).", completion: profileCompletion)
         var profile: String
 
         func run() async throws {
@@ -47,7 +47,7 @@ struct SSOCommand: AsyncParsableCommand {
 
         @OptionGroup var global: GlobalOptions
 
-        @Argument(help: "An SSO profile.", completion: profileCompletion)
+        @Argument(help: "An SSO profile (or an sso-session's name).", completion: profileCompletion)
         var profile: String
 
         func run() async throws {
@@ -162,7 +162,9 @@ struct SSOCommand: AsyncParsableCommand {
 
 extension Runtime {
     func ssoSource(profile: String) throws -> CredentialSource.SSOSource {
-        let plan = try resolver().plan(for: CredentialRequest(profile: profile, scope: .unscoped))
+        let resolver = try resolver()
+        if resolver.namesOnlyAnSSOSession(profile) { return try resolver.ssoSessionSource(profile) }
+        let plan = try resolver.plan(for: CredentialRequest(profile: profile, scope: .unscoped))
         guard case .sso(let sso) = plan.source else {
             throw CLIError(
                 "profile '\(profile)' does not use IAM Identity Center (no sso_session or sso_start_url).")

@@ -30,4 +30,10 @@ extension ProfileResolver {
             portalEndpoint: config.configuredEndpointURL(
                 service: "SSO", profile: "", environment: environment))
     }
+
+    /// Whether `name` is an sso-session that no profile is named after: `sso login` and `sso logout`
+    /// then sign that session in or out (what `sso populate`'s errors tell you to run).
+    public func namesOnlyAnSSOSession(_ name: String) -> Bool {
+        config.profile(name) == nil && config.ssoSessions[name] != nil
+    }
 }

@@ -1334,6 +1334,9 @@ def admin(request: Request) -> Response:
             return json_response({"error": "no pending device authorization with that user_code"}, 404)
         return json_response({"ok": True})
     if route == "sso/assignments":
+        if method == "DELETE":
+            if not PORTALS.unassign(str(body.get("account_id", "123456789012")), str(body.get("role_name", ""))):
+                return json_response({"error": "no such assignment"}, 404)
         if method == "POST":
             try:
                 add_sso_assignment(body)

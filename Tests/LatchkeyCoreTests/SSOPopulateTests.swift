@@ -208,6 +208,7 @@ import Testing
         #expect(source.portalEndpoint == "http://127.0.0.1:9/portal" && source.accountId == nil)
         #expect(throws: LatchkeyError.self) { try resolver.ssoSessionSource("half") }
         #expect(throws: LatchkeyError.self) { try resolver.ssoSessionSource("nowhere") }
+        #expect(resolver.namesOnlyAnSSOSession("corp") && !resolver.namesOnlyAnSSOSession("nowhere"))
     }
 
     @Test func runListsEveryPageSignsInWithTheStoredTokenAndWritesTheFile() async throws {
