@@ -62,17 +62,23 @@ struct RotateCommand: AsyncParsableCommand {
 
 extension Runtime {
     /// The plan for a request, also for profiles that live only in the keyring (added with --no-config).
-    func plan(for request: CredentialRequest) async throws -> (
+    /// `console`: the plan of `latchkey login` (see `ProfileResolver.consolePlan`).
+    func plan(for request: CredentialRequest, console: Bool = false) async throws -> (
         plan: CredentialPlan, resolver: ProfileResolver, keyring: any Keyring
     ) {
         let keyring = try openKeyring()
         let resolver = try resolver()
+        func plan(_ stored: Set<String>?) throws -> CredentialPlan {
+            console
+                ? try resolver.consolePlan(for: request, storedProfiles: stored)
+                : try resolver.plan(for: request, storedProfiles: stored)
+        }
         do {
-            return (try resolver.plan(for: request), resolver, keyring)
+            return (try plan(nil), resolver, keyring)
         } catch LatchkeyError.unknownProfile {
             let stored = Set(
                 try await CredentialStore(keyring: keyring).inventory().credentials.map(\.profile))
-            return (try resolver.plan(for: request, storedProfiles: stored), resolver, keyring)
+            return (try plan(stored), resolver, keyring)
         }
     }
 }
