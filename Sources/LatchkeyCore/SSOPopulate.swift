@@ -63,8 +63,6 @@ public struct SSOPopulate: Sendable {
         public var skipped: [String] = []
         /// The block's lines removed (`-`) and added (`+`), unified-diff style with `@@` hunks.
         public var diff: [String] = []
-
-        public var isEmpty: Bool { added.isEmpty && updated.isEmpty && removed.isEmpty }
     }
 
     public struct Outcome: Sendable {
