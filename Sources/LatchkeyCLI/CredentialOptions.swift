@@ -102,15 +102,7 @@ extension Runtime {
         let keyring = try openKeyring()
         let resolver = try resolver()
         let request = try options.request(profile: profile)
-        let plan: CredentialPlan
-        do {
-            plan = try resolver.plan(for: request)
-        } catch LatchkeyError.unknownProfile {
-            // A profile added with --no-config lives only in the keyring.
-            let stored = Set(
-                try await CredentialStore(keyring: keyring).inventory().credentials.map(\.profile))
-            plan = try resolver.plan(for: request, storedProfiles: stored)
-        }
+        let plan = try await resolver.plan(for: request, store: CredentialStore(keyring: keyring))
         debug("plan for \(profile): \(plan.source.operation) then \(plan.steps.map(\.operation))")
         let context = try coreContext(keyring: keyring, prompt: options.prompt)
         let service = CredentialService(context: context)

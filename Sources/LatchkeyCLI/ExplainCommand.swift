@@ -29,11 +29,8 @@ struct ExplainCommand: AsyncParsableCommand {
         let resolver = try runtime.resolver()
         // A key that is not stored yet is shown as such, not an error; a profile that exists only
         // in the keyring resolves from it.
-        let plan = try resolver.plan(
-            for: try credentialOptions.request(profile: profile),
-            storedProfiles: resolver.config.profile(profile) == nil
-                ? Set(inventory.credentials.map(\.profile)) : nil)
-        let explanation = Explanation(
+        let plan = try await resolver.plan(for: try credentialOptions.request(profile: profile), store: store)
+        let explanation = await Explanation.of(
             plan: plan, inventory: inventory, settings: runtime.settings, now: Date(),
             mfaToken: credentialOptions.mfaToken, promptAvailable: runtime.promptsOff == nil,
             backendName: keyring.backendName)

@@ -5,24 +5,10 @@ import Foundation
 import LatchkeyCore
 
 extension Runtime {
-    /// An IAM client for the profile: the endpoint from `AWS_ENDPOINT_URL_IAM` / `AWS_ENDPOINT_URL`
-    /// / the config when set, else IAM's global endpoint.
+    /// An IAM client for the profile (see `ProfileResolver.iamClient`).
     func iamClient(credentials: AWSCredentials, profile: String, region: String?) throws -> IAMClient {
-        let config = try? loadConfig()
-        let configured = config?.configuredEndpointURL(
-            service: "iam", profile: profile, environment: environment)
-        let endpoint = try configured.map { text -> URL in
-            guard let url = URL(string: text), url.scheme != nil, url.host != nil else {
-                throw CLIError(
-                    "the IAM endpoint '\(text)' is not a URL; fix endpoint_url or AWS_ENDPOINT_URL.")
-            }
-            return url
-        }
-        let signingRegion =
-            region ?? config?.profile(profile)?["region"] ?? nonEmpty(environment["AWS_REGION"])
-            ?? nonEmpty(environment["AWS_DEFAULT_REGION"]) ?? "us-east-1"
-        return IAMClient(
-            credentials: credentials, region: signingRegion, endpoint: endpoint,
+        try resolver().iamClient(
+            credentials: credentials, profile: profile, region: region,
             transport: defaultHTTPTransport(
                 userAgent: "latchkey/\(latchkeyVersion)", environment: environment))
     }
@@ -39,7 +25,7 @@ extension Runtime {
     /// Credentials for IAM calls that may need MFA: the MFA session when the profile has
     /// `mfa_serial` or a role, else the stored key itself (IAM refuses sessions made without MFA).
     func iamCredentials(profile: String, options: CredentialOptions) async throws -> AWSCredentials {
-        let section = try? loadConfig().profile(profile)
+        let section = try loadConfig().profile(profile)
         var options = options
         if section?["mfa_serial"] == nil, section?["role_arn"] == nil { options.noSession = true }
         return try await credentials(profile: profile, options: options).credentials

@@ -68,17 +68,11 @@ extension Runtime {
     ) {
         let keyring = try openKeyring()
         let resolver = try resolver()
-        func plan(_ stored: Set<String>?) throws -> CredentialPlan {
+        let store = CredentialStore(keyring: keyring)
+        let plan =
             console
-                ? try resolver.consolePlan(for: request, storedProfiles: stored)
-                : try resolver.plan(for: request, storedProfiles: stored)
-        }
-        do {
-            return (try plan(nil), resolver, keyring)
-        } catch LatchkeyError.unknownProfile {
-            let stored = Set(
-                try await CredentialStore(keyring: keyring).inventory().credentials.map(\.profile))
-            return (try plan(stored), resolver, keyring)
-        }
+            ? try await resolver.consolePlan(for: request, store: store)
+            : try await resolver.plan(for: request, store: store)
+        return (plan, resolver, keyring)
     }
 }

@@ -132,14 +132,11 @@ extension Runtime {
         _ = feed.startRefreshing()
         var roles: RoleFeeds?
         if kind == .ecs {
-            let transport = context.transport
-            let sts = plan.sts
-            let endpoint = sts.endpoint.flatMap(URL.init(string:))
-            let region = plan.region ?? "us-east-1"
-            let sessionName = "latchkey-" + (nonEmpty(environment["USER"]) ?? "user")
-            roles = RoleFeeds(base: feed, refreshBefore: refreshBefore) { roleArn, base in
-                let sts = try STSClient(
-                    credentials: base, region: region, endpoint: endpoint, transport: transport)
+            let access = STSAccess(plan: plan)
+            let sessionName = try resolver().defaultRoleSessionName()
+            roles = RoleFeeds(base: feed, refreshBefore: refreshBefore) { [context] roleArn, base in
+                let sts = try access.client(
+                    credentials: base, context: context, profile: profile, operation: "AssumeRole")
                 return try await sts.assumeRole(
                     AssumeRoleRequest(roleArn: roleArn, roleSessionName: sessionName)
                 )

@@ -85,13 +85,10 @@ public struct ConsoleLogin: Sendable {
 
     /// The sign-in endpoint: `LATCHKEY_SIGNIN_ENDPOINT` (a test's own), else the partition's.
     public func endpoint(region: String?) throws -> SigninEndpoint {
-        var override: URL?
-        if let text = nonEmpty(context.environment["LATCHKEY_SIGNIN_ENDPOINT"]) {
-            guard let url = URL(string: text), url.scheme != nil, url.host != nil else {
-                throw ConsoleLoginError.badEndpoint(text)
-            }
-            override = url
-        }
+        let override = try configuredEndpoint(
+            nonEmpty(context.environment["LATCHKEY_SIGNIN_ENDPOINT"]),
+            setting: "LATCHKEY_SIGNIN_ENDPOINT (the federation endpoint, such as "
+                + "http://127.0.0.1:5000/federation), or unset it")
         return SigninEndpoint.resolve(region: region, override: override)
     }
 
@@ -110,7 +107,7 @@ public struct ConsoleLogin: Sendable {
             credentials = try await service.credentials(for: plan, mfaToken: request.mfaToken).credentials
             kind = .role(chained: false)
         } else {
-            let source = try await service.sourceCredentials(plan, now: context.now()).credentials
+            let source = try await service.sourceCredentials(plan)
             if !source.isTemporary {
                 if let device = plan.steps.lazy.compactMap(\.mfaSerial).first {
                     throw ConsoleLoginError.mfaUser(
@@ -153,8 +150,8 @@ public struct ConsoleLogin: Sendable {
                 seconds: duration, operation: "GetFederationToken",
                 range: ConsoleSessionDuration.federationToken)
         }
-        let sts = try CredentialService(context: context).stsClient(
-            credentials: key, plan: plan, profile: plan.profile, operation: "GetFederationToken")
+        let sts = try STSAccess(plan: plan).client(
+            credentials: key, context: context, profile: plan.profile, operation: "GetFederationToken")
         // Scoped: the scope's policies alone (with allow-all beside them, the union would allow everything).
         let policy = plan.scope == nil ? Self.allowAllPolicy : plan.scope?.policy
         do {
@@ -189,8 +186,8 @@ public struct ConsoleLogin: Sendable {
     }
 
     func callerIdentity(_ credentials: AWSCredentials, plan: CredentialPlan) async throws -> CallerIdentity {
-        let sts = try CredentialService(context: context).stsClient(
-            credentials: credentials, plan: plan, profile: plan.profile, operation: "GetCallerIdentity")
+        let sts = try STSAccess(plan: plan).client(
+            credentials: credentials, context: context, profile: plan.profile, operation: "GetCallerIdentity")
         do {
             return try await sts.getCallerIdentity()
         } catch {
@@ -211,17 +208,17 @@ extension ProfileResolver {
     /// `latchkey login`'s plan: as `plan(for:)`, except that an IAM user's own key (no MFA device,
     /// no role) may be scoped, since the console gets it through GetFederationToken, which takes
     /// `Policy` and `PolicyArns`. Every other plan that cannot be scoped is still refused.
-    public func consolePlan(for request: CredentialRequest, storedProfiles: Set<String>? = nil) throws
+    public func consolePlan(for request: CredentialRequest, store: CredentialStore) async throws
         -> CredentialPlan
     {
         do {
-            return try plan(for: request, storedProfiles: storedProfiles)
+            return try await plan(for: request, store: store)
         } catch let refusal as SessionScopeError {
             guard case .notScopable = refusal else { throw refusal }
             var unscoped = request
             unscoped.scope = ScopeRequest()
             unscoped.scope.ignoresProfile = true
-            var plan = try plan(for: unscoped, storedProfiles: storedProfiles)
+            var plan = try await plan(for: unscoped, store: store)
             let federated =
                 plan.source.isLongLived
                 && plan.steps.allSatisfy { step in
@@ -250,7 +247,6 @@ extension CredentialSource {
 
 public enum ConsoleLoginError: Error, CustomStringConvertible, Sendable, Equatable {
     case durationOutOfRange(seconds: Int, chained: Bool, range: ClosedRange<Int>)
-    case badEndpoint(String)
     /// An IAM user with MFA: GetFederationToken sessions carry no MFA, so an MFA-required policy denies everything.
     case mfaUser(profile: String, serial: String, signinPage: URL?)
     /// GetSessionToken credentials: AWS does not federate them to the console.
@@ -262,9 +258,6 @@ public enum ConsoleLoginError: Error, CustomStringConvertible, Sendable, Equatab
             return "a console session of \(seconds) s is outside what AWS allows for "
                 + (chained ? "a role assumed with temporary credentials" : "role credentials")
                 + " (\(range.lowerBound)…\(range.upperBound) s); choose a --duration in that range."
-        case .badEndpoint(let text):
-            return "LATCHKEY_SIGNIN_ENDPOINT '\(text)' is not a URL; set it to the federation endpoint "
-                + "(such as http://127.0.0.1:5000/federation) or unset it."
         case .mfaUser(let profile, let serial, let page):
             return "profile '\(profile)' is an IAM user with MFA (\(serial)); a console session made with "
                 + "GetFederationToken carries no MFA, so a policy that requires MFA would deny everything in it. "

@@ -30,10 +30,24 @@ public struct Explanation: Sendable, Encodable {
     /// True when running the plan now would need no MFA code and no STS call.
     public var readyWithoutPrompt: Bool
 
-    public init(
+    /// `explain`: the decision made from the keyring's metadata (nothing decrypted), rendered.
+    public static func of(
         plan: CredentialPlan, inventory: CredentialStore.Inventory, settings: LatchkeySettings, now: Date,
         mfaToken: String?, promptAvailable: Bool, backendName: String
+    ) async -> Explanation {
+        let decision = await CredentialDecision(
+            plan: plan, inventory: inventory, minimumTTL: settings.minimumTTL, now: now)
+        return Explanation(
+            decision: decision, inventory: inventory, settings: settings, now: now, mfaToken: mfaToken,
+            promptAvailable: promptAvailable, backendName: backendName)
+    }
+
+    /// Renders `decision` (see `CredentialDecision`): the same decision `exec` runs.
+    public init(
+        decision: CredentialDecision, inventory: CredentialStore.Inventory, settings: LatchkeySettings,
+        now: Date, mfaToken: String?, promptAvailable: Bool, backendName: String
     ) {
+        let plan = decision.plan
         profile = plan.profile
         region = plan.region
         notes = plan.notes
@@ -42,45 +56,36 @@ public struct Explanation: Sendable, Encodable {
 
         let expirations = Dictionary(
             inventory.sessions.map { ($0.key, $0.expiration) }, uniquingKeysWith: { first, _ in first })
-        func usable(_ key: String?) -> Date? {
+        func cachedUntil(_ key: String?) -> String? {
             guard let key, let expiration = expirations[key] ?? nil,
                 expiration.timeIntervalSince(now) >= Double(settings.minimumTTL)
             else { return nil }
-            return expiration
+            return iso8601(expiration)
         }
-        let reusedIndex = plan.steps.indices.last { usable(plan.steps[$0].cacheKey) != nil }
 
-        var steps: [Step] = []
-        let sourceReused = reusedIndex != nil || usable(plan.source.cacheKey) != nil
-        steps.append(
+        var steps: [Step] = [
             Step(
                 number: 1, operation: plan.source.operation, profile: plan.source.keyProfile ?? plan.profile,
                 detail: Self.describe(plan.source, inventory: inventory, backendName: backendName, now: now),
                 durationSeconds: nil, chained: false, mfaSerial: nil, mfaCoveredBy: nil, codeFrom: nil,
-                cacheKey: plan.source.cacheKey, cachedUntil: usable(plan.source.cacheKey).map(iso8601),
-                action: reusedIndex != nil
-                    ? "skip" : (plan.source.cacheKey == nil ? "read" : (sourceReused ? "reuse" : "call"))))
+                cacheKey: plan.source.cacheKey, cachedUntil: cachedUntil(plan.source.cacheKey),
+                action: decision.action(atLink: 0).rawValue)
+        ]
         var flagLeft = mfaToken != nil
         var prompts = false
         for (index, step) in plan.steps.enumerated() {
+            let action = decision.action(atLink: index + 1)
             var codeFrom: String?
-            let action: String
-            if let reusedIndex, index <= reusedIndex {
-                action = index == reusedIndex ? "reuse" : "skip"
-            } else {
-                action = "call"
-                if step.mfaSerial != nil {
-                    if flagLeft {
-                        codeFrom = "--mfa-token"
-                        flagLeft = false
-                    } else if let process = step.mfaProcess {
-                        codeFrom = "mfa_process `\(process)`"
-                    } else {
-                        codeFrom =
-                            promptAvailable
-                            ? "a prompt on the terminal" : "nowhere: no terminal, no mfa_process"
-                        prompts = true
-                    }
+            if action == .call, step.mfaSerial != nil {
+                if flagLeft {
+                    codeFrom = "--mfa-token"
+                    flagLeft = false
+                } else if let process = step.mfaProcess {
+                    codeFrom = "mfa_process `\(process)`"
+                } else {
+                    codeFrom =
+                        promptAvailable ? "a prompt on the terminal" : "nowhere: no terminal, no mfa_process"
+                    prompts = true
                 }
             }
             steps.append(
@@ -89,10 +94,10 @@ public struct Explanation: Sendable, Encodable {
                     detail: Self.describe(step),
                     durationSeconds: step.durationSeconds, chained: step.chained, mfaSerial: step.mfaSerial,
                     mfaCoveredBy: step.mfaCoveredBy, codeFrom: codeFrom, cacheKey: step.cacheKey,
-                    cachedUntil: usable(step.cacheKey).map(iso8601), action: action))
+                    cachedUntil: cachedUntil(step.cacheKey), action: action.rawValue))
         }
         self.steps = steps
-        readyWithoutPrompt = !prompts && !steps.contains { $0.action == "call" }
+        readyWithoutPrompt = !prompts && decision.calls.isEmpty
     }
 
     static func defaultEndpoint(_ plan: CredentialPlan) -> String {

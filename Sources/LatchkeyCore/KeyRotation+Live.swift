@@ -27,18 +27,7 @@ extension KeyRotation {
         let service = CredentialService(context: context)
         let sessionPlan =
             noSession ? nil : try mfaSessionPlan(plan, keyProfile: keyProfile, resolver: resolver)
-        let iamEndpoint = try resolver.config.configuredEndpointURL(
-            service: "iam", profile: plan.profile, environment: context.environment
-        ).map { text -> URL in
-            guard let url = URL(string: text), url.scheme != nil, url.host != nil else {
-                throw LatchkeyError.awsCallFailed(
-                    operation: "CreateAccessKey", profile: plan.profile,
-                    detail:
-                        "the configured IAM endpoint '\(text)' is not a URL; fix endpoint_url or AWS_ENDPOINT_URL."
-                )
-            }
-            return url
-        }
+        let iamEndpoint = try resolver.configuredEndpoint(service: "iam", profile: plan.profile)
         let region = plan.region ?? "us-east-1"
         let iam: @Sendable (AWSCredentials) -> IAMClient = { credentials in
             IAMClient(
@@ -46,8 +35,9 @@ extension KeyRotation {
                 now: context.now)
         }
         let sts: @Sendable (AWSCredentials) throws -> STSClient = { credentials in
-            try service.stsClient(
-                credentials: credentials, plan: plan, profile: keyProfile, operation: "GetCallerIdentity")
+            try STSAccess(plan: plan).client(
+                credentials: credentials, context: context, profile: keyProfile,
+                operation: "GetCallerIdentity")
         }
         let steps = Steps(
             iamCredentials: {

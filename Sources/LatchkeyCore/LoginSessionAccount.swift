@@ -1,5 +1,6 @@
 import AWSClient
 import AWSConfig
+import AWSSigV4
 import Foundation
 import SystemSupport
 
@@ -44,8 +45,11 @@ public struct LoginSessionAccount: Sendable {
             profile: profile, region: requested, mode: mode, configFile: configFile, retireKey: false)
     }
 
-    /// `retireKey`: after signing in, retire the profile's stored access key (see `retire`); the
-    /// profile is rewritten only once that succeeded.
+    /// `retireKey`: after signing in, retire the profile's stored access key; the profile is rewritten
+    /// only once that succeeded. What can be checked without the session (a key is stored, the profile
+    /// is not already a sign-in profile) is checked before the browser opens; the session is stored only
+    /// once it proved to be the key's own user, and forgotten again when IAM then refuses to retire the
+    /// key (unless the keyring already held a session of that identity). On any failure the key stays.
     public func signin(
         profile: String, region requested: String?, mode: Mode, configFile: String, retireKey: Bool
     ) async throws -> SigninResult {
@@ -65,6 +69,7 @@ public struct LoginSessionAccount: Sendable {
                 profile: profile, key: "region", value: "(none)",
                 expected: "a region to sign in to: pass --region, or set region in the profile or AWS_REGION")
         }
+        let key = retireKey ? try await retirableKey(profile: profile) : nil
         let flow = SigninFlow(
             region: region, baseURI: try source.baseURI(region: region), transport: context.transport,
             now: context.now)
@@ -73,12 +78,34 @@ public struct LoginSessionAccount: Sendable {
         case .sameDevice(let openBrowser): session = try await flow.sameDevice(openBrowser: openBrowser)
         case .crossDevice(let prompt): session = try await flow.crossDevice(prompt: prompt)
         }
-        try await context.store.storeLoginSession(session, profile: profile)
+        if let key {
+            // Moving off the key: nothing is stored until the session proved to be the key's user, and
+            // the profile is rewritten only once the key is gone.
+            let userName = try await keyUser(profile: profile, key: key, session: session)
+            let heldBefore = try await context.store.loginSessionInventory().contains {
+                $0.identityArn == session.identityArn
+            }
+            try await context.store.storeLoginSession(session, profile: profile)
+            do {
+                try await retire(profile: profile, key: key, userName: userName, session: session)
+            } catch let refusal as RetireKeyRefused {
+                if !heldBefore {
+                    do {
+                        try await context.store.removeLoginSession(identityArn: session.identityArn)
+                    } catch {
+                        context.notice(
+                            "could not forget the new sign-in session of \(session.identityArn) (\(error)); "
+                                + "`latchkey signout --all` removes it.")
+                    }
+                }
+                throw refusal
+            }
+        } else {
+            try await context.store.storeLoginSession(session, profile: profile)
+        }
         if context.settings.shareCLILoginCache {
             try AWSLoginCache(environment: context.environment).write(session)
         }
-        // Moving off the key: the profile is rewritten only once the key is gone.
-        if retireKey { try await retire(profile: profile, session: session) }
         let previous = own["login_session"].flatMap(nonEmpty)
         let writeRegion = own["region"].flatMap(nonEmpty) == nil && requested.flatMap(nonEmpty) != nil
         try await onOwnThread(named: "latchkey-config") {
@@ -104,15 +131,30 @@ public struct LoginSessionAccount: Sendable {
         }
     }
 
-    /// Deactivates and deletes the profile's stored IAM access key with the new session, after
-    /// proving the session is the key's own user (GetCallerIdentity with each), then removes the key
-    /// from the keyring. Any failure before the delete leaves the key active and stored.
-    public func retire(profile: String, session: LoginSession) async throws {
-        func refused(_ reason: String) -> RetireKeyRefused {
-            RetireKeyRefused(profile: profile, reason: reason)
+    /// The checks of `--retire-key` that need no session, made before the browser opens: the profile
+    /// is not a sign-in profile already and its key is stored in latchkey. Returns the key.
+    public func retirableKey(profile: String) async throws -> AWSCredentials {
+        let own = resolver.config.profile(profile)?.properties ?? [:]
+        if let arn = own["login_session"].flatMap(nonEmpty) {
+            throw RetireKeyRefused(
+                profile: profile,
+                reason: "it already uses the console sign-in session of \(arn) (login_session), so its key "
+                    + "is not the one it uses; `latchkey signin \(profile)` without --retire-key signs in "
+                    + "again.")
         }
         guard let key = try await context.store.longLivedKey(profile: profile) else {
-            throw refused("no access key is stored for it (`latchkey add \(profile)` stores one).")
+            throw RetireKeyRefused(
+                profile: profile,
+                reason: "no access key is stored for it (`latchkey add \(profile)` stores one).")
+        }
+        return key
+    }
+
+    /// Proves `session` is the IAM user `key` belongs to (GetCallerIdentity with each); returns the
+    /// user name.
+    public func keyUser(profile: String, key: AWSCredentials, session: LoginSession) async throws -> String {
+        func refused(_ reason: String) -> RetireKeyRefused {
+            RetireKeyRefused(profile: profile, reason: reason)
         }
         let region = session.region
         let stsEndpoint = try endpoint("sts", profile: profile)
@@ -137,9 +179,27 @@ public struct LoginSessionAccount: Sendable {
                 "the browser signed in as \(sessionIdentity.arn), but the key belongs to \(keyIdentity.arn); "
                     + "sign in as the key's own IAM user.")
         }
+        return userName
+    }
+
+    /// Deactivates and deletes the profile's stored IAM access key with the new session, after
+    /// proving the session is the key's own user (`keyUser`), then removes the key from the keyring.
+    /// Any failure before the delete leaves the key active and stored.
+    public func retire(profile: String, session: LoginSession) async throws {
+        let key = try await retirableKey(profile: profile)
+        let userName = try await keyUser(profile: profile, key: key, session: session)
+        try await retire(profile: profile, key: key, userName: userName, session: session)
+    }
+
+    private func retire(profile: String, key: AWSCredentials, userName: String, session: LoginSession)
+        async throws
+    {
+        func refused(_ reason: String) -> RetireKeyRefused {
+            RetireKeyRefused(profile: profile, reason: reason)
+        }
         let iam = IAMClient(
-            credentials: session.credentials, region: region, endpoint: try endpoint("iam", profile: profile),
-            transport: context.transport, now: context.now)
+            credentials: session.credentials, region: session.region,
+            endpoint: try endpoint("iam", profile: profile), transport: context.transport, now: context.now)
         do {
             try await iam.updateAccessKey(accessKeyId: key.accessKeyId, status: .inactive, userName: userName)
         } catch {
@@ -170,19 +230,7 @@ public struct LoginSessionAccount: Sendable {
     }
 
     private func endpoint(_ service: String, profile: String) throws -> URL? {
-        try resolver.config.configuredEndpointURL(
-            service: service, profile: profile, environment: context.environment
-        )
-        .map { text in
-            guard let url = URL(string: text), url.scheme != nil, url.host != nil else {
-                throw LatchkeyError.awsCallFailed(
-                    operation: service.uppercased(), profile: profile,
-                    detail:
-                        "the configured endpoint '\(text)' is not a URL; fix endpoint_url or AWS_ENDPOINT_URL."
-                )
-            }
-            return url
-        }
+        try resolver.configuredEndpoint(service: service, profile: profile)
     }
 
     /// Forgets the profile's stored session (and the shared CLI cache file). Returns the identity

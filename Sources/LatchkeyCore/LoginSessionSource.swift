@@ -7,7 +7,7 @@ import SystemSupport
 
 // Console sign-in sessions (`aws login`'s `login_session`) as a credential source: everything the
 // source needs (plan entry, keyring item, refresh under the single-flight lock, errors, the AWS
-// CLI's cache file) lives here, so it can become one provider.
+// CLI's cache file) lives here, in one provider (`LoginSessionProvider`).
 
 extension CredentialSource {
     /// A profile's `login_session = ARN`: the session `latchkey signin` stored in the keyring.
@@ -36,13 +36,8 @@ extension CredentialSource {
 
         /// The Sign-In base URI for `region` (the region the session was created in, for refreshes).
         public func baseURI(region: String?) throws -> URL {
-            var custom: URL?
-            if let endpoint {
-                guard let url = URL(string: endpoint), url.scheme != nil, url.host != nil else {
-                    throw LoginSessionProblem.badEndpoint(profile: profile, endpoint: endpoint)
-                }
-                custom = url
-            }
+            let custom = try configuredEndpoint(
+                endpoint, setting: "endpoint_url, AWS_ENDPOINT_URL_SIGNIN or AWS_ENDPOINT_URL")
             do {
                 return try SigninOAuthEndpoint.baseURI(
                     region: region ?? self.region, useFIPS: useFIPS, useDualStack: useDualStack,
@@ -116,7 +111,6 @@ public enum LoginSessionProblem: Error, CustomStringConvertible, Sendable, Equat
     case unreadable(profile: String, reason: String)
     /// Any other failure while the current credentials have run out.
     case refreshFailed(profile: String, reason: String)
-    case badEndpoint(profile: String, endpoint: String)
 
     public var description: String {
         switch self {
@@ -138,10 +132,6 @@ public enum LoginSessionProblem: Error, CustomStringConvertible, Sendable, Equat
                 + "sign in again with `latchkey signin \(profile)`."
         case .refreshFailed(let profile, let reason):
             return "the console sign-in session of profile '\(profile)' could not be refreshed: \(reason)"
-        case .badEndpoint(let profile, let endpoint):
-            return
-                "the Sign-In endpoint '\(endpoint)' of profile '\(profile)' is not a URL; fix endpoint_url "
-                + "or AWS_ENDPOINT_URL_SIGNIN."
         }
     }
 }
@@ -258,39 +248,39 @@ public struct AWSLoginCache: Sendable {
 
 // MARK: - Credentials, refreshed under the single-flight lock
 
-extension CredentialService {
-    /// The session's current credentials, refreshed first when little validity is left (5 minutes, or
-    /// LATCHKEY_MIN_TTL when longer). One process refreshes at a time: under the lock the item is
-    /// read again, because another process may have refreshed (and so spent the refresh token) first.
-    func loginSessionCredentials(_ source: CredentialSource.LoginSessionSource) async throws -> (
-        credentials: AWSCredentials, origin: CredentialOrigin
-    ) {
-        let session = try await storedLoginSession(source)
-        guard needsRefresh(session) else {
+/// The provider of a `login_session` profile: the session's current credentials, refreshed first
+/// when little validity is left (5 minutes, or LATCHKEY_MIN_TTL when longer). One process refreshes
+/// at a time: under the lock the item is read again, because another process may have refreshed
+/// (and so spent the refresh token) first.
+struct LoginSessionProvider: CredentialProvider {
+    let source: CredentialSource.LoginSessionSource
+
+    func credentials(_ run: ProviderRun) async throws -> ProvidedCredentials {
+        let context = run.context
+        let session = try await storedLoginSession(context)
+        guard needsRefresh(session, context) else {
             context.debug("using the stored sign-in session of \(source.identityArn)")
-            return (session.credentials, .cachedSession)
+            return ProvidedCredentials(credentials: session.credentials, origin: .cachedSession)
         }
-        let lock = try await lockSession(
+        let lock = try await context.lockSession(
             CredentialStore.loginSessionKey(source.identityArn), profile: source.profile)
         defer { lock?.release() }
-        let current = try await storedLoginSession(source)
-        guard needsRefresh(current) else {
+        let current = try await storedLoginSession(context)
+        guard needsRefresh(current, context) else {
             context.debug("another process refreshed the sign-in session of \(source.identityArn)")
-            return (current.credentials, .cachedSession)
+            return ProvidedCredentials(credentials: current.credentials, origin: .cachedSession)
         }
-        guard let refreshed = try await refresh(current, source) else {
-            return (current.credentials, .cachedSession)
+        guard let refreshed = try await refresh(current, context) else {
+            return ProvidedCredentials(credentials: current.credentials, origin: .cachedSession)
         }
         try await context.store.storeLoginSession(refreshed, profile: source.profile)
         if context.settings.shareCLILoginCache {
             try AWSLoginCache(environment: context.environment).write(refreshed)
         }
-        return (refreshed.credentials, .newSession)
+        return ProvidedCredentials(credentials: refreshed.credentials, origin: .newSession)
     }
 
-    private func storedLoginSession(_ source: CredentialSource.LoginSessionSource) async throws
-        -> LoginSession
-    {
+    private func storedLoginSession(_ context: CoreContext) async throws -> LoginSession {
         let session: LoginSession?
         do {
             session = try await context.store.loginSession(identityArn: source.identityArn)
@@ -303,15 +293,13 @@ extension CredentialService {
         return session
     }
 
-    private func needsRefresh(_ session: LoginSession) -> Bool {
+    private func needsRefresh(_ session: LoginSession, _ context: CoreContext) -> Bool {
         let window = max(LoginSession.refreshWindow, TimeInterval(context.settings.minimumTTL))
         return session.expiration.timeIntervalSince(context.now()) <= window
     }
 
     /// The refreshed session, or nil when the current credentials must serve (see below).
-    private func refresh(_ session: LoginSession, _ source: CredentialSource.LoginSessionSource) async throws
-        -> LoginSession?
-    {
+    private func refresh(_ session: LoginSession, _ context: CoreContext) async throws -> LoginSession? {
         let now = context.now()
         let stillValid = session.expiration > now.addingTimeInterval(60)
         if session.hasReachedSessionLimit(at: now) {

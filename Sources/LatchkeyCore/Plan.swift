@@ -96,6 +96,14 @@ public enum CredentialSource: Sendable, Equatable {
         }
     }
 
+    /// Read where latchkey runs (a key, a stored sign-in session) rather than fetched by a call.
+    public var isLocal: Bool {
+        switch self {
+        case .storedKey, .staticKeys, .environment, .loginSession: return true
+        default: return false
+        }
+    }
+
     /// The profile whose long-lived key starts the chain, if any.
     public var keyProfile: String? {
         switch self {

@@ -39,8 +39,7 @@ public struct ProfileResolver: Sendable {
         let target = try settings(name, isTarget: true)
         var plan = CredentialPlan(
             profile: name, source: chain.source, steps: [],
-            region: request.region ?? nonEmpty(environment["AWS_REGION"])
-                ?? nonEmpty(environment["AWS_DEFAULT_REGION"]) ?? target.region,
+            region: try region(asked: request.region, profile: name),
             sts: try stsSettings(for: name, target: target),
             instanceMetadataEndpoint: target["ec2_metadata_service_endpoint"].flatMap(nonEmpty),
             instanceMetadataMode: target["ec2_metadata_service_endpoint_mode"].flatMap(nonEmpty), notes: [])
@@ -492,7 +491,8 @@ public struct ProfileResolver: Sendable {
     var home: String { UserFolders(environment: environment).home }
 
     /// `latchkey-<user>`, limited to what STS accepts in RoleSessionName.
-    func defaultRoleSessionName() -> String {
+    /// `latchkey-USER`, cut to the characters and length AWS accepts in a role session name.
+    public func defaultRoleSessionName() -> String {
         let user = environment["USER"] ?? environment["LOGNAME"] ?? "user"
         let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+=,.@-_")
         let cleaned = String(user.filter { allowed.contains($0) }.prefix(55))

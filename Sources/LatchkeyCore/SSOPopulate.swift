@@ -123,9 +123,11 @@ public struct SSOPopulate: Sendable {
     /// `ListAccounts`, then `ListAccountRoles` of each (paged; throttling retried by the client).
     /// A token the portal no longer accepts leads to one new sign-in.
     func listAssignments(_ source: CredentialSource.SSOSource) async throws -> [SSOAssignment] {
-        let service = CredentialService(context: context)
+        let signIn = SSOSignIn(context: context)
         let portal = try SSOPortalClient(
-            region: source.region, endpoint: source.portalEndpoint.flatMap(URL.init(string:)),
+            region: source.region,
+            endpoint: try configuredEndpoint(
+                source.portalEndpoint, setting: "AWS_ENDPOINT_URL_SSO or AWS_ENDPOINT_URL"),
             transport: context.transport)
         func list(_ token: SSOToken) async throws -> [SSOAssignment] {
             var assignments: [SSOAssignment] = []
@@ -141,9 +143,9 @@ public struct SSOPopulate: Sendable {
             return assignments
         }
         do {
-            return try await list(try await service.ssoToken(source, forceLogin: false))
+            return try await list(try await signIn.token(source, forceLogin: false))
         } catch let error as AWSClientError where error.serviceError?.code == "UnauthorizedException" {
-            return try await list(try await service.ssoToken(source, forceLogin: true))
+            return try await list(try await signIn.token(source, forceLogin: true))
         }
     }
 

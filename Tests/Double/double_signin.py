@@ -13,7 +13,8 @@ Served by the latchkey double next to moto (clients find it through `AWS_ENDPOIN
   `authorization_code` (single use, 5 minutes, PKCE, redirect URI, client id) and `refresh_token`
   (bound to the proof key's RFC 7638 thumbprint, rotated on every use, refused 12 hours after the
   browser sign-in or once the password changed). Credentials: real temporary keys of the IAM user
-  (15 minutes), with MFA present when the sign-in used MFA.
+  (15 minutes), with MFA present when the sign-in used MFA; `expiresIn` is 900 unless a test set a
+  shorter one (admin `signin/expires-in`), so clients refresh sooner.
 
 Errors: `x-amzn-ErrorType: <shape>` and `{"error": <OAuth2ErrorCode>, "message": ...}`, statuses per
 the model (ValidationException 400 INVALID_REQUEST, AccessDeniedException 401 TOKEN_EXPIRED /
@@ -120,7 +121,10 @@ class SigninState:
     codes: dict[str, Code] = field(default_factory=dict)
     refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)
     spent_jtis: set[str] = field(default_factory=set)
+    spent_codes: set[str] = field(default_factory=set)  # redeemed (or burned by a failed exchange)
     autofill: dict[str, Any] | None = None
+    spoil_next_code: str | None = None  # "used" | "expired": what happens to the next code granted
+    expires_in: int = CREDENTIALS_LIFETIME  # the `expiresIn` answered (AWS: 1-900 seconds)
 
 
 class TokenError(Exception):
@@ -206,6 +210,23 @@ class SigninService:
         with self.lock:
             self.state.autofill = autofill or None
 
+    def spoil_next_code(self, how: str | None) -> None:
+        """The next code the pages grant is already redeemed ("used", as if another client exchanged
+        it first) or already past its 5 minutes ("expired"); None: normal codes again."""
+        if how not in (None, "used", "expired"):
+            raise ValueError("spoil must be used, expired or null")
+        with self.lock:
+            self.state.spoil_next_code = how
+
+    def set_expires_in(self, seconds: int | None) -> None:
+        """The `expiresIn` of the next token answers (1-900, as the model allows); None: 900 again."""
+        if seconds is None:
+            seconds = CREDENTIALS_LIFETIME
+        if isinstance(seconds, bool) or not isinstance(seconds, int) or not 1 <= seconds <= CREDENTIALS_LIFETIME:
+            raise ValueError("seconds must be an integer from 1 to 900, or null")
+        with self.lock:
+            self.state.expires_in = seconds
+
     def revoke(self, user_name: str) -> int:
         with self.lock:
             dead = [t for t, r in self.state.refresh_tokens.items() if r.grant.person.user_name == user_name]
@@ -224,6 +245,8 @@ class SigninService:
                     for r in self.state.refresh_tokens.values()
                 ],
                 "autofill": self.state.autofill is not None,
+                "spoil_next_code": self.state.spoil_next_code,
+                "expires_in": self.state.expires_in,
             }
 
     # --- browser pages -----------------------------------------------------------------------
@@ -352,7 +375,12 @@ class SigninService:
         grant = Grant(person, pending.client_id, mfa, self.now(), person.password)
         with self.lock:
             self.state.pending.pop(request_id, None)
-            self.state.codes[code] = Code(grant, pending.challenge, pending.redirect_uri, self.now() + CODE_LIFETIME)
+            spoil, self.state.spoil_next_code = self.state.spoil_next_code, None
+            expires_at = self.now() + (0 if spoil == "expired" else CODE_LIFETIME)
+            if spoil == "used":
+                self.state.spent_codes.add(code)
+            else:
+                self.state.codes[code] = Code(grant, pending.challenge, pending.redirect_uri, expires_at)
         return redirect(pending.redirect_uri, {"code": code, "state": pending.state})
 
     def confirmation(self, request: Request) -> Response:
@@ -459,6 +487,10 @@ class SigninService:
                 raise invalid(f"{name} is required for grantType authorization_code.")
         with self.lock:
             code = self.state.codes.pop(body["code"], None)  # single use, even when the rest is wrong
+            reused = code is None and body["code"] in self.state.spent_codes
+            self.state.spent_codes.add(body["code"])
+        if reused:
+            raise denied("AUTHCODE_EXPIRED", "The authorization code was already used.")
         if code is None or self.now() >= code.expires_at:
             raise denied("AUTHCODE_EXPIRED", "The authorization code is expired or was already used.")
         if code.grant.client_id != body["clientId"]:
@@ -506,10 +538,11 @@ class SigninService:
         refresh_token = "lkrt" + secrets.token_urlsafe(48)
         with self.lock:
             self.state.refresh_tokens[refresh_token] = RefreshToken(grant, thumbprint)
+            expires_in = self.state.expires_in
         return {
             "accessToken": credentials,
             "tokenType": "aws_sigv4",
-            "expiresIn": CREDENTIALS_LIFETIME,
+            "expiresIn": expires_in,
             "refreshToken": refresh_token,
         }
 

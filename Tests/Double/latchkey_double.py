@@ -1353,6 +1353,18 @@ def admin(request: Request) -> Response:
     if route == "signin/autofill" and method == "POST":
         SIGNIN.set_autofill(body or None)
         return json_response(SIGNIN.public())
+    if route == "signin/next-code" and method == "POST":
+        try:
+            SIGNIN.spoil_next_code(body.get("spoil"))
+        except ValueError as error:
+            return json_response({"error": str(error)}, 400)
+        return json_response(SIGNIN.public())
+    if route == "signin/expires-in" and method == "POST":
+        try:
+            SIGNIN.set_expires_in(body.get("seconds"))
+        except ValueError as error:
+            return json_response({"error": str(error)}, 400)
+        return json_response(SIGNIN.public())
     if route == "signin/revoke" and method == "POST":
         return json_response({"revoked": SIGNIN.revoke(str(body.get("user_name", "")))})
     if route == "mfa/code" and method == "POST":

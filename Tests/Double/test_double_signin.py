@@ -11,6 +11,7 @@ import os
 import re
 import secrets
 import time
+import urllib.error
 import urllib.parse
 import uuid
 from pathlib import Path
@@ -329,6 +330,28 @@ def test_a_code_is_single_use_and_expires(double: str) -> None:
     late = login.sign_in("ada")["code"]
     advance_clock(double, 301)
     refused(login.exchange(late), 401, "AccessDeniedException", "AUTHCODE_EXPIRED")
+
+
+def test_the_admin_knob_shortens_expires_in_until_reset(double: str) -> None:
+    login, code = signed_in(double)
+    admin(double, "POST", "signin/expires-in", {"seconds": 330})
+    status, _, answer = login.exchange(code)
+    assert status == 200 and answer["expiresIn"] == 330
+    admin(double, "POST", "signin/expires-in", {"seconds": None})
+    assert login.refresh(answer["refreshToken"])[2]["expiresIn"] == 900
+    with pytest.raises(urllib.error.HTTPError):
+        admin(double, "POST", "signin/expires-in", {"seconds": 901})
+
+
+@pytest.mark.parametrize("spoil, message", [("used", "already used"), ("expired", "expired")])
+def test_the_admin_knob_spoils_only_the_next_code(double: str, spoil: str, message: str) -> None:
+    login, _ = signed_in(double)
+    admin(double, "POST", "signin/next-code", {"spoil": spoil})
+    assert admin(double, "GET", "signin")["spoil_next_code"] == spoil
+    spoiled = login.sign_in("ada")["code"]
+    assert admin(double, "GET", "signin")["spoil_next_code"] is None
+    assert message in refused(login.exchange(spoiled), 401, "AccessDeniedException", "AUTHCODE_EXPIRED")
+    assert login.exchange(login.sign_in("ada")["code"])[0] == 200  # one code only
 
 
 @pytest.mark.parametrize(

@@ -8,14 +8,17 @@ import json
 import os
 import shutil
 import stat
+import struct
 import subprocess
+import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from conftest import BINARY, World
+from conftest import BINARY, World, aws_cli
 from double_fixtures import (
     access_key_ids,
     admin,
@@ -28,6 +31,8 @@ from double_fixtures import (
     set_auth,
     signin_autofill,
 )
+from test_servers import client_env, ecs_get, run_client, serving
+from test_terminal import Tmux
 
 PASSWORD = "Chromium-signs-in-1!"
 TOKEN_CALLS = "signin:CreateOAuth2Token"
@@ -191,6 +196,15 @@ def test_shared_cli_cache_works_for_botocore_and_imports_back(
     session = boto3.Session(profile_name=ada["profile"])
     assert session.client("sts").get_caller_identity()["Arn"] == ada["arn"]
     assert session.get_credentials().method == "login"
+    # botocore refreshes with the refresh token and the DPoP key (SEC1 PEM) latchkey wrote, once the
+    # file's credentials are (made) stale.
+    document = json.loads(cache_file.read_text())
+    document["accessToken"]["expiresAt"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 60))
+    cache_file.write_text(json.dumps(document))
+    before = calls(world.endpoint).get(TOKEN_CALLS, 0)
+    assert boto3.Session(profile_name=ada["profile"]).client("sts").get_caller_identity()["Arn"] == ada["arn"]
+    assert calls(world.endpoint).get(TOKEN_CALLS, 0) == before + 1
+    assert json.loads(cache_file.read_text())["refreshToken"] != document["refreshToken"]
 
     # Forget it in the keyring only, then import the CLI's file back: kept without --delete.
     world.ok("signout", ada["profile"])
@@ -294,6 +308,23 @@ def test_retire_key_keeps_a_key_that_is_not_the_signed_in_users(world: World, ad
     assert access_key_ids(world.endpoint, other["user_name"]) == [other["access_key_id"]]
     assert world.config.read_text() == before  # the profile still uses the key
     assert caller(world, exported(world, ada["profile"], LATCHKEY_NO_PROMPT="1")).endswith(other["user_name"])
+    # The session that proved to be someone else was never stored.
+    assert not [p for p in world.listing()["profiles"] if any(s["type"] == "LoginSession" for s in p["sessions"])]
+    assert "Forgot 0 sign-in sessions" in world.ok("signout", "--all").stdout
+
+
+def test_retire_key_without_a_stored_key_is_refused_before_the_browser_opens(
+    world: World, ada: dict[str, str]
+) -> None:
+    before = world.config.read_text()
+    result = world.run("signin", ada["profile"], "--retire-key", timeout=150)
+    assert result.returncode == 1
+    assert "was not retired" in result.stderr and "no access key is stored" in result.stderr
+    assert "/v1/authorize" not in result.stderr  # no URL was printed, no browser started
+    assert not (world.home.parent / "final-page.html").exists()
+    assert admin(world.endpoint, "GET", "signin")["pending"] == 0
+    assert world.config.read_text() == before
+    assert "Forgot 0 sign-in sessions" in world.ok("signout", "--all").stdout
 
 
 def test_the_double_down_during_a_refresh_keeps_the_current_credentials(world: World, ada: dict[str, str]) -> None:
@@ -322,3 +353,164 @@ def test_a_changed_console_password_ends_the_session_with_the_command_to_sign_in
     result = world.run("exec", ada["profile"], "--", "true", env={"LATCHKEY_MIN_TTL": "16m"})
     assert result.returncode == 1
     assert "console password" in result.stderr and f"`latchkey signin {ada['profile']}`" in result.stderr
+
+
+def test_the_ecs_server_refreshes_a_login_session_in_place(world: World, ada: dict[str, str]) -> None:
+    # The browser sign-in's credentials say they last 330 seconds, so the server, which renews when
+    # 5 minutes are left, refreshes them about 30 seconds after the sign-in; refreshes get 15 minutes.
+    admin(world.endpoint, "POST", "signin/expires-in", {"seconds": 330})
+    signin(world, ada)
+    admin(world.endpoint, "POST", "signin/expires-in", {"seconds": None})
+    signed_in = exported(world, ada["profile"])
+    before = calls(world.endpoint).get(TOKEN_CALLS, 0)
+    with serving(world, ada["profile"], "--ecs") as server:
+        status, first = ecs_get(server)
+        assert status == 200 and first["AccessKeyId"] == signed_in["AccessKeyId"]
+        second = first
+        deadline = time.monotonic() + 120
+        while second["AccessKeyId"] == first["AccessKeyId"] and time.monotonic() < deadline:
+            time.sleep(1)
+            status, second = ecs_get(server)
+            assert status == 200
+        assert second["AccessKeyId"] != first["AccessKeyId"], "the server never refreshed the session"
+        assert calls(world.endpoint).get(TOKEN_CALLS, 0) == before + 1
+        # The new key works, and the AWS CLI gets it through the server's container endpoint.
+        assert caller(world, {**second, "SessionToken": second["Token"]}) == ada["arn"]
+        env = client_env(world, {
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI": server.variables["AWS_CONTAINER_CREDENTIALS_FULL_URI"],
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN": server.token,
+        })
+        cli = run_client([aws_cli(), "sts", "get-caller-identity", "--output", "json"], env)
+        assert cli.returncode == 0, cli.stderr
+        assert json.loads(cli.stdout)["Arn"] == ada["arn"]
+        assert ecs_get(server)[1]["AccessKeyId"] == second["AccessKeyId"]
+    # The refresh was written back: the keyring holds the new credentials and the rotated refresh
+    # token (the one the sign-in stored is spent, so a forced refresh works only with the new one).
+    assert exported(world, ada["profile"])["AccessKeyId"] == second["AccessKeyId"]
+    assert len(refresh_tokens(world, ada["arn"])) == 1
+    forced = exported(world, ada["profile"], LATCHKEY_MIN_TTL="16m")
+    assert forced["AccessKeyId"] != second["AccessKeyId"] and caller(world, forced) == ada["arn"]
+
+
+WATCHER = """
+import json, os, subprocess, sys, time, urllib.request
+
+def served():
+    request = urllib.request.Request(
+        os.environ["AWS_CONTAINER_CREDENTIALS_FULL_URI"],
+        headers={"Authorization": os.environ["AWS_CONTAINER_AUTHORIZATION_TOKEN"]},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)["AccessKeyId"]
+
+first = second = served()
+deadline = time.monotonic() + 120
+while second == first and time.monotonic() < deadline:
+    time.sleep(1)
+    second = served()
+cli = subprocess.run([sys.argv[1], "sts", "get-caller-identity", "--output", "json"], capture_output=True, text=True)
+print(json.dumps({"first": first, "second": second, "status": cli.returncode, "out": cli.stdout, "err": cli.stderr}))
+"""
+
+
+def test_exec_ecs_server_refreshes_a_login_session_under_its_command(world: World, ada: dict[str, str]) -> None:
+    admin(world.endpoint, "POST", "signin/expires-in", {"seconds": 330})  # as above: a refresh ~30 s later
+    signin(world, ada)
+    admin(world.endpoint, "POST", "signin/expires-in", {"seconds": None})
+    signed_in = exported(world, ada["profile"])
+    watcher = world.home / "watch.py"
+    watcher.write_text(WATCHER)
+    result = world.run("exec", "--ecs-server", ada["profile"], "--", sys.executable, str(watcher), aws_cli(),
+                       timeout=200)
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout)
+    assert seen["first"] == signed_in["AccessKeyId"]
+    assert seen["second"] != seen["first"], "the server never refreshed the session"
+    assert seen["status"] == 0, seen["err"]
+    assert json.loads(seen["out"])["Arn"] == ada["arn"]  # the AWS CLI, with the refreshed key
+    assert exported(world, ada["profile"])["AccessKeyId"] == seen["second"]  # written back
+
+
+@pytest.mark.parametrize("spoil", ["used", "expired"])
+def test_a_used_or_expired_authorization_code_fails_and_stores_nothing(
+    world: World, ada: dict[str, str], spoil: str
+) -> None:
+    before = world.config.read_text()
+    # The next code the sign-in pages grant is already redeemed, or already past its 5 minutes.
+    admin(world.endpoint, "POST", "signin/next-code", {"spoil": spoil})
+    result = world.run("signin", ada["profile"], timeout=150)
+    assert result.returncode == 1
+    assert "authorization code from the browser expired or was already used" in result.stderr
+    assert admin(world.endpoint, "GET", "signin")["spoil_next_code"] is None  # the browser did sign in
+    assert world.config.read_text() == before
+    assert refresh_tokens(world, ada["arn"]) == []
+    assert "Forgot 0 sign-in sessions" in world.ok("signout", "--all").stdout
+    assert result.stdout == ""
+    # A fresh sign-in then works.
+    signin(world, ada)
+    assert caller(world, exported(world, ada["profile"])) == ada["arn"]
+
+
+@pytest.fixture
+def keyctl(world: World) -> Any:
+    """The kernel keyring backend, in a keyring of this test's own, dropped afterwards."""
+    name = f"latchkey-e2e-{uuid.uuid4().hex[:8]}"
+    world.env.update({"LATCHKEY_BACKEND": "keyctl", "LATCHKEY_KEYCTL_KEYRING": name})
+    persistent = subprocess.run(["keyctl", "get_persistent", "@u"], capture_output=True, text=True, check=True)
+    yield persistent.stdout.strip()
+    found = subprocess.run(["keyctl", "search", persistent.stdout.strip(), "keyring", name],
+                           capture_output=True, text=True)
+    if found.returncode == 0:
+        subprocess.run(["keyctl", "invalidate", found.stdout.strip()], capture_output=True)
+
+
+def test_a_tampered_session_item_says_to_sign_in_again(world: World, ada: dict[str, str], keyctl: str) -> None:
+    keys = {"AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE", "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}
+    world.ok("add", "other", "--env", "--no-config", env=keys)
+    signin(world, ada)
+    serial = subprocess.run(["keyctl", "search", keyctl, "user", f"latchkey:login-session:{ada['arn']}"],
+                            capture_output=True, text=True, check=True).stdout.strip()
+    payload = subprocess.run(["keyctl", "pipe", serial], capture_output=True, check=True).stdout
+    # The kernel backend's layout: "LK1\n", the header's length (4 bytes), the header, the secret.
+    length = struct.unpack(">I", payload[4:8])[0]
+    head, secret = payload[: 8 + length], json.loads(payload[8 + length :])
+    assert secret["identityArn"] == ada["arn"]  # the item is the session (read in clear by its owner)
+    secret["dpopKey"] = "-----BEGIN EC PRIVATE KEY-----\nbm90IGEga2V5\n-----END EC PRIVATE KEY-----\n"
+    subprocess.run(["keyctl", "pupdate", serial], input=head + json.dumps(secret).encode(), check=True)
+
+    result = world.run("exec", ada["profile"], "--", "true")
+    assert result.returncode == 1
+    assert "cannot be read" in result.stderr and f"`latchkey signin {ada['profile']}`" in result.stderr
+    assert secret["refreshToken"] not in result.stderr and "Traceback" not in result.stderr
+    # Nothing else broke: the listing, another profile's key, and signing in again repairs it.
+    assert ada["profile"] in json.dumps(world.listing())
+    assert json.loads(world.ok("export", "--no-session", "--format", "json", "other").stdout)["AccessKeyId"] == (
+        keys["AWS_ACCESS_KEY_ID"]
+    )
+    signin(world, ada)
+    assert caller(world, exported(world, ada["profile"])) == ada["arn"]
+
+
+def test_import_asks_on_the_terminal_before_deleting_each_plaintext_file(
+    world: World, ada: dict[str, str]
+) -> None:
+    cache = world.home / ".aws/login/cache"
+    signin(world, ada, LATCHKEY_SHARE_CLI_LOGIN_CACHE="1")
+    cache_file = cache / (hashlib.sha256(ada["arn"].encode()).hexdigest() + ".json")
+    for answer, kept in (("n", True), ("y", False)):
+        world.ok("signout", ada["profile"])  # the keyring only: the CLI's file stays
+        assert cache_file.exists()
+        terminal = Tmux(world.env)
+        try:
+            terminal.start(f"{BINARY} import aws-login")
+            terminal.wait_for(f"Delete the plaintext copy {cache_file}? [y/N]")
+            terminal.type(answer)
+            screen = terminal.wait_for("EXITED:", timeout=60)
+        finally:
+            terminal.stop()
+        assert "EXITED:0" in screen and ada["arn"] in screen
+        assert cache_file.exists() == kept
+        # Either way the session is in the keyring, and works from there.
+        (listed,) = [p for p in world.listing()["profiles"] if p["name"] == ada["profile"]]
+        assert [s["type"] for s in listed["sessions"]] == ["LoginSession"]
+        assert caller(world, exported(world, ada["profile"])) == ada["arn"]

@@ -185,7 +185,7 @@ struct ConsoleLoginTests {
             // `plan(for:)` refuses a scope here (GetSessionToken takes none); the console's plan does not.
             let request = CredentialRequest(profile: "doug", scope: scope)
             #expect(throws: SessionScopeError.self) { try resolver.plan(for: request) }
-            let plan = try resolver.consolePlan(for: request)
+            let plan = try await resolver.consolePlan(for: request, store: CredentialStore(keyring: keyring))
             #expect(plan.scope?.policyArns == arns && plan.scope?.policy == policy)
             let transport = ScriptedTransport([
                 credentialsXML(
@@ -210,19 +210,23 @@ struct ConsoleLoginTests {
         }
     }
 
-    @Test func aScopedConsoleLoginIsStillRefusedWhereNothingTakesTheScope() throws {
+    @Test func aScopedConsoleLoginIsStillRefusedWhereNothingTakesTheScope() async throws {
         let config =
             "[profile doug]\nmfa_serial = \(Self.serial)\n[profile sso]\nsso_start_url = https://x\nsso_region = us-east-1\nsso_account_id = 1\nsso_role_name = r\n"
         let resolver = ProfileResolver(
             config: try AWSSharedConfig.parse(configText: config, credentialsText: nil), environment: [:],
             configFile: "config")
+        let store = CredentialStore(keyring: keyring)
         for profile in ["doug", "sso"] {
-            #expect(throws: SessionScopeError.self) {
-                try resolver.consolePlan(
-                    for: CredentialRequest(profile: profile, scope: ScopeRequest(readOnly: true)))
+            await #expect(throws: SessionScopeError.self) {
+                try await resolver.consolePlan(
+                    for: CredentialRequest(profile: profile, scope: ScopeRequest(readOnly: true)),
+                    store: store)
             }
         }
-        #expect(try resolver.consolePlan(for: CredentialRequest(profile: "doug")).scope == nil)
+        #expect(
+            try await resolver.consolePlan(for: CredentialRequest(profile: "doug"), store: store).scope == nil
+        )
     }
 
     @Test func anIAMUserWithMFAIsToldToUseTheAccountSigninPage() async throws {
@@ -309,7 +313,7 @@ struct ConsoleLoginTests {
             await transport.requests.last?.url.absoluteString.hasPrefix("http://127.0.0.1:4567/federation?")
                 == true)
         #expect(result.url.absoluteString.hasPrefix("http://127.0.0.1:4567/federation?Action=login&"))
-        await #expect(throws: ConsoleLoginError.badEndpoint("not a url")) {
+        await #expect(throws: BadEndpointURL.self) {
             _ = try await ConsoleLogin(
                 context: try context(transport, environment: ["LATCHKEY_SIGNIN_ENDPOINT": "not a url"])
             ).loginURL(

@@ -106,7 +106,7 @@ import Testing
     @Test func explainNamesTheSessionAndWhetherItIsStored() async throws {
         let plan = try plan()
         func text() async throws -> String {
-            Explanation(
+            await Explanation.of(
                 plan: plan, inventory: try await CredentialStore(keyring: keyring).inventory(),
                 settings: try LatchkeySettings(environment: ["HOME": "/nonexistent"]), now: clock.date,
                 mfaToken: nil, promptAvailable: false, backendName: "memory"
@@ -400,6 +400,162 @@ final class RacingKeyring: Keyring, @unchecked Sendable {
         let bodies = await transport.bodies
         #expect(bodies.last?.contains("Status=Active") == true)
         #expect(try await storedKey() == key)
+    }
+
+    // MARK: The whole `signin --retire-key`, with the code pasted as for --remote
+
+    /// A token answer whose ID token names `arn`.
+    static func tokenAnswer(arn: String) -> ScriptedTransport.Step {
+        let claims = Data(#"{"sub":"\#(arn)","iat":1800000000}"#.utf8).base64EncodedString()
+            .replacingOccurrences(of: "=", with: "").replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_")
+        return .json(
+            #"{"accessToken":{"accessKeyId":"ASIASESSION","secretAccessKey":"s","sessionToken":"t"},"#
+                + #""tokenType":"aws_sigv4","expiresIn":900,"refreshToken":"rt","idToken":"e30.\#(claims).c2ln"}"#
+        )
+    }
+
+    /// Counts how often the browser step ran; pastes a code for the URL's own state.
+    final class PastingBrowser: @unchecked Sendable {
+        private let lock = NSLock()
+        private var visits = 0
+        var count: Int { lock.withLock { visits } }
+
+        var mode: LoginSessionAccount.Mode {
+            .crossDevice { url in
+                self.lock.withLock { self.visits += 1 }
+                let items = URLComponents(url: url, resolvingAgainstBaseURL: false)?.queryItems ?? []
+                let state = items.first { $0.name == "state" }?.value ?? ""
+                return Data("state=\(state)&code=pasted".utf8).base64EncodedString()
+            }
+        }
+    }
+
+    func account(_ transport: ScriptedTransport, config: String) throws -> LoginSessionAccount {
+        var account = try self.account(transport)
+        account.resolver = ProfileResolver(
+            config: try AWSSharedConfig.parse(configText: config, credentialsText: nil),
+            environment: account.context.environment, configFile: "config")
+        return account
+    }
+
+    func configFile(_ text: String) throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("retire-\(UUID().uuidString)")
+        try Data(text.utf8).write(to: url)
+        return url
+    }
+
+    func storedSession() async throws -> LoginSession? {
+        try await CredentialStore(keyring: keyring).loginSession(identityArn: Self.arn)
+    }
+
+    @Test func withoutAStoredKeyTheBrowserNeverOpens() async throws {
+        let transport = ScriptedTransport()
+        let browser = PastingBrowser()
+        let file = try configFile("[profile ada]\n")
+        defer { try? FileManager.default.removeItem(at: file) }
+        await #expect(throws: LoginSessionAccount.RetireKeyRefused.self) {
+            try await account(transport).signin(
+                profile: "ada", region: "us-east-1", mode: browser.mode, configFile: file.path,
+                retireKey: true)
+        }
+        let requests = await transport.requests
+        #expect(browser.count == 0 && requests.isEmpty)
+        #expect(try String(contentsOf: file, encoding: .utf8) == "[profile ada]\n")
+    }
+
+    @Test func aProfileThatAlreadyUsesASessionIsRefusedBeforeTheBrowser() async throws {
+        try await CredentialStore(keyring: keyring).storeLongLivedKey(key, profile: "ada", now: clock.date)
+        let transport = ScriptedTransport()
+        let browser = PastingBrowser()
+        let text = "[profile ada]\nlogin_session = \(Self.arn)\n"
+        let file = try configFile(text)
+        defer { try? FileManager.default.removeItem(at: file) }
+        do {
+            _ = try await account(transport, config: text).signin(
+                profile: "ada", region: "us-east-1", mode: browser.mode, configFile: file.path,
+                retireKey: true)
+            Issue.record("a login_session profile should be refused")
+        } catch let refusal as LoginSessionAccount.RetireKeyRefused {
+            #expect(refusal.description.contains("already uses the console sign-in session"))
+        }
+        let requests = await transport.requests
+        #expect(browser.count == 0 && requests.isEmpty)
+        #expect(try await storedKey() == key)
+    }
+
+    @Test func anotherUsersSignInIsNeverStored() async throws {
+        try await CredentialStore(keyring: keyring).storeLongLivedKey(key, profile: "ada", now: clock.date)
+        let transport = ScriptedTransport([
+            Self.tokenAnswer(arn: Self.arn), Self.identity("arn:aws:iam::123456789012:user/bob"),
+            Self.identity(Self.arn),
+        ])
+        let browser = PastingBrowser()
+        let file = try configFile("[profile ada]\n")
+        defer { try? FileManager.default.removeItem(at: file) }
+        await #expect(throws: LoginSessionAccount.RetireKeyRefused.self) {
+            try await account(transport).signin(
+                profile: "ada", region: "us-east-1", mode: browser.mode, configFile: file.path,
+                retireKey: true)
+        }
+        let requests = await transport.requests
+        #expect(browser.count == 1 && requests.count == 3)
+        #expect(try await storedSession() == nil)
+        #expect(try await storedKey() == key)
+        #expect(try String(contentsOf: file, encoding: .utf8) == "[profile ada]\n")
+    }
+
+    @Test func aRefusedDeactivationForgetsTheJustStoredSession() async throws {
+        try await CredentialStore(keyring: keyring).storeLongLivedKey(key, profile: "ada", now: clock.date)
+        let transport = ScriptedTransport([
+            Self.tokenAnswer(arn: Self.arn), Self.identity(Self.arn), Self.identity(Self.arn), Self.denied,
+        ])
+        let file = try configFile("[profile ada]\n")
+        defer { try? FileManager.default.removeItem(at: file) }
+        await #expect(throws: LoginSessionAccount.RetireKeyRefused.self) {
+            try await account(transport).signin(
+                profile: "ada", region: "us-east-1", mode: PastingBrowser().mode, configFile: file.path,
+                retireKey: true)
+        }
+        let bodies = await transport.bodies
+        #expect(bodies.last?.contains("Action=UpdateAccessKey") == true)
+        #expect(try await storedSession() == nil)
+        #expect(try await storedKey() == key)
+        #expect(try String(contentsOf: file, encoding: .utf8) == "[profile ada]\n")
+    }
+
+    @Test func aSessionStoredBeforeIsKeptWhenTheRetirementIsRefused() async throws {
+        try await CredentialStore(keyring: keyring).storeLongLivedKey(key, profile: "ada", now: clock.date)
+        try await CredentialStore(keyring: keyring).storeLoginSession(session, profile: "other")
+        let transport = ScriptedTransport([
+            Self.tokenAnswer(arn: Self.arn), Self.identity(Self.arn), Self.identity(Self.arn), Self.denied,
+        ])
+        let file = try configFile("[profile ada]\n")
+        defer { try? FileManager.default.removeItem(at: file) }
+        await #expect(throws: LoginSessionAccount.RetireKeyRefused.self) {
+            try await account(transport).signin(
+                profile: "ada", region: "us-east-1", mode: PastingBrowser().mode, configFile: file.path,
+                retireKey: true)
+        }
+        #expect(try await storedSession() != nil)  // another profile's session of the same identity
+        #expect(try await storedKey() == key)
+    }
+
+    @Test func aRetiredKeyLeavesTheStoredSessionAndTheProfileUsesIt() async throws {
+        try await CredentialStore(keyring: keyring).storeLongLivedKey(key, profile: "ada", now: clock.date)
+        let transport = ScriptedTransport([
+            Self.tokenAnswer(arn: Self.arn), Self.identity(Self.arn), Self.identity(Self.arn),
+            Self.done("UpdateAccessKey"), Self.done("DeleteAccessKey"),
+        ])
+        let file = try configFile("[profile ada]\n")
+        defer { try? FileManager.default.removeItem(at: file) }
+        let result = try await account(transport).signin(
+            profile: "ada", region: "us-east-1", mode: PastingBrowser().mode, configFile: file.path,
+            retireKey: true)
+        #expect(result.session.identityArn == Self.arn)
+        #expect(try await storedSession()?.refreshToken == "rt")
+        #expect(try await storedKey() == nil)
+        #expect(try String(contentsOf: file, encoding: .utf8).contains("login_session = \(Self.arn)"))
     }
 }
 

@@ -8,7 +8,8 @@ import Testing
 @testable import LatchkeyCore
 
 /// The cross-SDK credential-provider cases that resolve a named profile, run through latchkey's
-/// resolver and `CredentialService` against the recorded HTTP traffic (`ReplayTransport`).
+/// resolver and `CredentialService` against the recorded HTTP traffic (`ReplayTransport`); where
+/// credentials come out, the calls made are the calls `explain` predicted for the same plan.
 /// Run as `--no-session`, the SDKs' behaviour. STS request bodies are not compared byte for byte: the recording SDK named its role sessions
 /// with timestamps. Account ids are not compared: latchkey does not hand them out.
 @Suite struct ProfileProviderConformanceTests {
@@ -75,6 +76,7 @@ import Testing
                 to: url, atomically: true, encoding: .utf8)
         }
         let transport = try testCase.replay(matchBodies: false)
+        let predicted = Predicted()
         let outcome = await Result {
             let locations = ConfigLocations.resolve(environment: environment)
             let resolver = ProfileResolver(
@@ -88,6 +90,11 @@ import Testing
                 store: CredentialStore(keyring: InMemoryKeyring()), transport: transport,
                 mfa: MFACodeSource(prompt: nil, processRunner: ShellRunner(), environment: environment),
                 now: { Date(timeIntervalSince1970: 1_577_836_800) })
+            let explanation = await Explanation.of(
+                plan: plan, inventory: CredentialStore.Inventory(), settings: context.settings,
+                now: context.now(),
+                mfaToken: nil, promptAvailable: false, backendName: "memory")
+            predicted.calls = explanation.steps.filter { $0.action == "call" }.map(\.operation)
             return try await CredentialService(context: context).credentials(for: plan).credentials
         }
         switch (testCase.expected, outcome) {
@@ -96,6 +103,11 @@ import Testing
             #expect(credentials.sessionToken == token)
             if let expiry { #expect(credentials.expiration == expiry) }
             try await transport.verify()
+            // A program makes no HTTP call; retries and the steps of one service collapse into one call.
+            let made = await transport.requests.map(Self.operation(of:))
+            #expect(
+                Self.collapsed(made) == Self.collapsed(predicted.calls.filter { $0 != "CredentialProcess" }),
+                "explain predicted \(predicted.calls)")
         case (.error, .failure):
             break
         case (.error(let message), .success):
@@ -105,6 +117,29 @@ import Testing
         case (.token, _):
             Issue.record("a token case in a credentials folder")
         }
+    }
+}
+
+extension ProfileProviderConformanceTests {
+    /// Which link of a chain an HTTP request belongs to, named as `explain` names it.
+    static func operation(of request: HTTPRequest) -> String {
+        let body = String(decoding: request.body, as: UTF8.self)
+        if let action = body.split(separator: "&").first(where: { $0.hasPrefix("Action=") }) {
+            return String(action.dropFirst("Action=".count))
+        }
+        let host = request.url.host ?? ""
+        if host == "169.254.169.254" || host == "fd00:ec2::254" { return "Ec2InstanceMetadata" }
+        if request.url.path.hasPrefix("/federation/") { return "GetRoleCredentials" }
+        return "EcsContainer"
+    }
+
+    static func collapsed(_ calls: [String]) -> [String] {
+        calls.reduce(into: []) { result, call in if result.last != call { result.append(call) } }
+    }
+
+    /// What `explain` predicted inside the run's closure.
+    final class Predicted: @unchecked Sendable {
+        var calls: [String] = []
     }
 }
 

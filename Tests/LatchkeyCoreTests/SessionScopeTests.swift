@@ -388,9 +388,9 @@ import Testing
         #expect(plain["LATCHKEY_SESSION_SCOPE"] == nil)
     }
 
-    @Test func explanationCarriesTheScope() throws {
+    @Test func explanationCarriesTheScope() async throws {
         let scoped = try plan("admin", ScopeRequest(policyArns: [Self.audit], readOnly: true))
-        let explanation = Explanation(
+        let explanation = await Explanation.of(
             plan: scoped, inventory: CredentialStore.Inventory(),
             settings: try LatchkeySettings(environment: ["HOME": "/nonexistent"]), now: Date(), mfaToken: nil,
             promptAvailable: false, backendName: "file")

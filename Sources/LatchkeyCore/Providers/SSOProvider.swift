@@ -10,110 +10,14 @@ public protocol SSOLoginPresenter: Sendable {
     func present(verificationURI: String, completeURI: String?, userCode: String, profile: String) async
 }
 
-extension CredentialService {
-    /// Credentials from a source that is not a stored or written key: instance metadata, a
-    /// container endpoint, web identity, IAM Identity Center or a credential process. The ones
-    /// that cost a call or a program are cached under the source's key until they expire.
-    func externalSourceCredentials(_ plan: CredentialPlan, now: Date) async throws -> (
-        credentials: AWSCredentials, origin: CredentialOrigin
-    ) {
-        if let key = plan.source.cacheKey, let cached = try await fresh(key, now: now) {
-            return (cached, .cachedSession)
-        }
-        let credentials: AWSCredentials
-        do {
-            credentials = try await fetch(plan)
-        } catch let error as LatchkeyError {
-            throw error
-        } catch {
-            throw LatchkeyError.sourceUnavailable(
-                profile: plan.profile, source: plan.source.operation, reason: "\(error)")
-        }
-        if let key = plan.source.cacheKey, credentials.expiration != nil {
-            try await context.store.storeSession(
-                credentials, key: key, profile: plan.profile, type: plan.source.operation, mfaSerial: nil)
-        }
-        return (credentials, .newSession)
-    }
+/// IAM Identity Center: the role credentials of `sso_account_id` / `sso_role_name`, with the
+/// sign-in token of the profile's sso-session (or legacy start URL).
+struct SSOProvider: CredentialProvider {
+    let sso: CredentialSource.SSOSource
 
-    private func fetch(_ plan: CredentialPlan) async throws -> AWSCredentials {
-        let environment = context.environment
-        switch plan.source {
-        case .instanceMetadata:
-            let endpoint = try IMDSClient.resolveEndpoint(
-                environment: environment, profileEndpoint: plan.instanceMetadataEndpoint,
-                profileMode: plan.instanceMetadataMode)
-            return try await IMDSClient(endpoint: endpoint, transport: context.transport).credentials()
-                .credentials
-        case .ecsContainer:
-            guard let configuration = try ContainerCredentialsClient.configuration(environment: environment)
-            else {
-                throw LatchkeyError.sourceUnavailable(
-                    profile: plan.profile, source: "credential_source = EcsContainer",
-                    reason: "neither AWS_CONTAINER_CREDENTIALS_RELATIVE_URI nor _FULL_URI is set.")
-            }
-            return try await ContainerCredentialsClient(
-                configuration: configuration, transport: context.transport
-            )
-            .credentials().credentials
-        case .webIdentity(let web):
-            let token: String
-            do {
-                token = try String(contentsOfFile: web.tokenFile, encoding: .utf8)
-                    .trimmingCharacters(in: .whitespacesAndNewlines)
-            } catch {
-                throw LatchkeyError.sourceUnavailable(
-                    profile: web.profile, source: "web_identity_token_file",
-                    reason: "\(web.tokenFile) cannot be read; check the path and that the token is there.")
-            }
-            let sts = try stsClient(
-                credentials: nil, plan: plan, profile: web.profile, operation: "AssumeRoleWithWebIdentity")
-            let scope = plan.steps.isEmpty ? plan.scope : nil
-            return try await sts.assumeRoleWithWebIdentity(
-                roleArn: web.roleArn, roleSessionName: web.roleSessionName, webIdentityToken: token,
-                policy: scope?.policy, policyArns: scope?.policyArns ?? []
-            ).credentials
-        case .sso(let sso):
-            return try await ssoRoleCredentials(sso)
-        case .credentialProcess(let profile, let command, _):
-            return try await processCredentials(profile: profile, command: command)
-        case .storedKey, .staticKeys, .environment, .loginSession:
-            preconditionFailure("keys are read by sourceCredentials")
-        }
-    }
-
-    // MARK: credential_process
-
-    func processCredentials(profile: String, command: String) async throws -> AWSCredentials {
-        let arguments: [String]
-        do {
-            arguments = try splitCommandLine(command)
-        } catch {
-            throw LatchkeyError.sourceUnavailable(
-                profile: profile, source: "credential_process", reason: "\(error); fix credential_process.")
-        }
-        let output: String
-        do {
-            output = try await context.mfa.processRunner.output(
-                of: arguments, environment: childEnvironment(context.environment),
-                timeout: .seconds(context.settings.processTimeout))
-        } catch {
-            throw LatchkeyError.sourceUnavailable(
-                profile: profile, source: "credential_process `\(arguments[0])`",
-                reason: "it failed: \(error). Run it by hand to see why.")
-        }
-        do {
-            return try CredentialProcessOutput.parse(Data(output.utf8), now: context.now()).credentials
-        } catch {
-            throw LatchkeyError.sourceUnavailable(
-                profile: profile, source: "credential_process `\(arguments[0])`",
-                reason: "its output is not valid: \(error)")
-        }
-    }
-
-    // MARK: IAM Identity Center
-
-    func ssoRoleCredentials(_ sso: CredentialSource.SSOSource) async throws -> AWSCredentials {
+    func credentials(_ run: ProviderRun) async throws -> ProvidedCredentials {
+        let context = run.context
+        let signIn = SSOSignIn(context: context)
         guard let accountId = sso.accountId, let roleName = sso.roleName else {
             throw LatchkeyError.invalidSSOConfig(
                 profile: sso.profile,
@@ -122,35 +26,67 @@ extension CredentialService {
                     + "not get credentials; add both to the profile.")
         }
         let portal = try SSOPortalClient(
-            region: sso.region, endpoint: sso.portalEndpoint.flatMap(URL.init(string:)),
+            region: sso.region,
+            endpoint: try configuredEndpoint(
+                sso.portalEndpoint, setting: "endpoint_url, AWS_ENDPOINT_URL_SSO or AWS_ENDPOINT_URL"),
             transport: context.transport)
-        var token = try await ssoToken(sso, forceLogin: false)
+        var token = try await signIn.token(sso, forceLogin: false)
+        let credentials: AWSCredentials
         do {
-            return try await portal.getRoleCredentials(
+            credentials = try await portal.getRoleCredentials(
                 accountId: accountId, roleName: roleName, accessToken: token.accessToken)
         } catch let error as AWSClientError where error.serviceError?.code == "UnauthorizedException" {
             // The token was revoked or expired early: sign in again, once.
-            token = try await ssoToken(sso, forceLogin: true)
-            return try await portal.getRoleCredentials(
+            token = try await signIn.token(sso, forceLogin: true)
+            credentials = try await portal.getRoleCredentials(
                 accountId: accountId, roleName: roleName, accessToken: token.accessToken)
         }
+        return ProvidedCredentials(credentials: credentials, origin: .newSession)
+    }
+}
+
+/// The IAM Identity Center sign-in token: kept in the keyring, refreshed, or made anew through the
+/// device flow (`latchkey sso login` and any profile whose token has run out).
+public struct SSOSignIn: Sendable {
+    public let context: CoreContext
+
+    public init(context: CoreContext) {
+        self.context = context
     }
 
     /// A usable IAM Identity Center token: the stored one, the AWS CLI's, a refreshed one, or a new
     /// sign-in through the device flow, in that order.
-    public func ssoToken(_ sso: CredentialSource.SSOSource, forceLogin: Bool) async throws -> SSOToken {
+    public func token(_ sso: CredentialSource.SSOSource, forceLogin: Bool) async throws -> SSOToken {
         let now = context.now()
         let store = context.store
         let cliCache = SSOTokenCache(
             home: URL(fileURLWithPath: UserFolders(environment: context.environment).home))
         let cliKey: SSOTokenCache.Key = sso.sessionName.map { .session($0) } ?? .startURL(sso.startURL)
         var token = try await store.ssoToken(name: sso.tokenName)
-        if token == nil { token = try? cliCache.read(cliKey) }
+        if token == nil {
+            do {
+                token = try cliCache.read(cliKey)
+            } catch {
+                // The AWS CLI's own file: unreadable, it is simply not a token latchkey can use.
+                context.debug("ignoring the AWS CLI's SSO cache file: \(error)")
+            }
+        }
         if !forceLogin, let current = token {
             if !current.needsRefresh(at: now) { return current }
-            if current.canRefresh(at: now), let refreshed = try? await refresh(current, sso) {
-                try await save(refreshed, sso, cliCache: cliCache, cliKey: cliKey)
-                return refreshed
+            if current.canRefresh(at: now) {
+                do {
+                    let refreshed = try await refresh(current, sso)
+                    try await save(refreshed, sso, cliCache: cliCache, cliKey: cliKey)
+                    return refreshed
+                } catch  where !current.isExpired(at: now) {
+                    // The token still works: use it, and try refreshing next time.
+                    context.debug("could not refresh the IAM Identity Center token: \(error)")
+                    return current
+                } catch {
+                    context.notice(
+                        "could not refresh the IAM Identity Center sign-in of '\(sso.profile)' (\(error)); "
+                            + "signing in again.")
+                }
             }
             if !current.isExpired(at: now) { return current }
         }
@@ -161,7 +97,9 @@ extension CredentialService {
 
     private func oidc(_ sso: CredentialSource.SSOSource) throws -> SSOOIDCClient {
         try SSOOIDCClient(
-            region: sso.region, endpoint: sso.oidcEndpoint.flatMap(URL.init(string:)),
+            region: sso.region,
+            endpoint: try configuredEndpoint(
+                sso.oidcEndpoint, setting: "endpoint_url, AWS_ENDPOINT_URL_SSO_OIDC or AWS_ENDPOINT_URL"),
             transport: context.transport)
     }
 

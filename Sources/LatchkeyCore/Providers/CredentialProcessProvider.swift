@@ -1,0 +1,38 @@
+import AWSClient
+import Foundation
+import SystemSupport
+
+/// `credential_process`: a program, run without a shell, that prints credentials as JSON.
+struct CredentialProcessProvider: CredentialProvider {
+    let profile: String
+    let command: String
+
+    func credentials(_ run: ProviderRun) async throws -> ProvidedCredentials {
+        let context = run.context
+        let arguments: [String]
+        do {
+            arguments = try splitCommandLine(command)
+        } catch {
+            throw LatchkeyError.sourceUnavailable(
+                profile: profile, source: "credential_process", reason: "\(error); fix credential_process.")
+        }
+        let output: String
+        do {
+            output = try await context.mfa.processRunner.output(
+                of: arguments, environment: childEnvironment(context.environment),
+                timeout: .seconds(context.settings.processTimeout))
+        } catch {
+            throw LatchkeyError.sourceUnavailable(
+                profile: profile, source: "credential_process `\(arguments[0])`",
+                reason: "it failed: \(error). Run it by hand to see why.")
+        }
+        do {
+            let parsed = try CredentialProcessOutput.parse(Data(output.utf8), now: context.now())
+            return ProvidedCredentials(credentials: parsed.credentials, origin: .newSession)
+        } catch {
+            throw LatchkeyError.sourceUnavailable(
+                profile: profile, source: "credential_process `\(arguments[0])`",
+                reason: "its output is not valid: \(error)")
+        }
+    }
+}
