@@ -130,7 +130,7 @@ public struct ConsoleLogin: Sendable {
             token = try await client.getSigninToken(credentials: credentials, sessionDuration: duration)
         } catch {
             throw LatchkeyError.awsCallFailed(
-                operation: "getSigninToken", profile: plan.profile, detail: "\(error)")
+                operation: "getSigninToken", profile: plan.profile, cause: error)
         }
         let destination = endpoint.destination(path: request.path, region: region)
         return ConsoleLoginURL(
@@ -160,7 +160,7 @@ public struct ConsoleLogin: Sendable {
                 policyArns: plan.scope?.policyArns ?? [])
         } catch {
             throw LatchkeyError.awsCallFailed(
-                operation: "GetFederationToken", profile: plan.profile, detail: "\(error)")
+                operation: "GetFederationToken", profile: plan.profile, cause: error)
         }
     }
 
@@ -192,7 +192,7 @@ public struct ConsoleLogin: Sendable {
             return try await sts.getCallerIdentity()
         } catch {
             throw LatchkeyError.awsCallFailed(
-                operation: "GetCallerIdentity", profile: plan.profile, detail: "\(error)")
+                operation: "GetCallerIdentity", profile: plan.profile, cause: error)
         }
     }
 

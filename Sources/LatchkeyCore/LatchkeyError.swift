@@ -29,8 +29,12 @@ public enum LatchkeyError: Error, CustomStringConvertible, Sendable {
     case nestedExec(profile: String)
     case commandNotFound(String)
     case corruptStoredItem(key: String)
-    case awsCallFailed(operation: String, profile: String, detail: String)
+    /// An AWS call failed: `cause` is what the client reported (AWSClientError: the service's
+    /// answer, a timeout, no connection), `advice` what to do about it (may be empty).
+    case awsCallFailed(operation: String, profile: String, cause: any Error, advice: String = "")
     case sourceUnavailable(profile: String, source: String, reason: String)
+    /// A service or program source failed; `cause` is its own error, `advice` what to do.
+    case sourceFailed(profile: String, source: String, cause: any Error, advice: String = "")
     case lockTimeout(profile: String, seconds: Int)
 
     public var description: String {
@@ -117,13 +121,15 @@ public enum LatchkeyError: Error, CustomStringConvertible, Sendable {
         case .corruptStoredItem(let key):
             return "the stored item '\(key)' could not be decoded; remove it with `latchkey clear` "
                 + "(sessions) or add the credentials again with `latchkey add`."
-        case .awsCallFailed(let operation, let profile, let detail):
-            return "\(operation) for profile '\(profile)' failed: \(detail)"
+        case .awsCallFailed(let operation, let profile, let cause, let advice):
+            return "\(operation) for profile '\(profile)' failed: \(cause)\(advice)"
         case .lockTimeout(let profile, let seconds):
             return "another latchkey process has been getting the session for '\(profile)' for \(seconds) s "
                 + "(waiting for an MFA code?); answer or stop it and try again, or raise LATCHKEY_LOCK_TIMEOUT."
         case .sourceUnavailable(let profile, let source, let reason):
             return "profile '\(profile)' gets credentials from \(source), but \(reason)"
+        case .sourceFailed(let profile, let source, let cause, let advice):
+            return "profile '\(profile)' gets credentials from \(source), but \(cause)\(advice)"
         }
     }
 }

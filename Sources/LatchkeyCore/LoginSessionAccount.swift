@@ -218,9 +218,9 @@ public struct LoginSessionAccount: Sendable {
             }
             guard reactivated else {
                 throw LatchkeyError.awsCallFailed(
-                    operation: "DeleteAccessKey", profile: profile,
-                    detail:
-                        "\(error); the key is now INACTIVE and still stored: reactivate it in the IAM console "
+                    operation: "DeleteAccessKey", profile: profile, cause: error,
+                    advice:
+                        "; the key is now INACTIVE and still stored: reactivate it in the IAM console "
                         + "or delete it there, then `latchkey remove \(profile)`.")
             }
             throw refused("deleting it with the new session failed (\(error)); it was reactivated.")

@@ -13,8 +13,9 @@ struct CredentialProcessProvider: CredentialProvider {
         do {
             arguments = try splitCommandLine(command)
         } catch {
-            throw LatchkeyError.sourceUnavailable(
-                profile: profile, source: "credential_process", reason: "\(error); fix credential_process.")
+            throw LatchkeyError.sourceFailed(
+                profile: profile, source: "credential_process", cause: error,
+                advice: "; fix credential_process.")
         }
         let output: String
         do {
@@ -22,17 +23,30 @@ struct CredentialProcessProvider: CredentialProvider {
                 of: arguments, environment: childEnvironment(context.environment),
                 timeout: .seconds(context.settings.processTimeout))
         } catch {
-            throw LatchkeyError.sourceUnavailable(
+            throw LatchkeyError.sourceFailed(
                 profile: profile, source: "credential_process `\(arguments[0])`",
-                reason: "it failed: \(error). Run it by hand to see why.")
+                cause: ProgramFailed(cause: error),
+                advice: ". Run it by hand to see why.")
         }
         do {
             let parsed = try CredentialProcessOutput.parse(Data(output.utf8), now: context.now())
             return ProvidedCredentials(credentials: parsed.credentials, origin: .newSession)
         } catch {
-            throw LatchkeyError.sourceUnavailable(
+            throw LatchkeyError.sourceFailed(
                 profile: profile, source: "credential_process `\(arguments[0])`",
-                reason: "its output is not valid: \(error)")
+                cause: InvalidOutput(cause: error))
         }
+    }
+
+    /// The program could not be run, failed or timed out.
+    struct ProgramFailed: Error, CustomStringConvertible {
+        let cause: any Error
+        var description: String { "it failed: \(cause)" }
+    }
+
+    /// The program printed something that is not the credential_process JSON.
+    struct InvalidOutput: Error, CustomStringConvertible {
+        let cause: any Error
+        var description: String { "its output is not valid: \(cause)" }
     }
 }

@@ -56,8 +56,7 @@ struct STSCall {
     /// Turns an AWS failure into a sentence that says what to do about it.
     func advice(for error: any Error, sentCode: Bool) -> any Error {
         guard case AWSClientError.service(let service) = error else {
-            return LatchkeyError.awsCallFailed(
-                operation: step.operation, profile: step.profile, detail: "\(error)")
+            return LatchkeyError.awsCallFailed(operation: step.operation, profile: step.profile, cause: error)
         }
         if sentCode, let serial = step.mfaSerial, service.code == "AccessDenied",
             service.message.localizedCaseInsensitiveContains("MultiFactorAuthentication")
@@ -84,6 +83,6 @@ struct STSCall {
             advice = service.isThrottling ? " AWS kept throttling the call; wait a minute and try again." : ""
         }
         return LatchkeyError.awsCallFailed(
-            operation: step.operation, profile: step.profile, detail: "\(service)\(advice)")
+            operation: step.operation, profile: step.profile, cause: error, advice: advice)
     }
 }

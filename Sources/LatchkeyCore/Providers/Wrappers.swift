@@ -86,7 +86,7 @@ struct SourceFailures: CredentialProvider {
         } catch let error as LatchkeyError {
             throw error
         } catch {
-            throw LatchkeyError.sourceUnavailable(profile: profile, source: source, reason: "\(error)")
+            throw LatchkeyError.sourceFailed(profile: profile, source: source, cause: error)
         }
     }
 }
