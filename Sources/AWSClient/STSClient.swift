@@ -158,12 +158,17 @@ public struct STSClient: Sendable {
     }
 
     /// Federated-user credentials (for console sign-in without a role); `name` is 2-32 characters.
-    public func getFederationToken(name: String, durationSeconds: Int?, policy: String?) async throws
+    public func getFederationToken(
+        name: String, durationSeconds: Int?, policy: String?, policyArns: [String] = []
+    ) async throws
         -> AWSCredentials
     {
         var parameters: [(String, String)] = [("Name", name)]
         if let durationSeconds { parameters.append(("DurationSeconds", String(durationSeconds))) }
         if let policy { parameters.append(("Policy", policy)) }
+        for (index, arn) in policyArns.enumerated() {
+            parameters.append(("PolicyArns.member.\(index + 1).arn", arn))
+        }
         let result = try await client.call("GetFederationToken", parameters)
         return try reader("GetFederationToken").credentials(result)
     }

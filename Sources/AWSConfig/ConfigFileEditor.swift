@@ -69,6 +69,35 @@ public enum ConfigFileEditor {
         }
     }
 
+    /// Replaces the whole text in one read-modify-write under the lock: `transform` gets the
+    /// current text ("" when there is no file) and returns the new one, or nil to leave the file
+    /// as it is. The new text must parse; the old one becomes the backup, as with every edit.
+    /// Returns whether the file changed.
+    @discardableResult
+    public static func rewrite(
+        inConfigAt path: String, lockTimeout: Duration = defaultLockTimeout,
+        _ transform: (String) throws -> String?
+    ) throws -> Bool {
+        try editing(path, timeout: lockTimeout) { resolved in
+            let document = try EditableConfig.load(resolved)
+            let current = document.original.map { String(decoding: $0, as: UTF8.self) } ?? ""
+            guard let text = try transform(current), Array(text.utf8) != document.original ?? [] else {
+                return false
+            }
+            guard
+                (try? AWSSharedConfig.parse(configText: text, credentialsText: nil, configPath: resolved))
+                    != nil
+            else {
+                throw ConfigError(
+                    path: resolved,
+                    message: "latchkey could not edit this file safely and left it unchanged; "
+                        + "make the change with a text editor.")
+            }
+            try document.write(Array(text.utf8))
+            return true
+        }
+    }
+
     /// Runs one read-modify-write of the file (symlinks resolved) under its folder's lock.
     private static func editing<Result>(
         _ path: String, timeout: Duration, creatingFolder: Bool = true, _ body: (String) throws -> Result
@@ -347,6 +376,11 @@ private struct EditableConfig {
                 message: "latchkey could not edit this file safely and left it unchanged; "
                     + "make the change with a text editor.")
         }
+        try write(bytes)
+    }
+
+    /// Keeps the previous content as the backup and replaces the file atomically.
+    func write(_ bytes: [UInt8]) throws {
         let folder = path.split(separator: "/", omittingEmptySubsequences: false).dropLast()
             .joined(separator: "/")
         if let original, let attributes {

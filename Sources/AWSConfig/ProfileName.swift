@@ -1,11 +1,11 @@
 /// The character set the AWS SDKs accept in profile names and property keys.
-enum ProfileName {
+public enum ProfileName {
     /// Letters, digits and `- / . % @ _ : +`; anything else makes the SDKs skip the section or key.
-    static func isValid<S: StringProtocol>(_ name: S) -> Bool {
+    public static func isValid<S: StringProtocol>(_ name: S) -> Bool {
         !name.isEmpty && name.utf8.allSatisfy(isAllowed)
     }
 
-    static func isAllowed(_ byte: UInt8) -> Bool {
+    public static func isAllowed(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
             UInt8(ascii: "0")...UInt8(ascii: "9"):
@@ -18,5 +18,5 @@ enum ProfileName {
         }
     }
 
-    static let allowedDescription = "letters, digits and - / . % @ _ : +"
+    public static let allowedDescription = "letters, digits and - / . % @ _ : +"
 }

@@ -90,7 +90,8 @@ struct LoginCommand: AsyncParsableCommand {
         let lookup = try await runtime.plan(
             // --region picks the console page (and its partition's hosts); STS keeps the profile's region.
             for: CredentialRequest(
-                profile: name, durationSeconds: seconds, mfaToken: mfaToken, scope: scope.request))
+                profile: name, durationSeconds: seconds, mfaToken: mfaToken, scope: scope.request),
+            console: true)
         let login = ConsoleLogin(context: try runtime.coreContext(keyring: lookup.keyring))
         let result = try await login.loginURL(
             plan: lookup.plan,

@@ -62,13 +62,17 @@ struct RotateCommand: AsyncParsableCommand {
 
 extension Runtime {
     /// The plan for a request, also for profiles that live only in the keyring (added with --no-config).
-    func plan(for request: CredentialRequest) async throws -> (
+    /// `console`: the plan of `latchkey login` (see `ProfileResolver.consolePlan`).
+    func plan(for request: CredentialRequest, console: Bool = false) async throws -> (
         plan: CredentialPlan, resolver: ProfileResolver, keyring: any Keyring
     ) {
         let keyring = try openKeyring()
         let resolver = try resolver()
-        return (
-            try await resolver.plan(for: request, store: CredentialStore(keyring: keyring)), resolver, keyring
-        )
+        let store = CredentialStore(keyring: keyring)
+        let plan =
+            console
+            ? try await resolver.consolePlan(for: request, store: store)
+            : try await resolver.plan(for: request, store: store)
+        return (plan, resolver, keyring)
     }
 }

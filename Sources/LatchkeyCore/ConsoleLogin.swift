@@ -69,8 +69,8 @@ public struct ConsoleLoginRequest: Sendable, Equatable {
 
 /// Builds console sign-in URLs: role credentials go to the federation endpoint as they are; an
 /// IAM user's long-lived key first gets GetFederationToken with an allow-all session policy (the
-/// console then has the user's own rights); anything that cannot give a working console is
-/// refused with the account's sign-in page instead.
+/// console then has the user's own rights), or with the plan's scope as `Policy` / `PolicyArns`;
+/// anything that cannot give a working console is refused with the account's sign-in page instead.
 public struct ConsoleLogin: Sendable {
     public let context: CoreContext
 
@@ -152,10 +152,12 @@ public struct ConsoleLogin: Sendable {
         }
         let sts = try STSAccess(plan: plan).client(
             credentials: key, context: context, profile: plan.profile, operation: "GetFederationToken")
+        // Scoped: the scope's policies alone (with allow-all beside them, the union would allow everything).
+        let policy = plan.scope == nil ? Self.allowAllPolicy : plan.scope?.policy
         do {
             return try await sts.getFederationToken(
-                name: Self.federatedName(plan.profile), durationSeconds: duration, policy: Self.allowAllPolicy
-            )
+                name: Self.federatedName(plan.profile), durationSeconds: duration, policy: policy,
+                policyArns: plan.scope?.policyArns ?? [])
         } catch {
             throw LatchkeyError.awsCallFailed(
                 operation: "GetFederationToken", profile: plan.profile, cause: error)
@@ -199,6 +201,37 @@ public struct ConsoleLogin: Sendable {
         let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+=,.@-")
         let cleaned = profile.map { allowed.contains($0) ? $0 : "-" }
         return String(("latchkey-" + String(cleaned)).prefix(32))
+    }
+}
+
+extension ProfileResolver {
+    /// `latchkey login`'s plan: as `plan(for:)`, except that an IAM user's own key (no MFA device,
+    /// no role) may be scoped, since the console gets it through GetFederationToken, which takes
+    /// `Policy` and `PolicyArns`. Every other plan that cannot be scoped is still refused.
+    public func consolePlan(for request: CredentialRequest, store: CredentialStore) async throws
+        -> CredentialPlan
+    {
+        do {
+            return try await plan(for: request, store: store)
+        } catch let refusal as SessionScopeError {
+            guard case .notScopable = refusal else { throw refusal }
+            var unscoped = request
+            unscoped.scope = ScopeRequest()
+            unscoped.scope.ignoresProfile = true
+            var plan = try await plan(for: unscoped, store: store)
+            let federated =
+                plan.source.isLongLived
+                && plan.steps.allSatisfy { step in
+                    if case .assumeRole = step.kind { return false }
+                    return step.mfaSerial == nil
+                }
+            guard federated, let scope = try scope(for: plan, request: request) else { throw refusal }
+            plan.scope = scope
+            plan.notes.append(
+                "The console session is scoped (\(scope.label), from \(scope.origin)): GetFederationToken gets "
+                    + "its policies instead of allow-all.")
+            return plan
+        }
     }
 }
 

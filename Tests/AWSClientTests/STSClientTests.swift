@@ -171,7 +171,8 @@ struct STSClientTests {
                     + "</FederatedUser></GetFederationTokenResult></GetFederationTokenResponse>")
         ])
         let credentials = try await makeSTS(transport).getFederationToken(
-            name: "doug", durationSeconds: 43200, policy: "{}")
+            name: "doug", durationSeconds: 43200, policy: "{}",
+            policyArns: ["arn:aws:iam::aws:policy/A", "arn:b"])
         #expect(
             credentials
                 == AWSCredentials(
@@ -180,6 +181,7 @@ struct STSClientTests {
         #expect(
             await transport.bodies == [
                 "Action=GetFederationToken&Version=2011-06-15&Name=doug&DurationSeconds=43200&Policy=%7B%7D"
+                    + "&PolicyArns.member.1.arn=arn%3Aaws%3Aiam%3A%3Aaws%3Apolicy%2FA&PolicyArns.member.2.arn=arn%3Ab"
             ])
     }
 

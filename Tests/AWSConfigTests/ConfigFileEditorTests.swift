@@ -230,4 +230,25 @@ import Testing
         }
         #expect(try folder.read("config") == "[profile dev\nregion = x\n")
     }
+
+    @Test func rewriteReplacesTheTextWithABackupOrLeavesItAlone() throws {
+        let folder = try TemporaryFolder()
+        let path = folder.url("config")
+        try folder.write("# mine\n[profile dev]\n", to: "config")
+        #expect(try ConfigFileEditor.rewrite(inConfigAt: path) { $0 + "\n[profile new]\n" })
+        #expect(try folder.read("config") == "# mine\n[profile dev]\n\n[profile new]\n")
+        #expect(try folder.read("config.latchkey-backup") == "# mine\n[profile dev]\n")
+
+        #expect(try ConfigFileEditor.rewrite(inConfigAt: path) { _ in nil } == false)
+        #expect(try ConfigFileEditor.rewrite(inConfigAt: path) { $0 } == false)
+        #expect(throws: ConfigError.self) {
+            try ConfigFileEditor.rewrite(inConfigAt: path) { $0 + "[profile broken\n" }
+        }
+        #expect(try folder.read("config") == "# mine\n[profile dev]\n\n[profile new]\n")
+        #expect(
+            try ConfigFileEditor.rewrite(inConfigAt: folder.url("fresh/config")) {
+                $0.isEmpty ? "[default]\n" : nil
+            })
+        #expect(try folder.read("fresh/config") == "[default]\n" && folder.mode("fresh/config") == 0o600)
+    }
 }

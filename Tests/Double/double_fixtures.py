@@ -350,6 +350,11 @@ def sso_assign(endpoint: str, role_name: str, account_id: str = "123456789012", 
     return admin(endpoint, "POST", "sso/assignments", {"role_name": role_name, "account_id": account_id, **fields})
 
 
+def sso_unassign(endpoint: str, role_name: str, account_id: str = "123456789012") -> dict[str, Any]:
+    """Takes `role_name` in `account_id` away from the SSO user (the IAM role stays)."""
+    return admin(endpoint, "DELETE", "sso/assignments", {"role_name": role_name, "account_id": account_id})
+
+
 def sso_approve(endpoint: str, user_code: str, deny: bool = False) -> None:
     """Approves (or denies) a device authorization as the person in the browser would."""
     admin(endpoint, "POST", "sso/approve", {"user_code": user_code, "deny": deny})

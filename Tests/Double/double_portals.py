@@ -28,6 +28,8 @@ POLL_INTERVAL = 1
 ACCESS_TOKEN_LIFETIME = 28800
 CLIENT_LIFETIME = 90 * 24 * 3600
 ROLE_CREDENTIALS_LIFETIME = 3600
+# Listings come in pages this small (unless max_result asks for smaller) so clients must follow nextToken.
+PORTAL_PAGE_SIZE = 2
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 OIDC_PATHS = {"/client/register", "/device_authorization", "/token"}
 # werkzeug's server drops headers with underscores; the double's request handler keeps this one here.
@@ -120,6 +122,14 @@ class Portals:
     def assign(self, assignment: Assignment) -> None:
         with self.lock:
             self.state.assignments.append(assignment)
+
+    def unassign(self, account_id: str, role_name: str) -> bool:
+        """Takes a role in an account away from the SSO user (an account left with none disappears)."""
+        with self.lock:
+            kept = [a for a in self.state.assignments if (a.account_id, a.role_name) != (account_id, role_name)]
+            removed = len(kept) != len(self.state.assignments)
+            self.state.assignments = kept
+            return removed
 
     def public(self) -> dict[str, Any]:
         with self.lock:
@@ -294,13 +304,13 @@ class Portals:
                     a.account_id,
                     {"accountId": a.account_id, "accountName": a.account_name, "emailAddress": a.email_address},
                 )
-            return json_response({"accountList": list(accounts.values())})
+            return paged(request, "accountList", list(accounts.values()))
         account_id = request.args.get("account_id", "")
         if not account_id:
             return portal_error("InvalidRequestException", 400, "account_id is required.")
         roles = [a for a in self.state.assignments if a.account_id == account_id]
         if request.path == "/assignment/roles":
-            return json_response({"roleList": [{"roleName": a.role_name, "accountId": a.account_id} for a in roles]})
+            return paged(request, "roleList", [{"roleName": a.role_name, "accountId": a.account_id} for a in roles])
         role_name = request.args.get("role_name", "")
         if not any(a.role_name == role_name for a in roles):
             return portal_error("ResourceNotFoundException", 404, "No access")
@@ -308,6 +318,24 @@ class Portals:
             account_id, role_name, self.state.user_name, ROLE_CREDENTIALS_LIFETIME
         )
         return json_response({"roleCredentials": credentials})
+
+
+def paged(request: Request, key: str, items: list[dict[str, str]]) -> Response:
+    """One page of a portal listing: `max_result` items at most, `next_token` says where it starts."""
+    token = request.args.get("next_token")
+    size = request.args.get("max_result", str(PORTAL_PAGE_SIZE))
+    if not size.isdigit() or int(size) < 1:
+        return portal_error("InvalidRequestException", 400, "max_result must be a positive number.")
+    start = 0
+    if token is not None:
+        if not token.startswith("page-") or not token[5:].isdigit():
+            return portal_error("InvalidRequestException", 400, "The next_token is not valid.")
+        start = int(token[5:])
+    end = start + min(int(size), PORTAL_PAGE_SIZE)
+    page: dict[str, Any] = {key: items[start:end]}
+    if end < len(items):
+        page["nextToken"] = f"page-{end}"
+    return json_response(page)
 
 
 def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

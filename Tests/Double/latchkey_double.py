@@ -153,6 +153,8 @@ class SessionCredential:
             "expiration": iso(self.expiration),
             "mfa_authenticated": self.mfa_authenticated,
             "mfa_serial": self.mfa_serial,
+            "session_policy": self.session_policy,
+            "session_policy_arns": STATE.session_policy_arns.get(self.access_key_id, []),
         }
 
 
@@ -493,6 +495,7 @@ def get_federation_token(self: TokenResponse) -> ActionResult:
         federated_name=name,
         session_policy=policy,
     )
+    remember_policy_arns(self, session.access_key_id)
     return ActionResult(
         {
             "Credentials": credentials_of(session),
@@ -807,8 +810,10 @@ def user_principal(key: access_control.IAMUserAccessKey) -> Principal:
         }
     )
     del context["aws:username"]
-    # No Policy passed to GetFederationToken: the session has no permissions at all.
+    # Neither Policy nor PolicyArns passed to GetFederationToken: the session has no permissions at all.
     session_policies = [session.session_policy] if session.session_policy else []
+    for arn in STATE.session_policy_arns.get(session.access_key_id, []):
+        session_policies.append(managed_policy_document(session.account_id, session.partition, arn))
     return Principal(session.arn, identity, boundary, session_policies, context, user, federated=True)
 
 
@@ -1334,6 +1339,9 @@ def admin(request: Request) -> Response:
             return json_response({"error": "no pending device authorization with that user_code"}, 404)
         return json_response({"ok": True})
     if route == "sso/assignments":
+        if method == "DELETE":
+            if not PORTALS.unassign(str(body.get("account_id", "123456789012")), str(body.get("role_name", ""))):
+                return json_response({"error": "no such assignment"}, 404)
         if method == "POST":
             try:
                 add_sso_assignment(body)

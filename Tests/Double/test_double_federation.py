@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from double_fixtures import (
+    admin,
     advance_clock,
     client,
     create_mfa_user,
@@ -89,6 +90,27 @@ def test_federation_token_without_policy_has_no_permissions(double: str) -> None
     credentials = user_sts(double, user).get_federation_token(Name="nopolicy")["Credentials"]
     code, message, _ = error_of(temp_client(double, "ec2", credentials).describe_regions)
     assert code == "UnauthorizedOperation" and "no session policy allows" in message
+
+
+def test_federation_token_with_policy_arns_is_cut_by_them(double: str) -> None:
+    user = create_mfa_user(double, "doug")
+    read_only = [{"arn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}]
+    credentials = user_sts(double, user).get_federation_token(Name="reader", PolicyArns=read_only)["Credentials"]
+    assert temp_client(double, "ec2", credentials).describe_regions()["Regions"]
+    assert temp_client(double, "s3", credentials).list_buckets()["Buckets"] is not None
+    assert error_of(lambda: temp_client(double, "s3", credentials).create_bucket(Bucket="nope-fed"))[0] == (
+        "AccessDenied"
+    )
+    # Policy and PolicyArns together: the session may do what either allows (and the user may).
+    both = user_sts(double, user).get_federation_token(
+        Name="both", Policy=json.dumps(EC2_ONLY), PolicyArns=[{"arn": "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"}]
+    )["Credentials"]
+    assert temp_client(double, "s3", both).list_buckets()["Buckets"] is not None
+    assert temp_client(double, "ec2", both).describe_regions()["Regions"]
+    assert error_of(lambda: temp_client(double, "s3", both).create_bucket(Bucket="nope-both"))[0] == "AccessDenied"
+    [session] = [s for s in admin(double, "GET", "sessions") if s["access_key_id"] == credentials["AccessKeyId"]]
+    assert session["session_policy_arns"] == ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
+    assert session["session_policy"] is None
 
 
 def test_federation_token_refused_with_session_credentials(double: str) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from double_fixtures import admin, advance_clock, client, set_auth, sso_approve, sso_assign
+from double_fixtures import admin, advance_clock, client, set_auth, sso_approve, sso_assign, sso_unassign
 
 START_URL = "https://latchkey.awsapps.com/start"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
@@ -136,6 +136,33 @@ def test_portal_lists_and_issues_working_role_credentials(double: str) -> None:
     )
     assert client(double, "ec2", *keys).describe_regions()["Regions"]
     assert error_of(lambda: client(double, "s3", *keys).list_buckets())[0] == "AccessDenied"
+
+
+def test_portal_listings_come_in_pages_and_assignments_can_be_taken_away(double: str) -> None:
+    for account in ("111111111111", "222222222222", "333333333333"):
+        sso_assign(double, "Admin", account_id=account, account_name=f"acct-{account[0]}")
+    sso_assign(double, "ReadOnly", account_id="111111111111")
+    sso_assign(double, "Billing", account_id="111111111111")
+    token = logged_in(double)["accessToken"]
+    sso = client(double, "sso")
+    first = sso.list_accounts(accessToken=token)
+    assert len(first["accountList"]) == 2 and first["nextToken"]
+    pages = sso.get_paginator("list_accounts").paginate(accessToken=token)
+    assert [a["accountId"] for page in pages for a in page["accountList"]] == [
+        "111111111111", "222222222222", "333333333333"
+    ]
+    one = sso.list_account_roles(accessToken=token, accountId="111111111111", maxResults=1)
+    assert len(one["roleList"]) == 1 and one["nextToken"]
+    pages = sso.get_paginator("list_account_roles").paginate(accessToken=token, accountId="111111111111")
+    assert sorted(r["roleName"] for page in pages for r in page["roleList"]) == ["Admin", "Billing", "ReadOnly"]
+    assert error_of(lambda: sso.list_accounts(accessToken=token, nextToken="forged"))[0] == "InvalidRequestException"
+
+    sso_unassign(double, "Admin", account_id="333333333333")
+    pages = sso.get_paginator("list_accounts").paginate(accessToken=token)
+    assert [a["accountId"] for page in pages for a in page["accountList"]] == ["111111111111", "222222222222"]
+    with pytest.raises(Exception) as caught:
+        sso_unassign(double, "Admin", account_id="333333333333")
+    assert getattr(caught.value, "code", None) == 404
 
 
 def test_portal_errors(double: str) -> None:

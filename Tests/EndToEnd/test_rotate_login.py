@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from botocore.exceptions import ClientError
 from conftest import BINARY, World, calls, code, create_mfa_user, reset_calls
-from double_fixtures import access_key_ids, add_fault, client, create_role, set_auth, set_new_key_delay
+from double_fixtures import access_key_ids, add_fault, client, create_role, sessions, set_auth, set_new_key_delay
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -286,6 +286,40 @@ def test_login_for_an_iam_user_uses_a_federation_token(world: World, plain_user:
     _, query = parse(url)
     assert calls(world.endpoint) == {"sts:GetFederationToken": 1}
     assert follow_once(url) == (302, query["Destination"])
+
+
+def federated_sessions(world: World) -> list[dict[str, Any]]:
+    return [s for s in sessions(world.endpoint) if s["kind"] == "federated"]
+
+
+def test_a_scoped_login_of_an_iam_user_narrows_the_federation_token(
+    world: World, plain_user: dict[str, str], tmp_path: Path
+) -> None:
+    # Unscoped: allow-all, so the console has the user's own rights.
+    world.ok("login", "pat", "--stdout", env=signin_env(world))
+    [unscoped] = federated_sessions(world)
+    assert '"Action":"*"' in unscoped["session_policy"] and unscoped["session_policy_arns"] == []
+
+    # --read-only: ReadOnlyAccess alone (allow-all beside it would undo it); the double then lets these
+    # credentials read but not write (test_double_federation.py checks that with the credentials).
+    result = world.ok("login", "pat", "--stdout", "--read-only", env=signin_env(world))
+    url = result.stdout.strip()
+    [scoped] = [s for s in federated_sessions(world) if s["access_key_id"] != unscoped["access_key_id"]]
+    assert scoped["session_policy"] is None
+    assert scoped["session_policy_arns"] == ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
+    _, query = parse(url)
+    assert follow_once(url) == (302, query["Destination"])
+
+    # --policy FILE and --policy-arn: both sent, as Policy and PolicyArns.
+    policy = tmp_path / "ec2.json"
+    policy.write_text('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ec2:Describe*", '
+                      '"Resource": "*"}]}')
+    arn = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
+    world.ok("login", "pat", "--stdout", "--policy", str(policy), "--policy-arn", arn, env=signin_env(world))
+    [last] = [s for s in federated_sessions(world) if s["access_key_id"] not in
+              (unscoped["access_key_id"], scoped["access_key_id"])]
+    assert json.loads(last["session_policy"])["Statement"][0]["Action"] == "ec2:Describe*"
+    assert last["session_policy_arns"] == [arn]
 
 
 def test_login_for_an_mfa_user_offers_the_account_signin_page(world: World, doug: dict[str, str]) -> None:

@@ -164,6 +164,71 @@ struct ConsoleLoginTests {
                 == "https://us-east-1.console.aws.amazon.com/console/home?region=us-east-1")
     }
 
+    @Test func aScopedIAMUserSendsTheScopeInsteadOfAllowAll() async throws {
+        try await storeKey()
+        var resolver = ProfileResolver(
+            config: try AWSSharedConfig.parse(
+                configText: "[profile doug]\nregion = us-east-1\n", credentialsText: nil),
+            environment: [:], configFile: "/home/doug/.aws/config")
+        let document =
+            #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:Describe*","Resource":"*"}]}"#
+        resolver.readFile = { _ in Data(document.utf8) }
+        let readOnly = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+        for (scope, policy, arns) in [
+            (ScopeRequest(readOnly: true), nil, [readOnly]),
+            (
+                ScopeRequest(policyFile: "/p.json", policyArns: ["arn:aws:iam::123456789012:policy/x"]),
+                document,
+                ["arn:aws:iam::123456789012:policy/x"]
+            ),
+        ] {
+            // `plan(for:)` refuses a scope here (GetSessionToken takes none); the console's plan does not.
+            let request = CredentialRequest(profile: "doug", scope: scope)
+            #expect(throws: SessionScopeError.self) { try resolver.plan(for: request) }
+            let plan = try await resolver.consolePlan(for: request, store: CredentialStore(keyring: keyring))
+            #expect(plan.scope?.policyArns == arns && plan.scope?.policy == policy)
+            let transport = ScriptedTransport([
+                credentialsXML(
+                    "GetFederationToken", id: "ASIAFED",
+                    extra:
+                        "<FederatedUser><FederatedUserId>1:latchkey-doug</FederatedUserId><Arn>arn:aws:sts::123456789012:federated-user/latchkey-doug</Arn></FederatedUser>"
+                ),
+                Self.token,
+            ])
+            let result = try await ConsoleLogin(context: try context(transport)).loginURL(
+                plan: plan, request: ConsoleLoginRequest(profile: "doug"))
+            #expect(result.kind == .federationToken)
+            let body = AWSPercentEncoding.decode(
+                String(decoding: await transport.requests[0].body, as: UTF8.self))
+            #expect(body.contains("Action=GetFederationToken"))
+            #expect(!body.contains(#""Action":"*""#))
+            #expect(body.contains("Policy=") == (policy != nil))
+            if let policy { #expect(body.contains("Policy=\(policy)")) }
+            for (index, arn) in arns.enumerated() {
+                #expect(body.contains("PolicyArns.member.\(index + 1).arn=\(arn)"))
+            }
+        }
+    }
+
+    @Test func aScopedConsoleLoginIsStillRefusedWhereNothingTakesTheScope() async throws {
+        let config =
+            "[profile doug]\nmfa_serial = \(Self.serial)\n[profile sso]\nsso_start_url = https://x\nsso_region = us-east-1\nsso_account_id = 1\nsso_role_name = r\n"
+        let resolver = ProfileResolver(
+            config: try AWSSharedConfig.parse(configText: config, credentialsText: nil), environment: [:],
+            configFile: "config")
+        let store = CredentialStore(keyring: keyring)
+        for profile in ["doug", "sso"] {
+            await #expect(throws: SessionScopeError.self) {
+                try await resolver.consolePlan(
+                    for: CredentialRequest(profile: profile, scope: ScopeRequest(readOnly: true)),
+                    store: store)
+            }
+        }
+        #expect(
+            try await resolver.consolePlan(for: CredentialRequest(profile: "doug"), store: store).scope == nil
+        )
+    }
+
     @Test func anIAMUserWithMFAIsToldToUseTheAccountSigninPage() async throws {
         try await storeKey()
         let transport = ScriptedTransport([Self.identity("arn:aws:iam::123456789012:user/doug")])
