@@ -2,7 +2,6 @@ import ArgumentParser
 import CLatchkeyServerSys
 import CLatchkeyVersion
 import Foundation
-import Keyring
 import LatchkeyCore
 
 #if canImport(Glibc)

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Keyring
 import LatchkeyCore
 
 struct MigrateCommand: AsyncParsableCommand {

@@ -1,7 +1,5 @@
 import ArgumentParser
-import AWSClient
 import Foundation
-import Keyring
 import LatchkeyCore
 import SystemSupport
 
@@ -53,18 +51,11 @@ struct SSOCommand: AsyncParsableCommand {
         func run() async throws {
             let runtime = try Runtime(options: global)
             let sso = try runtime.ssoSource(profile: profile)
-            let store = CredentialStore(keyring: try runtime.openKeyring())
-            let removed = try await store.removeSSOToken(name: sso.tokenName)
-            if runtime.settings.shareSSOCache {
-                let cache = SSOTokenCache(
-                    home: URL(fileURLWithPath: UserFolders(environment: runtime.environment).home))
-                try cache.remove(sso.sessionName.map { .session($0) } ?? .startURL(sso.startURL))
-            }
-            let sessions = try await store.removeSessions(profile: profile)
+            let context = try runtime.coreContext(keyring: try runtime.openKeyring())
+            let sessions = try await SSOSignIn(context: context).signOut(sso, profile: profile)
             print(
-                removed
-                    ? "Signed out of \(sso.startURL) (\(sessions) cached session(s) removed)."
-                    : "Not signed in.")
+                sessions.map { "Signed out of \(sso.startURL) (\($0) cached session(s) removed)." }
+                    ?? "Not signed in.")
         }
     }
 

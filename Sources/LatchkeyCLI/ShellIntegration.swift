@@ -1,16 +1,12 @@
-import AWSConfig
 import ArgumentParser
 import Foundation
-import Keyring
 import LatchkeyCore
 import SystemSupport
 
 /// Profile names for shell completion: read from the config files only (fast, no keyring).
 let profileCompletion = CompletionKind.custom { _, _, prefix in
     let environment = ProcessInfo.processInfo.environment
-    let names =
-        (try? AWSSharedConfig.load(ConfigLocations.resolve(environment: environment)))?.profileNames ?? []
-    return names.filter { $0.hasPrefix(prefix) }
+    return completionProfileNames(environment: environment).filter { $0.hasPrefix(prefix) }
 }
 
 struct ShellInitCommand: ParsableCommand {

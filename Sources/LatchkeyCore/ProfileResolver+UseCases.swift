@@ -1,3 +1,4 @@
+import AWSConfig
 import AWSClient
 import AWSSigV4
 import Foundation
@@ -33,4 +34,14 @@ extension ProfileResolver {
             return try plan(for: request, storedProfiles: stored)
         }
     }
+}
+
+/// Profile names for shell completion, from the config files alone (no keyring, no prompt). A
+/// config that does not parse completes nothing: completion has no place to show the error, and
+/// any command run on the profile reports it.
+public func completionProfileNames(environment: [String: String]) -> [String] {
+    guard let config = try? AWSSharedConfig.load(ConfigLocations.resolve(environment: environment)) else {
+        return []
+    }
+    return config.profileNames
 }

@@ -54,6 +54,20 @@ public struct SSOSignIn: Sendable {
         self.context = context
     }
 
+    /// `sso logout`: forgets the token (and the AWS CLI's copy when shared) and the profile's cached
+    /// sessions. Nil when no token was stored, else how many cached sessions went.
+    public func signOut(_ sso: CredentialSource.SSOSource, profile: String) async throws -> Int? {
+        let store = context.store
+        let removed = try await store.removeSSOToken(name: sso.tokenName)
+        if context.settings.shareSSOCache {
+            let cache = SSOTokenCache(
+                home: URL(fileURLWithPath: UserFolders(environment: context.environment).home))
+            try cache.remove(sso.sessionName.map { .session($0) } ?? .startURL(sso.startURL))
+        }
+        let sessions = try await store.removeSessions(profile: profile)
+        return removed ? sessions : nil
+    }
+
     /// A usable IAM Identity Center token: the stored one, the AWS CLI's, a refreshed one, or a new
     /// sign-in through the device flow, in that order.
     public func token(_ sso: CredentialSource.SSOSource, forceLogin: Bool) async throws -> SSOToken {
