@@ -73,12 +73,11 @@ struct MFAEnrollCommand: AsyncParsableCommand {
         let key = try await runtime.storedKey(profile: profile)
         let iam = try runtime.iamClient(credentials: key, profile: profile, region: region)
         let enrollment = MFAEnrollment(iam: iam, profile: profile)
+        let configuredSerial = try runtime.loadConfig().profile(profile)?["mfa_serial"]
         let pending: PendingEnrollment
         do {
             pending = try await enrollment.start(deviceName: deviceName)
-        } catch MFAEnrollmentError.deviceNameTaken(_, _, let serial?)
-            where (try? runtime.loadConfig().profile(profile))?["mfa_serial"] == nil
-        {
+        } catch MFAEnrollmentError.deviceNameTaken(_, _, let serial?) where configuredSerial == nil {
             // An earlier enrolment enabled the device, then died before it wrote the config.
             print(
                 "MFA device \(serial) is already enabled for this user (an earlier enrolment stopped before it "
@@ -113,7 +112,14 @@ struct MFAEnrollCommand: AsyncParsableCommand {
     /// Points the profile at the enabled device; sessions made without MFA are not wanted now.
     private func writeSerial(_ serial: String, runtime: Runtime) async throws {
         let store = CredentialStore(keyring: try runtime.openKeyring())
-        _ = try? await store.removeSessions(profile: profile)
+        do {
+            try await store.removeSessions(profile: profile)
+        } catch {
+            // The device change stands; sessions made before it are only stale, not wrong.
+            Terminal.say(
+                "latchkey: warning: could not remove the cached sessions of '\(profile)' (\(error)); "
+                    + "run `latchkey clear \(profile)`.\n")
+        }
         let configFile = runtime.locations.configFile
         do {
             try ConfigFileEditor.setProperty(

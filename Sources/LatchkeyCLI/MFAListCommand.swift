@@ -18,7 +18,7 @@ struct MFAListCommand: AsyncParsableCommand {
         let runtime = try Runtime(options: global)
         let key = try await runtime.storedKey(profile: profile)
         let iam = try runtime.iamClient(credentials: key, profile: profile, region: region)
-        let configured = (try? runtime.loadConfig().profile(profile))?["mfa_serial"]
+        let configured = try runtime.loadConfig().profile(profile)?["mfa_serial"]
         let devices = try await iam.listMFADevices(userName: nil)
         if devices.isEmpty {
             print("No MFA device is enabled; enrol one with `latchkey mfa enroll \(profile)`.")

@@ -25,7 +25,7 @@ struct MFARemoveCommand: AsyncParsableCommand {
 
     func run() async throws {
         let runtime = try Runtime(options: global)
-        let configured = (try? runtime.loadConfig().profile(profile))?["mfa_serial"]
+        let configured = try runtime.loadConfig().profile(profile)?["mfa_serial"]
         let key = try await runtime.storedKey(profile: profile)
         let listing = try runtime.iamClient(
             credentials: key, profile: profile, region: credentialOptions.region)
@@ -59,7 +59,14 @@ struct MFARemoveCommand: AsyncParsableCommand {
             print("Deleted \(target) (it was not enabled).")
         }
         let store = CredentialStore(keyring: try runtime.openKeyring())
-        _ = try? await store.removeSessions(profile: profile)
+        do {
+            try await store.removeSessions(profile: profile)
+        } catch {
+            // The device change stands; sessions made before it are only stale, not wrong.
+            Terminal.say(
+                "latchkey: warning: could not remove the cached sessions of '\(profile)' (\(error)); "
+                    + "run `latchkey clear \(profile)`.\n")
+        }
         if configured == target,
             try ConfigFileEditor.removeProperty(
                 "mfa_serial", profile: profile, inConfigAt: runtime.locations.configFile)
