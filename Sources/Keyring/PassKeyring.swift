@@ -29,6 +29,9 @@ import SystemSupport
 
 public actor PassKeyring: Keyring {
     public nonisolated var backendName: String { "pass" }
+    /// Every call runs pass (and gpg) and waits for it: on a thread of its own, not the runtime's.
+    private static let executor = ThreadExecutor(name: "latchkey-pass")
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { Self.executor.asUnownedSerialExecutor() }
     /// The password store folder (PASSWORD_STORE_DIR).
     public nonisolated let storeDirectory: String
     public nonisolated let prefix: String

@@ -12,9 +12,13 @@
 
 import CSecretService
 import Foundation
+import SystemSupport
 
 public actor SecretServiceKeyring: Keyring {
     public nonisolated var backendName: String { "secret-service" }
+    /// libsecret's calls are synchronous D-Bus round trips: on a thread of their own, not the runtime's.
+    private static let executor = ThreadExecutor(name: "latchkey-secret-service")
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { Self.executor.asUnownedSerialExecutor() }
     public nonisolated let collection: String
     /// The value of every item's `application` attribute: `latchkey`, or another to keep apart
     /// several keyrings in one collection (tests).
