@@ -1,4 +1,3 @@
-import AWSConfig
 import ArgumentParser
 import Foundation
 import LatchkeyCore
@@ -38,16 +37,14 @@ struct AddCommand: AsyncParsableCommand {
             id = try Terminal.readLine(prompt: "Enter Access Key ID: ", hidden: false)
             secret = try Terminal.readLine(prompt: "Enter Secret Access Key: ", hidden: true)
         }
-        let credentials = try validateKeyPair(accessKeyId: id, secretAccessKey: secret)
-        let store = CredentialStore(keyring: try runtime.openKeyring())
-        try await store.storeLongLivedKey(credentials, profile: profile, now: Date())
-        try await store.removeSessions(profile: profile)
-        var added = false
-        if !noConfig {
-            added = try ConfigFileEditor.ensureProfile(profile, inConfigAt: runtime.locations.configFile)
+        let outcome = try await AddKey.run(
+            accessKeyId: id, secretAccessKey: secret, profile: profile,
+            configFile: noConfig ? nil : runtime.locations.configFile, now: Date()
+        ) { CredentialStore(keyring: try runtime.openKeyring()) }
+        print("Added credentials to profile \"\(profile)\" in the \(outcome.backendName) backend.")
+        if outcome.addedProfile {
+            print("Added [\(sectionName(profile))] to \(runtime.locations.configFile).")
         }
-        print("Added credentials to profile \"\(profile)\" in the \(store.keyring.backendName) backend.")
-        if added { print("Added [\(sectionName(profile))] to \(runtime.locations.configFile).") }
     }
 }
 
