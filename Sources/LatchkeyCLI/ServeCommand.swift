@@ -55,32 +55,29 @@ struct ServeCommand: AsyncParsableCommand {
     }
 }
 
-/// SIGINT/SIGTERM end `serve` cleanly (exit 0), taking the token file with them.
+/// SIGINT/SIGTERM end `serve` cleanly (exit 0), taking the token file with them. A plain
+/// `sigaction` handler, in place before the variables are printed: a dispatch signal source
+/// registers asynchronously, and a signal that came before it (a client stopping the server right
+/// after reading them) was ignored, leaving the server running.
 func stopOnSignals(removing tokenFile: String?) {
-    for signalNumber in [SIGINT, SIGTERM] {
-        signal(signalNumber, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-        source.setEventHandler {
-            if let tokenFile { unlink(tokenFile) }
-            exit(0)
-        }
-        source.resume()
-        signalSources.withLock { $0.append(source) }
-    }
+    tokenFileToRemove = tokenFile.flatMap { strdup($0) }
+    var action = sigaction()
+    #if os(Linux)
+        action.__sigaction_handler.sa_handler = stopServing
+    #else
+        action.__sigaction_u.__sa_handler = stopServing
+    #endif
+    sigemptyset(&action.sa_mask)
+    for signalNumber in [SIGINT, SIGTERM] { sigaction(signalNumber, &action, nil) }
 }
 
-private let signalSources = LockedSources()
+/// Set once, before the handler is installed; read only by the handler.
+nonisolated(unsafe) private var tokenFileToRemove: UnsafeMutablePointer<CChar>?
 
-/// Keeps dispatch sources alive for the life of the process.
-private final class LockedSources: @unchecked Sendable {
-    private let lock = NSLock()
-    private var sources: [any DispatchSourceSignal] = []
-
-    func withLock(_ body: (inout [any DispatchSourceSignal]) -> Void) {
-        lock.lock()
-        defer { lock.unlock() }
-        body(&sources)
-    }
+/// Only async-signal-safe calls: `unlink` and `_exit`.
+private func stopServing(_: Int32) {
+    if let path = tokenFileToRemove { unlink(path) }
+    _exit(0)
 }
 
 /// A started server with what `exec`/`serve` print or hand on.
