@@ -40,8 +40,14 @@ import Testing
             // pass prefers gpg2 when there is one: both names lead to the wrapper.
             for name in ["gpg", "gpg2"] {
                 let script = "#!/bin/sh\necho \"$*\" >> '\(log)'\nexec '\(real)' \"$@\"\n"
-                try script.write(toFile: bin + "/" + name, atomically: true, encoding: .utf8)
-                chmod(bin + "/" + name, 0o755)
+                // Close-on-exec: a program another test starts meanwhile must not inherit a writable
+                // descriptor of the script, or running it fails with ETXTBSY ("Text file busy").
+                let fd = open(bin + "/" + name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o755)
+                guard fd >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+                let bytes = Array(script.utf8)
+                let written = write(fd, bytes, bytes.count)
+                close(fd)
+                guard written == bytes.count else { throw POSIXError(.EIO) }
             }
             var wrapped = storeEnvironment
             wrapped["PATH"] = bin + ":" + (storeEnvironment["PATH"] ?? "/usr/bin:/bin")
