@@ -111,15 +111,7 @@ struct MFAEnrollCommand: AsyncParsableCommand {
 
     /// Points the profile at the enabled device; sessions made without MFA are not wanted now.
     private func writeSerial(_ serial: String, runtime: Runtime) async throws {
-        let store = CredentialStore(keyring: try runtime.openKeyring())
-        do {
-            try await store.removeSessions(profile: profile)
-        } catch {
-            // The device change stands; sessions made before it are only stale, not wrong.
-            Terminal.say(
-                "latchkey: warning: could not remove the cached sessions of '\(profile)' (\(error)); "
-                    + "run `latchkey clear \(profile)`.\n")
-        }
+        try await runtime.dropSessionsAfterDeviceChange(profile: profile)
         let configFile = runtime.locations.configFile
         do {
             try ConfigFileEditor.setProperty(

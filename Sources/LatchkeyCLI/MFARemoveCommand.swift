@@ -58,15 +58,7 @@ struct MFARemoveCommand: AsyncParsableCommand {
             }
             print("Deleted \(target) (it was not enabled).")
         }
-        let store = CredentialStore(keyring: try runtime.openKeyring())
-        do {
-            try await store.removeSessions(profile: profile)
-        } catch {
-            // The device change stands; sessions made before it are only stale, not wrong.
-            Terminal.say(
-                "latchkey: warning: could not remove the cached sessions of '\(profile)' (\(error)); "
-                    + "run `latchkey clear \(profile)`.\n")
-        }
+        try await runtime.dropSessionsAfterDeviceChange(profile: profile)
         if configured == target,
             try ConfigFileEditor.removeProperty(
                 "mfa_serial", profile: profile, inConfigAt: runtime.locations.configFile)
