@@ -1,8 +1,6 @@
 import AWSClient
-import AWSConfig
 import AWSSigV4
 import Foundation
-import Keyring
 
 /// Where the credentials handed out came from.
 public enum CredentialOrigin: Sendable, Equatable {

@@ -1,6 +1,5 @@
 import AWSSigV4
 import Foundation
-import Keyring
 
 // The wrappers every provider can have. `ProviderGraph` composes a step of a chain as
 // `SingleFlight(Cached(MFAProtected(call)))`: the lock is taken first, the cache is read under it
