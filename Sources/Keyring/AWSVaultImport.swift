@@ -11,7 +11,7 @@
 import Crypto
 import Foundation
 import SystemSupport
-import _CryptoExtras
+import CryptoExtras
 
 /// A long-lived key pair found in aws-vault's store.
 public struct AWSVaultCredential: Sendable, Equatable, CustomStringConvertible {

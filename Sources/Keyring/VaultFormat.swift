@@ -1,6 +1,6 @@
 import Crypto
 import Foundation
-import _CryptoExtras
+import CryptoExtras
 
 /// scrypt cost parameters (N, r, p); memory used is 128 * N * r * p bytes.
 public struct ScryptParameters: Sendable, Equatable, Codable {
