@@ -20,7 +20,7 @@ from double_fixtures import client, create_user, next_unused_code, set_auth
 from test_terminal import Tmux
 
 FAKE_YKMAN = r'''#!PYTHON
-"""A fake ykman: records argv and stdin, keeps the secret, answers TOTP codes of consecutive steps."""
+"""A fake ykman: records argv and stdin, keeps the secret, answers TOTP codes of consecutive steps, in pairs."""
 import json, os, sys, time
 import pyotp
 state_path = os.environ["FAKE_YKMAN_STATE"]
@@ -36,7 +36,11 @@ elif args[:2] == ["oath", "accounts"] and args[2] == "add":
     state["accounts"][args[-1]] = stdin.strip()
 elif args[:2] == ["oath", "accounts"] and args[2] == "code":
     seed = state["accounts"][args[-1]]
-    print(pyotp.TOTP(seed).at(time.time() + 30 * state["codes"]))
+    # Enrolment asks twice, in two processes: the second code is the step after the first one's,
+    # not "now + 30 s" read later (on a busy machine the two reads can straddle a step boundary).
+    if state["codes"] % 2 == 0:
+        state["first_step"] = int(time.time() // 30)
+    print(pyotp.TOTP(seed).at((state["first_step"] + state["codes"] % 2) * 30))
     state["codes"] += 1
 json.dump(state, open(state_path, "w"))
 sys.exit(status)
