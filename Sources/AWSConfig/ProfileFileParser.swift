@@ -10,12 +10,15 @@ struct RawSection {
     var header: String
     /// 1-based line of the header.
     var line: Int
+    /// The bytes of the lines after the header, up to the next header or the end of the file.
+    var body: Range<Int> = 0..<0
     /// Keys lower-cased; a value continued over several lines is joined with `\n`.
+    /// Empty in the result of `ProfileFileParser.index()`: `properties(of:)` reads them.
     var properties: [String: String]
 }
 
 /// What a section header means in a given file.
-enum SectionKind: Equatable {
+enum SectionKind: Hashable {
     case profile(String)
     /// `[default]` in the config file: dropped when a `[profile default]` exists.
     case unprefixedDefault
@@ -75,7 +78,7 @@ extension Substring {
 }
 
 /// The line-level grammar of the shared files (the smithy-rs / cross-SDK rules), on UTF-8 bytes.
-struct ProfileFileParser {
+struct ProfileFileParser: Sendable {
     private let bytes: [UInt8]
     private let path: String
 
@@ -99,15 +102,42 @@ struct ProfileFileParser {
 
     /// Every section occurrence in file order (repeats are kept apart; merging happens later).
     func sections() throws -> [RawSection] {
-        var sections: [RawSection] = []
+        try walk(0..<bytes.count, firstLine: 1, sections: [], building: true)
+    }
+
+    /// The same sections with their body ranges but no properties: one scan of the bytes that runs
+    /// every check `sections()` runs (so it throws the same errors, at the same lines) but builds no
+    /// strings for keys and values. `properties(of:)` then reads one section's body on demand.
+    func index() throws -> [RawSection] {
+        try walk(0..<bytes.count, firstLine: 1, sections: [], building: false)
+    }
+
+    /// The properties of a section from `index()`, exactly as `sections()` gives them.
+    func properties(of section: RawSection) -> [String: String] {
+        var empty = section
+        empty.properties = [:]
+        // The lines after a header start with no current property, as in `sections()`; `index()`
+        // has already run every check on them, so this cannot throw.
+        let parsed = try? walk(section.body, firstLine: section.line + 1, sections: [empty], building: true)
+        return parsed?.first?.properties ?? [:]
+    }
+
+    /// Reads the lines of `range` (the first one numbered `firstLine`) after `sections`; builds the
+    /// properties only when `building`, but checks every line either way.
+    private func walk(
+        _ range: Range<Int>, firstLine: Int, sections start: [RawSection], building: Bool
+    ) throws -> [RawSection] {
+        var sections = start
         var currentKey: String?
+        var hasCurrentKey = false
         var inSubProperties = false
-        var lineNumber = 0
-        var lineStart = 0
-        while lineStart <= bytes.count {  // the empty text after a final newline is a blank line
+        var lineNumber = firstLine - 1
+        var lineStart = range.lowerBound
+        // The empty text after a final newline is a blank line, so `<` loses nothing.
+        while lineStart < range.upperBound {
             lineNumber += 1
-            var lineEnd = bytes[lineStart...].firstIndex(of: Self.newline) ?? bytes.count
-            let nextStart = lineEnd + 1
+            var lineEnd = bytes[lineStart..<range.upperBound].firstIndex(of: Self.newline) ?? range.upperBound
+            let nextStart = min(lineEnd + 1, range.upperBound)
             if lineEnd > lineStart, bytes[lineEnd - 1] == Self.carriageReturn { lineEnd -= 1 }
             defer { lineStart = nextStart }
             let line = lineStart..<lineEnd
@@ -125,9 +155,15 @@ struct ProfileFileParser {
                         lineNumber,
                         "a section header must end with ']', as in [profile NAME]; add the missing bracket.")
                 }
+                if let last = sections.indices.last {
+                    sections[last].body = sections[last].body.lowerBound..<lineStart
+                }
                 let name = string(header.lowerBound + 1..<header.upperBound - 1)
-                sections.append(RawSection(header: name, line: lineNumber, properties: [:]))
+                sections.append(
+                    RawSection(
+                        header: name, line: lineNumber, body: nextStart..<range.upperBound, properties: [:]))
                 currentKey = nil
+                hasCurrentKey = false
                 inSubProperties = false
             } else if first == Self.space || first == Self.tab {
                 guard !sections.isEmpty else {
@@ -136,7 +172,7 @@ struct ProfileFileParser {
                         "an indented line must come after a [profile NAME] section header and a property; "
                             + "remove the leading whitespace or move the line into a section.")
                 }
-                guard let key = currentKey else {
+                guard hasCurrentKey else {
                     throw error(
                         lineNumber,
                         "an indented line continues a property, but no property comes before it in this "
@@ -145,15 +181,21 @@ struct ProfileFileParser {
                 if inSubProperties {
                     _ = try property(in: trimmed, lineNumber: lineNumber, what: "sub-property")
                 }
-                sections[sections.count - 1].properties[key, default: ""] += "\n" + string(trimmed)
+                if building, let key = currentKey {
+                    sections[sections.count - 1].properties[key, default: ""] += "\n" + string(trimmed)
+                }
             } else {
                 guard !sections.isEmpty else {
                     throw error(
                         lineNumber, "a property must come after a [profile NAME] section header.")
                 }
                 let (key, value) = try property(in: trimmed, lineNumber: lineNumber, what: "property")
-                sections[sections.count - 1].properties[key] = value
-                currentKey = key
+                if building {
+                    let name = lowercasedString(key)
+                    sections[sections.count - 1].properties[name] = string(value)
+                    currentKey = name
+                }
+                hasCurrentKey = true
                 inSubProperties = value.isEmpty
             }
         }
@@ -163,7 +205,7 @@ struct ProfileFileParser {
     /// Splits `key = value` on the first `=`, after removing a comment that follows a blank.
     private func property(
         in range: Range<Int>, lineNumber: Int, what: String
-    ) throws -> (key: String, value: String) {
+    ) throws -> (key: Range<Int>, value: Range<Int>) {
         let content = stripComment(range, needsBlankBefore: true)
         guard let equals = bytes[content].firstIndex(of: Self.equals) else {
             throw error(
@@ -173,7 +215,7 @@ struct ProfileFileParser {
         guard !key.isEmpty else {
             throw error(lineNumber, "a \(what) needs a name before its '='; add the name or remove the line.")
         }
-        return (lowercasedString(key), string(trim(equals + 1..<content.upperBound)))
+        return (key, trim(equals + 1..<content.upperBound))
     }
 
     /// Cuts the line at the first `#` or `;` (only one preceded by whitespace when asked), then trims.

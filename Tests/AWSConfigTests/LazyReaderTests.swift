@@ -1,0 +1,138 @@
+import Testing
+
+@testable import AWSConfig
+
+/// `load` scans the files and builds a section only when asked; these compare that reader, section
+/// by section, with the full parse (`parse`, which the conformance suite pins) on the same texts.
+@Suite struct LazyReaderTests {
+    /// Every conformance input, plus generated files with every feature the grammar has.
+    static let inputs: [(config: String?, credentials: String?)] =
+        ParserCase.all.map { ($0.input.configFile, $0.input.credentialsFile) }
+        + (0..<40).map { seed in
+            var random = SeededRandom(seed: UInt64(seed))
+            return (
+                generatedFile(&random, profiles: 60, kind: .config),
+                seed % 3 == 0 ? nil : generatedFile(&random, profiles: 20, kind: .credentials)
+            )
+        }
+
+    @Test func everySectionMatchesTheFullParse() throws {
+        for input in Self.inputs {
+            try expectSameReading(config: input.config, credentials: input.credentials)
+        }
+    }
+
+    @Test func aMalformedLineAnywhereIsTheSameError() throws {
+        let broken = ["oops", "  indented", "[profile x", "= value", "s3 =\n  no equals"]
+        for seed in 0..<40 {
+            var random = SeededRandom(seed: UInt64(seed) + 1000)
+            var lines = generatedFile(&random, profiles: 30, kind: .config).split(
+                separator: "\n", omittingEmptySubsequences: false)
+            lines.insert(Substring(broken[seed % broken.count]), at: random.next(below: lines.count + 1))
+            try expectSameReading(config: lines.joined(separator: "\n"), credentials: "[default]\nregion = x")
+        }
+    }
+
+    @Test func aChangedValueIsAPlainValue() throws {
+        var config = try AWSSharedConfig.scan(configText: "[profile a]\nregion = x", credentialsText: nil)
+        config.profiles["b"] = ProfileSection(name: "b", properties: ["region": "y"])
+        #expect(config.profile("a")?.region == "x")
+        #expect(config.profile("b")?.region == "y")
+        #expect(config.profileNames == ["a", "b"])
+    }
+
+    private func expectSameReading(config: String?, credentials: String?) throws {
+        let full: AWSSharedConfig
+        do {
+            full = try AWSSharedConfig.parse(configText: config, credentialsText: credentials)
+        } catch let error as ConfigError {
+            #expect(throws: error) {
+                try AWSSharedConfig.scan(configText: config, credentialsText: credentials)
+            }
+            return
+        }
+        let lazy = try AWSSharedConfig.scan(configText: config, credentialsText: credentials)
+        // Section by section first, before anything builds the whole of `lazy`.
+        let absent = ["default", "nope", "team-00001", "a", "b"]
+        for name in Set(full.profiles.keys).union(absent) {
+            #expect(lazy.profile(name) == full.profiles[name], "profile \(name)")
+        }
+        for name in Set(full.ssoSessions.keys).union(absent) {
+            #expect(lazy.ssoSession(name) == full.ssoSessions[name], "sso-session \(name)")
+        }
+        for name in Set(full.services.keys).union(absent) {
+            #expect(lazy.servicesSection(name) == full.services[name], "services \(name)")
+        }
+        #expect(lazy.profileNames == full.profileNames)
+        #expect(lazy.profiles == full.profiles)
+        #expect(lazy.ssoSessions == full.ssoSessions)
+        #expect(lazy.services == full.services)
+        #expect(lazy == full)
+    }
+}
+
+/// A small deterministic generator (SplitMix64), so a failure can be replayed.
+struct SeededRandom {
+    var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next(below bound: Int) -> Int {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var value = state
+        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
+        value ^= value >> 31
+        return Int(value % UInt64(bound))
+    }
+
+    mutating func pick(_ choices: [String]) -> String { choices[next(below: choices.count)] }
+}
+
+/// A file with repeated sections, comments, blank and CRLF lines, continuations and sub-properties.
+func generatedFile(_ random: inout SeededRandom, profiles: Int, kind: ProfileFileKind) -> String {
+    let names = ["default", "team-00001", "a", "b", "Dev.EU", "bad name", "x!"]
+    let headers: [String] =
+        kind == .config
+        ? [
+            "[profile NAME]", "[NAME]", "[default]", "[ profile  NAME ] # note", "[sso-session NAME]",
+            "[services NAME]", "[profile NAME];c", "[unknown NAME]", "[profile default]",
+        ]
+        : ["[NAME]", "[default]", "[profile NAME]", "[NAME] ; c"]
+    let keys = ["region", "Region", "role_arn", "sso_session", "services", "s3", "sts", "bad key!", "x"]
+    let values = ["us-east-1", "", "arn:aws:iam::1:role/r # tail", "v;not-comment", "a =b", "  spaced  "]
+    let newline = random.next(below: 4) == 0 ? "\r\n" : "\n"
+    var lines: [String] = random.next(below: 3) == 0 ? ["\u{FEFF}# a byte-order mark first"] : []
+    for _ in 0..<profiles {
+        let name = random.pick(names)
+        lines.append(random.pick(headers).replacingAll("NAME", with: name))
+        var hasProperty = false
+        var inBlock = false
+        for _ in 0..<random.next(below: 6) {
+            switch random.next(below: 8) {
+            case 0: lines.append(random.pick(["# comment", "; comment", "", "   "]))
+            case 1 where hasProperty:
+                lines.append(inBlock ? "  k = " + random.pick(values) : "  continued " + random.pick(values))
+            case 2:
+                lines.append(random.pick(keys) + " =" + random.pick(["", " ", " # empty"]))
+                for _ in 0..<random.next(below: 3) {
+                    lines.append(random.pick(["  endpoint_url = https://x", "\tmax = 2", "  Key=V ; c"]))
+                }
+                hasProperty = true
+                inBlock = true
+            default:
+                let value = random.pick(values.filter { !$0.isEmpty })
+                lines.append(random.pick(keys) + random.pick([" = ", "=", "\t=  "]) + value)
+                hasProperty = true
+                inBlock = false
+            }
+        }
+    }
+    return lines.joined(separator: newline) + random.pick(["", newline, newline + newline])
+}
+
+extension String {
+    fileprivate func replacingAll(_ target: String, with replacement: String) -> String {
+        split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
+    }
+}
