@@ -234,30 +234,27 @@ private struct IndexedFile: Sendable {
     let parser: ProfileFileParser
     let file: ProfileFileKind
     let sections: [RawSection]
-    /// Section kind -> positions in `sections`, ascending.
-    let positions: [SectionKind: [Int]]
+    /// The kind of each section, by position.
+    let kinds: [SectionKind]
 
     init(_ parser: ProfileFileParser, kind file: ProfileFileKind) throws {
         self.parser = parser
         self.file = file
         sections = try parser.index()
-        var positions: [SectionKind: [Int]] = [:]
-        for (position, section) in sections.enumerated() {
-            positions[SectionHeader(Substring(section.header)).kind(in: file), default: []].append(position)
-        }
-        self.positions = positions
+        kinds = sections.map { parser.kind(ofHeader: $0.headerBytes, in: file) }
     }
 
-    /// The sections of these kinds, in file order, with their properties read.
-    func sections(_ kinds: [SectionKind]) -> [RawSection] {
-        kinds.flatMap { positions[$0] ?? [] }.sorted().map(withProperties)
+    /// The sections of these kinds, in file order, with their properties read. A look through the
+    /// kinds costs less than hashing every section's name into a dictionary for a few look-ups.
+    func sections(_ wanted: [SectionKind]) -> [RawSection] {
+        kinds.indices.filter { wanted.contains(kinds[$0]) }.map(withProperties)
     }
 
     var allSections: [RawSection] { sections.indices.map(withProperties) }
 
     /// The profile names the file defines, as `Builder` would name them.
     var profileNames: [String] {
-        positions.keys.compactMap { kind in
+        kinds.compactMap { kind in
             switch kind {
             case .profile(let name): return name
             case .unprefixedDefault: return "default"
@@ -268,6 +265,7 @@ private struct IndexedFile: Sendable {
 
     private func withProperties(_ position: Int) -> RawSection {
         var section = sections[position]
+        section.header = parser.headerText(section)
         section.properties = parser.properties(of: section)
         return section
     }

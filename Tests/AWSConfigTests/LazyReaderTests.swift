@@ -17,20 +17,30 @@ import Testing
         }
 
     @Test func everySectionMatchesTheFullParse() throws {
-        for input in Self.inputs {
-            try expectSameReading(config: input.config, credentials: input.credentials)
+        var read = 0
+        for input in Self.inputs
+        where try expectSameReading(config: input.config, credentials: input.credentials) {
+            read += 1
         }
+        // Most inputs must parse, or the comparison would be of errors only.
+        #expect(read > Self.inputs.count * 2 / 3)
     }
 
     @Test func aMalformedLineAnywhereIsTheSameError() throws {
         let broken = ["oops", "  indented", "[profile x", "= value", "s3 =\n  no equals"]
+        var failed = 0
         for seed in 0..<40 {
             var random = SeededRandom(seed: UInt64(seed) + 1000)
             var lines = generatedFile(&random, profiles: 30, kind: .config).split(
                 separator: "\n", omittingEmptySubsequences: false)
             lines.insert(Substring(broken[seed % broken.count]), at: random.next(below: lines.count + 1))
-            try expectSameReading(config: lines.joined(separator: "\n"), credentials: "[default]\nregion = x")
+            if try !expectSameReading(
+                config: lines.joined(separator: "\n"), credentials: "[default]\nregion = x")
+            {
+                failed += 1
+            }
         }
+        #expect(failed > 20)
     }
 
     @Test func aChangedValueIsAPlainValue() throws {
@@ -41,7 +51,8 @@ import Testing
         #expect(config.profileNames == ["a", "b"])
     }
 
-    private func expectSameReading(config: String?, credentials: String?) throws {
+    /// Whether the texts parse; either way the lazy reader must agree with the full parse.
+    private func expectSameReading(config: String?, credentials: String?) throws -> Bool {
         let full: AWSSharedConfig
         do {
             full = try AWSSharedConfig.parse(configText: config, credentialsText: credentials)
@@ -49,7 +60,7 @@ import Testing
             #expect(throws: error) {
                 try AWSSharedConfig.scan(configText: config, credentialsText: credentials)
             }
-            return
+            return false
         }
         let lazy = try AWSSharedConfig.scan(configText: config, credentialsText: credentials)
         // Section by section first, before anything builds the whole of `lazy`.
@@ -68,6 +79,7 @@ import Testing
         #expect(lazy.ssoSessions == full.ssoSessions)
         #expect(lazy.services == full.services)
         #expect(lazy == full)
+        return true
     }
 }
 
@@ -97,8 +109,10 @@ func generatedFile(_ random: inout SeededRandom, profiles: Int, kind: ProfileFil
         ? [
             "[profile NAME]", "[NAME]", "[default]", "[ profile  NAME ] # note", "[sso-session NAME]",
             "[services NAME]", "[profile NAME];c", "[unknown NAME]", "[profile default]",
+            // A blank before a combining mark is no blank to `Character`, but is one to the bytes.
+            "[profile \u{301}NAME]", "[default \u{301}]", "[profile\u{A0}NAME]", "[\u{212A}NAME]",
         ]
-        : ["[NAME]", "[default]", "[profile NAME]", "[NAME] ; c"]
+        : ["[NAME]", "[default]", "[profile NAME]", "[NAME] ; c", "[NAME \u{301}]"]
     let keys = ["region", "Region", "role_arn", "sso_session", "services", "s3", "sts", "bad key!", "x"]
     let values = ["us-east-1", "", "arn:aws:iam::1:role/r # tail", "v;not-comment", "a =b", "  spaced  "]
     let newline = random.next(below: 4) == 0 ? "\r\n" : "\n"
