@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import AWSConfig
@@ -148,5 +149,57 @@ func generatedFile(_ random: inout SeededRandom, profiles: Int, kind: ProfileFil
 extension String {
     fileprivate func replacingAll(_ target: String, with replacement: String) -> String {
         split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
+    }
+}
+
+/// One loaded config is shared by every copy of it (the scanned files and the full merge are one
+/// object), and copies are read from several threads: a resolver in each task, the servers.
+@Suite struct LazyReaderSharingTests {
+    @Test func manyThreadsReadOneLoadedConfig() throws {
+        let folder = try TemporaryFolder()
+        var random = SeededRandom(seed: 77)
+        let configText = generatedFile(&random, profiles: 400, kind: .config)
+        let credentialsText = generatedFile(&random, profiles: 50, kind: .credentials)
+        try folder.write(configText, to: "config")
+        try folder.write(credentialsText, to: "credentials")
+        let expected = try AWSSharedConfig.parse(configText: configText, credentialsText: credentialsText)
+        let loaded = try AWSSharedConfig.load(
+            ConfigLocations(configFile: folder.url("config"), credentialsFile: folder.url("credentials")))
+        let names = Array(Set(expected.profiles.keys).union(["default", "nope", "a", "b"]))
+        let mismatches = Counter()
+        DispatchQueue.concurrentPerform(iterations: 16) { worker in
+            // Every worker has its own copy; half of them build the full merge while the rest read
+            // single sections, and one changes its copy (which must not reach the others).
+            var copy = loaded
+            for (index, name) in names.enumerated() where index % 4 == worker % 4 {
+                var same = copy.profile(name) == expected.profiles[name]
+                same = same && copy.ssoSession(name) == expected.ssoSessions[name]
+                same = same && copy.servicesSection(name) == expected.services[name]
+                if worker % 2 == 0 { same = same && copy.profiles == expected.profiles }
+                if !same { mismatches.add() }
+            }
+            if worker == 5 { copy.profiles["only-in-a-copy"] = ProfileSection(name: "only-in-a-copy") }
+        }
+        #expect(mismatches.value == 0)
+        #expect(loaded == expected)
+        #expect(loaded.profile("only-in-a-copy") == nil)
+    }
+}
+
+/// A count several threads add to.
+private final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+
+    func add() {
+        lock.lock()
+        count += 1
+        lock.unlock()
+    }
+
+    var value: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return count
     }
 }
