@@ -1,4 +1,8 @@
-import Foundation
+#if os(Linux)
+    import Synchronization
+#else
+    import Foundation  // NSLock, for `BuiltOnce`: `Mutex` needs macOS 15
+#endif
 
 /// The merged view of `~/.aws/config` and `~/.aws/credentials`, as the AWS SDKs build it.
 ///
@@ -272,12 +276,12 @@ private struct IndexedFile: Sendable {
 }
 
 /// Both files as scanned by `AWSSharedConfig.load`; the full merge is built once, when first asked.
-private final class IndexedFiles: @unchecked Sendable {
+/// Copies of an `AWSSharedConfig` share this object (and may be read from several threads): the
+/// files never change after the scan, and the one merge is built under a lock.
+private final class IndexedFiles: Sendable {
     let config: IndexedFile?
     let credentials: IndexedFile?
-    /// Guards `built` (the files themselves never change).
-    private let lock = NSLock()
-    private var built: Contents?
+    private let built = BuiltOnce()
 
     init(config: IndexedFile?, credentials: IndexedFile?) {
         self.config = config
@@ -293,18 +297,46 @@ private final class IndexedFiles: @unchecked Sendable {
     }
 
     var all: Contents {
-        lock.lock()
-        defer { lock.unlock() }
-        if let built { return built }
-        var builder = Builder()
-        if let config { builder.merge(config.allSections, from: .config) }
-        if let credentials { builder.merge(credentials.allSections, from: .credentials) }
-        let result = builder.result()
-        built = result
-        return result
+        built.value {
+            var builder = Builder()
+            if let config { builder.merge(config.allSections, from: .config) }
+            if let credentials { builder.merge(credentials.allSections, from: .credentials) }
+            return builder.result()
+        }
     }
 
     var profileNames: Set<String> {
         Set((config?.profileNames ?? []) + (credentials?.profileNames ?? []))
     }
 }
+
+#if os(Linux)
+    /// The full merge, made by the first caller while the others wait.
+    private final class BuiltOnce: Sendable {
+        private let built = Mutex<Contents?>(nil)
+
+        func value(_ make: () -> Contents) -> Contents {
+            built.withLock { built in
+                if let built { return built }
+                let result = make()
+                built = result
+                return result
+            }
+        }
+    }
+#else
+    /// The full merge, made by the first caller while the others wait (`Mutex` needs macOS 15).
+    private final class BuiltOnce: @unchecked Sendable {
+        private let lock = NSLock()
+        private var built: Contents?
+
+        func value(_ make: () -> Contents) -> Contents {
+            lock.lock()
+            defer { lock.unlock() }
+            if let built { return built }
+            let result = make()
+            built = result
+            return result
+        }
+    }
+#endif
