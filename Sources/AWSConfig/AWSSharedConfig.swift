@@ -1,18 +1,56 @@
+#if os(Linux)
+    import Synchronization
+#else
+    import Foundation  // NSLock, for `BuiltOnce`: `Mutex` needs macOS 15
+#endif
+
 /// The merged view of `~/.aws/config` and `~/.aws/credentials`, as the AWS SDKs build it.
+///
+/// `load` reads the files lazily: one scan checks every line (a malformed line anywhere is the same
+/// error, at the same line, as a full parse) and notes where each section is; a section's properties
+/// are built only when asked for (`profile(_:)`, `ssoSession(_:)`, `servicesSection(_:)`), so one
+/// profile of a 10,000-profile file costs the scan and not 10,000 sections. `profiles`,
+/// `ssoSessions` and `services` build everything, once. `parse` builds everything up front.
 public struct AWSSharedConfig: Sendable, Equatable {
     /// Profiles from both files; on a key present in both, the credentials file wins.
-    public var profiles: [String: ProfileSection]
-    public var ssoSessions: [String: ProfileSection]
+    public var profiles: [String: ProfileSection] {
+        get { contents.profiles }
+        set {
+            materialize()
+            built.profiles = newValue
+        }
+    }
+    public var ssoSessions: [String: ProfileSection] {
+        get { contents.ssoSessions }
+        set {
+            materialize()
+            built.ssoSessions = newValue
+        }
+    }
     /// `[services NAME]` sections: services name -> service key (`sts`) -> key -> value.
-    public var services: [String: [String: [String: String]]]
+    public var services: [String: [String: [String: String]]] {
+        get { contents.services }
+        set {
+            materialize()
+            built.services = newValue
+        }
+    }
+
+    /// The files as scanned by `load`; nil for a value built up front or changed since.
+    private var files: IndexedFiles?
+    /// Everything, when `files` is nil.
+    private var built: Contents
 
     public init(
         profiles: [String: ProfileSection] = [:], ssoSessions: [String: ProfileSection] = [:],
         services: [String: [String: [String: String]]] = [:]
     ) {
-        self.profiles = profiles
-        self.ssoSessions = ssoSessions
-        self.services = services
+        built = Contents(profiles: profiles, ssoSessions: ssoSessions, services: services)
+    }
+
+    private init(files: IndexedFiles) {
+        self.files = files
+        built = Contents()
     }
 
     /// Parses both texts (nil means the file does not exist); the paths only label errors.
@@ -29,21 +67,69 @@ public struct AWSSharedConfig: Sendable, Equatable {
             let sections = try ProfileFileParser(text: credentialsText, path: credentialsPath).sections()
             builder.merge(sections, from: .credentials)
         }
-        return builder.result()
+        let contents = builder.result()
+        return AWSSharedConfig(
+            profiles: contents.profiles, ssoSessions: contents.ssoSessions, services: contents.services)
     }
 
-    /// Reads and parses both files; a missing file counts as empty, an unreadable one is an error.
+    /// Like `parse`, with the same errors, but builds sections only when they are asked for.
+    static func scan(
+        configText: String?, credentialsText: String?,
+        configPath: String = "config", credentialsPath: String = "credentials"
+    ) throws -> AWSSharedConfig {
+        AWSSharedConfig(
+            files: IndexedFiles(
+                config: try configText.map {
+                    try IndexedFile(ProfileFileParser(text: $0, path: configPath), kind: .config)
+                },
+                credentials: try credentialsText.map {
+                    try IndexedFile(ProfileFileParser(text: $0, path: credentialsPath), kind: .credentials)
+                }))
+    }
+
+    /// Reads and scans both files; a missing file counts as empty, an unreadable one is an error.
     public static func load(_ locations: ConfigLocations) throws -> AWSSharedConfig {
-        try parse(
+        try scan(
             configText: FileIO.readTextIfPresent(at: locations.configFile),
             credentialsText: FileIO.readTextIfPresent(at: locations.credentialsFile),
             configPath: locations.configFile, credentialsPath: locations.credentialsFile)
     }
 
-    public func profile(_ name: String) -> ProfileSection? { profiles[name] }
+    public func profile(_ name: String) -> ProfileSection? {
+        guard let files else { return built.profiles[name] }
+        return files.contents(SectionKind.profileSections(name)).profiles[name]
+    }
+
+    /// The `[sso-session NAME]` section.
+    public func ssoSession(_ name: String) -> ProfileSection? {
+        guard let files else { return built.ssoSessions[name] }
+        return files.contents([.ssoSession(name)]).ssoSessions[name]
+    }
+
+    /// The `[services NAME]` section: service key (`sts`) -> key -> value.
+    public func servicesSection(_ name: String) -> [String: [String: String]]? {
+        guard let files else { return built.services[name] }
+        return files.contents([.services(name)]).services[name]
+    }
 
     /// Every profile name from both files, sorted (for `latchkey list`).
-    public var profileNames: [String] { profiles.keys.sorted() }
+    public var profileNames: [String] {
+        guard let files else { return built.profiles.keys.sorted() }
+        return files.profileNames.sorted()
+    }
+
+    public static func == (lhs: AWSSharedConfig, rhs: AWSSharedConfig) -> Bool {
+        lhs.contents == rhs.contents
+    }
+
+    private var contents: Contents { files?.all ?? built }
+
+    /// Turns a scanned value into a built one, before a change to it.
+    private mutating func materialize() {
+        guard let files else { return }
+        built = files.all
+        self.files = nil
+    }
 
     /// The endpoint configured for a service, or nil to use the SDK's default endpoint.
     ///
@@ -58,7 +144,7 @@ public struct AWSSharedConfig: Sendable, Equatable {
     ) -> String? {
         if let clientEndpointURL = nonBlank(clientEndpointURL) { return clientEndpointURL }
         if ignoreConfiguredEndpointURLs { return nil }
-        let section = profiles[profile]
+        let section = self.profile(profile)
         let ignore =
             Self.bool(environment["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"])
             ?? Self.bool(section?["ignore_configured_endpoint_urls"]) ?? false
@@ -68,7 +154,7 @@ public struct AWSSharedConfig: Sendable, Equatable {
         if let url = nonBlank(environment["AWS_ENDPOINT_URL"]) { return url }
         let serviceKey = envSuffix.lowercased()
         if let servicesName = section?.servicesName,
-            let url = nonBlank(services[servicesName]?[serviceKey]?["endpoint_url"])
+            let url = nonBlank(servicesSection(servicesName)?[serviceKey]?["endpoint_url"])
         {
             return url
         }
@@ -121,8 +207,8 @@ private struct Builder {
         }
     }
 
-    func result() -> AWSSharedConfig {
-        AWSSharedConfig(
+    func result() -> Contents {
+        Contents(
             profiles: profiles.reduce(into: [:]) {
                 $0[$1.key] = ProfileSection(name: $1.key, properties: $1.value)
             },
@@ -132,3 +218,125 @@ private struct Builder {
             services: services)
     }
 }
+
+/// What the files hold, merged.
+private struct Contents: Equatable {
+    var profiles: [String: ProfileSection] = [:]
+    var ssoSessions: [String: ProfileSection] = [:]
+    var services: [String: [String: [String: String]]] = [:]
+}
+
+extension SectionKind {
+    /// The kinds of section that make up profile `name` (`[default]` counts for `default`).
+    static func profileSections(_ name: String) -> [SectionKind] {
+        name == "default" ? [.profile(name), .unprefixedDefault] : [.profile(name)]
+    }
+}
+
+/// One file after `ProfileFileParser.index()`: where each kind of section is, in file order.
+private struct IndexedFile: Sendable {
+    let parser: ProfileFileParser
+    let file: ProfileFileKind
+    let sections: [RawSection]
+    /// The kind of each section, by position.
+    let kinds: [SectionKind]
+
+    init(_ parser: ProfileFileParser, kind file: ProfileFileKind) throws {
+        self.parser = parser
+        self.file = file
+        sections = try parser.index()
+        kinds = sections.map { parser.kind(ofHeader: $0.headerBytes, in: file) }
+    }
+
+    /// The sections of these kinds, in file order, with their properties read. A look through the
+    /// kinds costs less than hashing every section's name into a dictionary for a few look-ups.
+    func sections(_ wanted: [SectionKind]) -> [RawSection] {
+        kinds.indices.filter { wanted.contains(kinds[$0]) }.map(withProperties)
+    }
+
+    var allSections: [RawSection] { sections.indices.map(withProperties) }
+
+    /// The profile names the file defines, as `Builder` would name them.
+    var profileNames: [String] {
+        kinds.compactMap { kind in
+            switch kind {
+            case .profile(let name): return name
+            case .unprefixedDefault: return "default"
+            case .ssoSession, .services, .ignored: return nil
+            }
+        }
+    }
+
+    private func withProperties(_ position: Int) -> RawSection {
+        var section = sections[position]
+        section.header = parser.headerText(section)
+        section.properties = parser.properties(of: section)
+        return section
+    }
+}
+
+/// Both files as scanned by `AWSSharedConfig.load`; the full merge is built once, when first asked.
+/// Copies of an `AWSSharedConfig` share this object (and may be read from several threads): the
+/// files never change after the scan, and the one merge is built under a lock.
+private final class IndexedFiles: Sendable {
+    let config: IndexedFile?
+    let credentials: IndexedFile?
+    private let built = BuiltOnce()
+
+    init(config: IndexedFile?, credentials: IndexedFile?) {
+        self.config = config
+        self.credentials = credentials
+    }
+
+    /// Merges only the sections of these kinds: the same merge `parse` does, limited to them.
+    func contents(_ kinds: [SectionKind]) -> Contents {
+        var builder = Builder()
+        if let config { builder.merge(config.sections(kinds), from: .config) }
+        if let credentials { builder.merge(credentials.sections(kinds), from: .credentials) }
+        return builder.result()
+    }
+
+    var all: Contents {
+        built.value {
+            var builder = Builder()
+            if let config { builder.merge(config.allSections, from: .config) }
+            if let credentials { builder.merge(credentials.allSections, from: .credentials) }
+            return builder.result()
+        }
+    }
+
+    var profileNames: Set<String> {
+        Set((config?.profileNames ?? []) + (credentials?.profileNames ?? []))
+    }
+}
+
+#if os(Linux)
+    /// The full merge, made by the first caller while the others wait.
+    private final class BuiltOnce: Sendable {
+        private let built = Mutex<Contents?>(nil)
+
+        func value(_ make: () -> Contents) -> Contents {
+            built.withLock { built in
+                if let built { return built }
+                let result = make()
+                built = result
+                return result
+            }
+        }
+    }
+#else
+    /// The full merge, made by the first caller while the others wait (`Mutex` needs macOS 15).
+    private final class BuiltOnce: @unchecked Sendable {
+        private let lock = NSLock()
+        private var built: Contents?
+
+        func value(_ make: () -> Contents) -> Contents {
+            lock.lock()
+            defer { lock.unlock() }
+            if let built { return built }
+            let result = make()
+            built = result
+            return result
+        }
+    }
+#endif

@@ -1,4 +1,10 @@
-import Foundation
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Where the shared files are and which profile is selected, from environment variables alone.
 public struct ConfigLocations: Sendable, Equatable {
@@ -37,7 +43,23 @@ public struct ConfigLocations: Sendable, Equatable {
         if let drive = environment["HOMEDRIVE"], let path = environment["HOMEPATH"], !path.isEmpty {
             return drive + path
         }
-        return NSHomeDirectory()
+        return accountHome() ?? "/"
+    }
+
+    /// The home folder of the account running latchkey, from the user database.
+    private static func accountHome() -> String? {
+        var buffer = [CChar](repeating: 0, count: 16_384)
+        // `pw_dir` points into the buffer, so it is read before the buffer's pointer goes.
+        let home = buffer.withUnsafeMutableBufferPointer { storage -> String? in
+            var entry = passwd()
+            var found: UnsafeMutablePointer<passwd>?
+            guard let base = storage.baseAddress,
+                getpwuid_r(getuid(), &entry, base, storage.count, &found) == 0, found != nil,
+                let directory = entry.pw_dir
+            else { return nil }
+            return String(cString: directory)
+        }
+        return home?.isEmpty == false ? home : nil
     }
 
     /// Expands a leading `~` or `~/` (not `~user`, which needs a shell or a user database).

@@ -1,5 +1,3 @@
-import Foundation
-
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -61,8 +59,8 @@ enum FileIO {
 
     /// Creates the folder and any missing parents with mode 0700.
     static func makeDirectories(_ path: String) throws {
-        guard !path.isEmpty, !FileManager.default.fileExists(atPath: path) else { return }
-        let parent = (path as NSString).deletingLastPathComponent
+        guard !path.isEmpty, !exists(path) else { return }
+        let parent = FileIO.parentFolder(of: path)
         if parent != path { try makeDirectories(parent) }
         if mkdir(path, 0o700) != 0 && errno != EEXIST {
             let code = errno
@@ -78,8 +76,8 @@ enum FileIO {
     static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t, owner: (uid_t, gid_t)? = nil)
         throws
     {
-        let folder = (path as NSString).deletingLastPathComponent
-        let name = (path as NSString).lastPathComponent
+        let folder = FileIO.parentFolder(of: path)
+        let name = FileIO.lastComponent(of: path)
         var template = Array(((folder.isEmpty ? "." : folder) + "/." + name + ".latchkey-XXXXXX").utf8CString)
         let descriptor = template.withUnsafeMutableBufferPointer { buffer in
             buffer.baseAddress.map { mkstemp($0) } ?? -1
@@ -139,11 +137,11 @@ enum FileIO {
     /// writer was killed before its rename. Call only while holding the folder's edit lock, which
     /// every writer holds, so none of them is still being written.
     static func removeStaleTemporaries(of path: String) {
-        let parent = (path as NSString).deletingLastPathComponent
+        let parent = FileIO.parentFolder(of: path)
         let folder = parent.isEmpty ? "." : parent
-        let name = (path as NSString).lastPathComponent
+        let name = FileIO.lastComponent(of: path)
         let prefixes = ["." + name + ".latchkey-", "." + name + ".latchkey-backup.latchkey-"]
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        let entries = entryNames(in: folder)
         for entry in entries {
             // mkstemp's six random characters follow the prefix.
             if prefixes.contains(where: { entry.hasPrefix($0) && entry.count == $0.count + 6 }) {
@@ -161,5 +159,50 @@ enum FileIO {
 
     static func describe(_ code: Int32) -> String {
         String(cString: strerror(code))
+    }
+
+    /// Whether something exists at `path` (a link counts by its target), as `stat` sees it.
+    static func exists(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0
+    }
+
+    /// The names in a folder, without `.` and `..`; empty when it cannot be read.
+    static func entryNames(in folder: String) -> [String] {
+        guard let directory = opendir(folder) else { return [] }
+        defer { closedir(directory) }
+        var names: [String] = []
+        let nameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name) ?? 0
+        while let entry = readdir(directory) {
+            // The record is only as long as its name: read up to the NUL in place, never copy
+            // `d_name` whole (that reads past a short record).
+            let name = String(
+                cString: (UnsafeRawPointer(entry) + nameOffset).assumingMemoryBound(to: CChar.self))
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// The folder part of a path, as `NSString.deletingLastPathComponent` gives it: trailing
+    /// slashes are ignored, `""` for a bare name, `/` for an entry of the root.
+    static func parentFolder(of path: String) -> String {
+        let trimmed = withoutTrailingSlashes(path)
+        guard trimmed != "/", let slash = trimmed.lastIndex(of: "/") else { return trimmed == "/" ? "/" : "" }
+        let parent = withoutTrailingSlashes(String(trimmed[..<slash]))
+        return parent.isEmpty ? "/" : parent
+    }
+
+    /// The last part of a path, as `NSString.lastPathComponent` gives it: trailing slashes are
+    /// ignored, `/` stays `/`.
+    static func lastComponent(of path: String) -> String {
+        let trimmed = withoutTrailingSlashes(path)
+        guard trimmed != "/", let slash = trimmed.lastIndex(of: "/") else { return trimmed }
+        return String(trimmed[trimmed.index(after: slash)...])
+    }
+
+    private static func withoutTrailingSlashes(_ path: String) -> String {
+        var result = Substring(path)
+        while result.count > 1, result.last == "/" { result = result.dropLast() }
+        return String(result)
     }
 }

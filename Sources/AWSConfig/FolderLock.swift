@@ -1,5 +1,3 @@
-import Foundation
-
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -19,11 +17,11 @@ enum FolderLock {
     static func withLock<Result>(
         of path: String, timeout: Duration, creating: Bool, _ body: (_ locked: Bool) throws -> Result
     ) throws -> Result {
-        let parent = (path as NSString).deletingLastPathComponent
+        let parent = FileIO.parentFolder(of: path)
         let folder = parent.isEmpty ? "." : parent
         if creating {
             try FileIO.makeDirectories(folder)
-        } else if !FileManager.default.fileExists(atPath: folder) {
+        } else if !FileIO.exists(folder) {
             return try body(false)
         }
         let descriptor = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)

@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Which of the two shared files a text came from; their section rules differ.
 enum ProfileFileKind: Sendable {
     case config
@@ -7,15 +15,20 @@ enum ProfileFileKind: Sendable {
 /// One `[...]` section occurrence as written, before its name is validated.
 struct RawSection {
     /// The text between the brackets, comments removed, not yet trimmed or split.
+    /// Empty in the result of `ProfileFileParser.index()`: `headerBytes` says where it is.
     var header: String
+    var headerBytes: Range<Int> = 0..<0
     /// 1-based line of the header.
     var line: Int
+    /// The bytes of the lines after the header, up to the next header or the end of the file.
+    var body: Range<Int> = 0..<0
     /// Keys lower-cased; a value continued over several lines is joined with `\n`.
+    /// Empty in the result of `ProfileFileParser.index()`: `properties(of:)` reads them.
     var properties: [String: String]
 }
 
 /// What a section header means in a given file.
-enum SectionKind: Equatable {
+enum SectionKind: Hashable {
     case profile(String)
     /// `[default]` in the config file: dropped when a `[profile default]` exists.
     case unprefixedDefault
@@ -75,19 +88,9 @@ extension Substring {
 }
 
 /// The line-level grammar of the shared files (the smithy-rs / cross-SDK rules), on UTF-8 bytes.
-struct ProfileFileParser {
+struct ProfileFileParser: Sendable {
     private let bytes: [UInt8]
     private let path: String
-
-    private static let space = UInt8(ascii: " ")
-    private static let tab = UInt8(ascii: "\t")
-    private static let newline = UInt8(ascii: "\n")
-    private static let carriageReturn = UInt8(ascii: "\r")
-    private static let hash = UInt8(ascii: "#")
-    private static let semicolon = UInt8(ascii: ";")
-    private static let equals = UInt8(ascii: "=")
-    private static let openBracket = UInt8(ascii: "[")
-    private static let closeBracket = UInt8(ascii: "]")
 
     init(text: String, path: String) {
         var bytes = Array(text.utf8)
@@ -99,114 +102,241 @@ struct ProfileFileParser {
 
     /// Every section occurrence in file order (repeats are kept apart; merging happens later).
     func sections() throws -> [RawSection] {
-        var sections: [RawSection] = []
-        var currentKey: String?
-        var inSubProperties = false
-        var lineNumber = 0
-        var lineStart = 0
-        while lineStart <= bytes.count {  // the empty text after a final newline is a blank line
-            lineNumber += 1
-            var lineEnd = bytes[lineStart...].firstIndex(of: Self.newline) ?? bytes.count
-            let nextStart = lineEnd + 1
-            if lineEnd > lineStart, bytes[lineEnd - 1] == Self.carriageReturn { lineEnd -= 1 }
-            defer { lineStart = nextStart }
-            let line = lineStart..<lineEnd
-            let trimmed = trim(line)
-            if trimmed.isEmpty || bytes[line.lowerBound] == Self.hash
-                || bytes[line.lowerBound] == Self.semicolon
-            {
-                continue
+        try read { try $0.walk(0..<$0.bytes.count, firstLine: 1, sections: [], building: true) }
+    }
+
+    /// The same sections with their body ranges but no properties: one scan of the bytes that runs
+    /// every check `sections()` runs (so it throws the same errors, at the same lines) but builds no
+    /// strings for keys and values. `properties(of:)` then reads one section's body on demand.
+    func index() throws -> [RawSection] {
+        try read { try $0.walk(0..<$0.bytes.count, firstLine: 1, sections: [], building: false) }
+    }
+
+    /// The properties of a section from `index()`, exactly as `sections()` gives them.
+    func properties(of section: RawSection) -> [String: String] {
+        var empty = section
+        empty.properties = [:]
+        // The lines after a header start with no current property, as in `sections()`; `index()`
+        // has already run every check on them, so this cannot throw.
+        let parsed = try? read {
+            try $0.walk(section.body, firstLine: section.line + 1, sections: [empty], building: true)
+        }
+        return parsed?.first?.properties ?? [:]
+    }
+
+    /// The text of a header from `index()`.
+    func headerText(_ section: RawSection) -> String { read { $0.string(section.headerBytes) } }
+
+    /// The kind of a header from `index()`; see `Reader.kind(ofHeader:in:)`.
+    func kind(ofHeader range: Range<Int>, in file: ProfileFileKind) -> SectionKind {
+        read { $0.kind(ofHeader: range, in: file) }
+    }
+
+    /// Reads the bytes in place: no bounds checks on each byte, no copies.
+    private func read<Result>(_ body: (Reader) throws -> Result) rethrows -> Result {
+        try bytes.withUnsafeBufferPointer { try body(Reader(bytes: $0, path: path)) }
+    }
+
+    /// The grammar itself, over the bytes of one file; every range it is given lies inside them.
+    private struct Reader {
+        let bytes: UnsafeBufferPointer<UInt8>
+        let path: String
+
+        private static let space = UInt8(ascii: " ")
+        private static let tab = UInt8(ascii: "\t")
+        private static let newline = UInt8(ascii: "\n")
+        private static let carriageReturn = UInt8(ascii: "\r")
+        private static let hash = UInt8(ascii: "#")
+        private static let semicolon = UInt8(ascii: ";")
+        private static let equals = UInt8(ascii: "=")
+        private static let openBracket = UInt8(ascii: "[")
+        private static let closeBracket = UInt8(ascii: "]")
+
+        /// `SectionHeader(header).kind(in: file)` for a header from `index()`, read from the bytes. The
+        /// answers agree: they differ only on where a blank followed by a combining mark splits a
+        /// header, and a header with a non-ASCII byte is ignored both ways.
+        func kind(ofHeader range: Range<Int>, in file: ProfileFileKind) -> SectionKind {
+            let text = trim(range)
+            var split = text.lowerBound
+            while split < text.upperBound, bytes[split] != Self.space, bytes[split] != Self.tab { split += 1 }
+            let prefix = split < text.upperBound ? text.lowerBound..<split : nil
+            let name = prefix == nil ? text : trim(split..<text.upperBound)
+            let isValid = !name.isEmpty && bytes[name].allSatisfy(ProfileName.isAllowed)
+            switch file {
+            case .credentials:
+                guard prefix == nil, isValid else { return .ignored }
+                return .profile(string(name))
+            case .config:
+                guard let prefix else {
+                    return bytes[name].elementsEqual("default".utf8) ? .unprefixedDefault : .ignored
+                }
+                guard isValid else { return .ignored }
+                switch string(prefix) {
+                case "profile": return .profile(string(name))
+                case "sso-session": return .ssoSession(string(name))
+                case "services": return .services(string(name))
+                default: return .ignored
+                }
             }
-            let first = bytes[line.lowerBound]
-            if first == Self.openBracket {
-                let header = stripComment(trimmed, needsBlankBefore: false)
-                guard header.count >= 2, bytes[header.upperBound - 1] == Self.closeBracket else {
-                    throw error(
-                        lineNumber,
-                        "a section header must end with ']', as in [profile NAME]; add the missing bracket.")
+        }
+
+        /// Reads the lines of `range` (the first one numbered `firstLine`) after `sections`; builds the
+        /// properties only when `building`, but checks every line either way.
+        func walk(
+            _ range: Range<Int>, firstLine: Int, sections start: [RawSection], building: Bool
+        ) throws -> [RawSection] {
+            var sections = start
+            var currentKey: String?
+            /// What follows the `=` of the section's last property (nil before its first one).
+            var currentValue: Range<Int>?
+            var lineNumber = firstLine - 1
+            var lineStart = range.lowerBound
+            // The empty text after a final newline is a blank line, so `<` loses nothing.
+            while lineStart < range.upperBound {
+                lineNumber += 1
+                var lineEnd = firstNewline(in: lineStart..<range.upperBound)
+                let nextStart = min(lineEnd + 1, range.upperBound)
+                if lineEnd > lineStart, bytes[lineEnd - 1] == Self.carriageReturn { lineEnd -= 1 }
+                defer { lineStart = nextStart }
+                let line = lineStart..<lineEnd
+                let trimmed = trim(line)
+                if trimmed.isEmpty || bytes[line.lowerBound] == Self.hash
+                    || bytes[line.lowerBound] == Self.semicolon
+                {
+                    continue
                 }
-                let name = string(header.lowerBound + 1..<header.upperBound - 1)
-                sections.append(RawSection(header: name, line: lineNumber, properties: [:]))
-                currentKey = nil
-                inSubProperties = false
-            } else if first == Self.space || first == Self.tab {
-                guard !sections.isEmpty else {
-                    throw error(
-                        lineNumber,
-                        "an indented line must come after a [profile NAME] section header and a property; "
-                            + "remove the leading whitespace or move the line into a section.")
+                let first = bytes[line.lowerBound]
+                if first == Self.openBracket {
+                    let header = stripComment(trimmed, needsBlankBefore: false)
+                    guard header.count >= 2, bytes[header.upperBound - 1] == Self.closeBracket else {
+                        throw error(
+                            lineNumber,
+                            "a section header must end with ']', as in [profile NAME]; add the missing bracket."
+                        )
+                    }
+                    if let last = sections.indices.last {
+                        sections[last].body = sections[last].body.lowerBound..<lineStart
+                    }
+                    let name = header.lowerBound + 1..<header.upperBound - 1
+                    sections.append(
+                        RawSection(
+                            header: building ? string(name) : "", headerBytes: name, line: lineNumber,
+                            body: nextStart..<range.upperBound, properties: [:]))
+                    currentKey = nil
+                    currentValue = nil
+                } else if first == Self.space || first == Self.tab {
+                    guard !sections.isEmpty else {
+                        throw error(
+                            lineNumber,
+                            "an indented line must come after a [profile NAME] section header and a property; "
+                                + "remove the leading whitespace or move the line into a section.")
+                    }
+                    guard let rest = currentValue else {
+                        throw error(
+                            lineNumber,
+                            "an indented line continues a property, but no property comes before it in this "
+                                + "section; remove the leading whitespace or add `name = value` above it.")
+                    }
+                    // A property with an empty value starts a block of sub-properties.
+                    if value(rest).isEmpty {
+                        _ = try property(in: trimmed, lineNumber: lineNumber, what: "sub-property")
+                    }
+                    if building, let key = currentKey {
+                        sections[sections.count - 1].properties[key, default: ""] += "\n" + string(trimmed)
+                    }
+                } else {
+                    guard !sections.isEmpty else {
+                        throw error(
+                            lineNumber, "a property must come after a [profile NAME] section header.")
+                    }
+                    let (key, rest) = try property(in: trimmed, lineNumber: lineNumber, what: "property")
+                    if building {
+                        let name = lowercasedString(key)
+                        sections[sections.count - 1].properties[name] = string(value(rest))
+                        currentKey = name
+                    }
+                    currentValue = rest
                 }
-                guard let key = currentKey else {
-                    throw error(
-                        lineNumber,
-                        "an indented line continues a property, but no property comes before it in this "
-                            + "section; remove the leading whitespace or add `name = value` above it.")
-                }
-                if inSubProperties {
-                    _ = try property(in: trimmed, lineNumber: lineNumber, what: "sub-property")
-                }
-                sections[sections.count - 1].properties[key, default: ""] += "\n" + string(trimmed)
-            } else {
-                guard !sections.isEmpty else {
-                    throw error(
-                        lineNumber, "a property must come after a [profile NAME] section header.")
-                }
-                let (key, value) = try property(in: trimmed, lineNumber: lineNumber, what: "property")
-                sections[sections.count - 1].properties[key] = value
-                currentKey = key
-                inSubProperties = value.isEmpty
             }
+            return sections
         }
-        return sections
-    }
 
-    /// Splits `key = value` on the first `=`, after removing a comment that follows a blank.
-    private func property(
-        in range: Range<Int>, lineNumber: Int, what: String
-    ) throws -> (key: String, value: String) {
-        let content = stripComment(range, needsBlankBefore: true)
-        guard let equals = bytes[content].firstIndex(of: Self.equals) else {
-            throw error(
-                lineNumber, "a \(what) must have the form `name = value`, but this line has no '='.")
-        }
-        let key = trim(content.lowerBound..<equals)
-        guard !key.isEmpty else {
-            throw error(lineNumber, "a \(what) needs a name before its '='; add the name or remove the line.")
-        }
-        return (lowercasedString(key), string(trim(equals + 1..<content.upperBound)))
-    }
-
-    /// Cuts the line at the first `#` or `;` (only one preceded by whitespace when asked), then trims.
-    private func stripComment(_ range: Range<Int>, needsBlankBefore: Bool) -> Range<Int> {
-        var previousIsBlank = false
-        for index in range {
-            let byte = bytes[index]
-            if (byte == Self.hash || byte == Self.semicolon) && (previousIsBlank || !needsBlankBefore) {
-                return trim(range.lowerBound..<index)
+        /// Splits `key = value` on the first `=` that comes before any comment (a `#` or `;` that
+        /// follows a blank); returns the key and the bytes after the `=`, for `value(_:)`.
+        func property(
+            in range: Range<Int>, lineNumber: Int, what: String
+        ) throws -> (key: Range<Int>, rest: Range<Int>) {
+            var previousIsBlank = false
+            var index = range.lowerBound
+            while index < range.upperBound, bytes[index] != Self.equals {
+                let byte = bytes[index]
+                if previousIsBlank && (byte == Self.hash || byte == Self.semicolon) { break }
+                previousIsBlank = isBlank(byte)
+                index += 1
             }
-            previousIsBlank = byte == Self.space || byte == Self.tab || (0x0A...0x0D).contains(byte)
+            guard index < range.upperBound, bytes[index] == Self.equals else {
+                throw error(
+                    lineNumber, "a \(what) must have the form `name = value`, but this line has no '='.")
+            }
+            let key = trim(range.lowerBound..<index)
+            guard !key.isEmpty else {
+                throw error(
+                    lineNumber, "a \(what) needs a name before its '='; add the name or remove the line.")
+            }
+            return (key, index + 1..<range.upperBound)
         }
-        return range
-    }
 
-    private func trim(_ range: Range<Int>) -> Range<Int> {
-        var lower = range.lowerBound
-        var upper = range.upperBound
-        while lower < upper, bytes[lower] == Self.space || bytes[lower] == Self.tab { lower += 1 }
-        while upper > lower, bytes[upper - 1] == Self.space || bytes[upper - 1] == Self.tab { upper -= 1 }
-        return lower..<upper
-    }
+        /// The index of the first `\n` in `range`, else its end (`memchr`: this scan reads every byte).
+        func firstNewline(in range: Range<Int>) -> Int {
+            guard let start = bytes.baseAddress.map({ $0 + range.lowerBound }), !range.isEmpty,
+                let found = memchr(start, Int32(Self.newline), range.count)
+            else { return range.upperBound }
+            return range.lowerBound + start.distance(to: found.assumingMemoryBound(to: UInt8.self))
+        }
 
-    private func string(_ range: Range<Int>) -> String {
-        String(decoding: bytes[range], as: UTF8.self)
-    }
+        /// The value in what follows a property's `=`: up to a comment, trimmed. The `=` before it is
+        /// not a blank, so a comment here needs a blank inside `rest`.
+        func value(_ rest: Range<Int>) -> Range<Int> {
+            trim(stripComment(rest, needsBlankBefore: true))
+        }
 
-    private func lowercasedString(_ range: Range<Int>) -> String {
-        let lowered = bytes[range].map { (0x41...0x5A).contains($0) ? $0 + 0x20 : $0 }
-        return String(decoding: lowered, as: UTF8.self)
-    }
+        /// Cuts the line at the first `#` or `;` (only one preceded by whitespace when asked), then trims.
+        func stripComment(_ range: Range<Int>, needsBlankBefore: Bool) -> Range<Int> {
+            var previousIsBlank = false
+            for index in range {
+                let byte = bytes[index]
+                if (byte == Self.hash || byte == Self.semicolon) && (previousIsBlank || !needsBlankBefore) {
+                    return trim(range.lowerBound..<index)
+                }
+                previousIsBlank = isBlank(byte)
+            }
+            return range
+        }
 
-    private func error(_ line: Int, _ message: String) -> ConfigError {
-        ConfigError(path: path, line: line, message: message)
+        /// What counts as whitespace before a comment: spaces, tabs and the bytes `\n` to `\r`.
+        func isBlank(_ byte: UInt8) -> Bool {
+            byte == Self.space || byte == Self.tab || (0x0A...0x0D).contains(byte)
+        }
+
+        func trim(_ range: Range<Int>) -> Range<Int> {
+            var lower = range.lowerBound
+            var upper = range.upperBound
+            while lower < upper, bytes[lower] == Self.space || bytes[lower] == Self.tab { lower += 1 }
+            while upper > lower, bytes[upper - 1] == Self.space || bytes[upper - 1] == Self.tab { upper -= 1 }
+            return lower..<upper
+        }
+
+        func string(_ range: Range<Int>) -> String {
+            String(decoding: bytes[range], as: UTF8.self)
+        }
+
+        func lowercasedString(_ range: Range<Int>) -> String {
+            let lowered = bytes[range].map { (0x41...0x5A).contains($0) ? $0 + 0x20 : $0 }
+            return String(decoding: lowered, as: UTF8.self)
+        }
+
+        func error(_ line: Int, _ message: String) -> ConfigError {
+            ConfigError(path: path, line: line, message: message)
+        }
     }
 }

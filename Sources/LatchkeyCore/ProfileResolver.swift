@@ -273,7 +273,7 @@ public struct ProfileResolver: Sendable {
         var scopes: [String] = []
         let sessionName = section.ssoSession
         if let sessionName {
-            guard let session = config.ssoSessions[sessionName] else {
+            guard let session = config.ssoSession(sessionName) else {
                 throw LatchkeyError.invalidSSOConfig(
                     profile: name,
                     problem:

@@ -5,7 +5,7 @@ extension ProfileResolver {
     /// `sso populate` needs to list the accounts. The token is the one the session's profiles share.
     public func ssoSessionSource(_ name: String) throws -> CredentialSource.SSOSource {
         let label = "sso-session \(name)"
-        guard let session = config.ssoSessions[name] else {
+        guard let session = config.ssoSession(name) else {
             throw LatchkeyError.invalidSSOConfig(
                 profile: label,
                 problem: "there is no [sso-session \(name)] section in \(configFile); add it or fix the name."
@@ -34,6 +34,6 @@ extension ProfileResolver {
     /// Whether `name` is an sso-session that no profile is named after: `sso login` and `sso logout`
     /// then sign that session in or out (what `sso populate`'s errors tell you to run).
     public func namesOnlyAnSSOSession(_ name: String) -> Bool {
-        config.profile(name) == nil && config.ssoSessions[name] != nil
+        config.profile(name) == nil && config.ssoSession(name) != nil
     }
 }
