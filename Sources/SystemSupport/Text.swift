@@ -2,6 +2,10 @@
 // (which has no CharacterSet, no String(format:), no percent-encoding and no NSString path helpers).
 // Everything here works on Unicode scalars or UTF-8 bytes: no locale, no ICU.
 
+#if canImport(Darwin)
+    import Foundation
+#endif
+
 extension Unicode.Scalar {
     /// Foundation's `CharacterSet.whitespacesAndNewlines`: Unicode's White_Space property (space,
     /// tab, the line breaks U+000A–U+000D, U+0085, U+2028, U+2029 and the other space separators).
@@ -115,4 +119,14 @@ public func lastPathComponent(_ path: String) -> String {
     let parts = path.split(separator: "/")
     guard let last = parts.last else { return path.hasPrefix("/") ? "/" : "" }
     return String(last)
+}
+
+/// The UTF-8 of `text` in Unicode Normalization Form C, so the same text typed on different systems
+/// gives the same bytes (Foundation's `precomposedStringWithCanonicalMapping`, without ICU).
+public func nfcUTF8(_ text: String) -> [UInt8] {
+    #if canImport(Darwin)
+        Array(text.precomposedStringWithCanonicalMapping.utf8)
+    #else
+        text._nfcCodeUnits
+    #endif
 }

@@ -144,3 +144,33 @@ import Testing
         await #expect(throws: Failed.self) { try await onOwnThread(named: "x") { throw Failed() } }
     }
 }
+
+@Suite struct NormalizationAndFolderTests {
+    @Test func nfcMatchesFoundation() {
+        for text in [
+            "e\u{0301}", "\u{00E9}", "Å\u{030A}", "한국어", "\u{1100}\u{1161}\u{11A8}", "plain", "",
+            "q\u{0307}\u{0323}",
+        ] {
+            #expect(
+                nfcUTF8(text) == Array(text.precomposedStringWithCanonicalMapping.utf8),
+                "\(text.unicodeScalars.map(\.value))")
+        }
+        #expect(nfcUTF8("e\u{0301}") == nfcUTF8("\u{00E9}"))
+    }
+
+    @Test func listsAFolderTreeWithoutFollowingLinks() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("tree-\(UUID().uuidString)")
+            .path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root + "/b/c", withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: root + "/a.gpg", contents: Data())
+        FileManager.default.createFile(atPath: root + "/b/c/d.gpg", contents: Data())
+        try FileManager.default.createSymbolicLink(atPath: root + "/link", withDestinationPath: root + "/b")
+        #expect(folderEntries(under: root) == ["a.gpg", "b", "b/c", "b/c/d.gpg", "link"])
+        #expect(
+            Set(folderEntries(under: root) ?? []) == Set(FileManager.default.subpaths(atPath: root) ?? []))
+        #expect(folderEntries(under: root + "/missing") == nil)
+        #expect(folderEntries(under: root + "/a.gpg") == nil)
+        #expect(isFolder(root + "/b") && isFolder(root + "/link") && !isFolder(root + "/a.gpg"))
+    }
+}
