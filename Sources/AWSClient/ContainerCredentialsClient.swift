@@ -1,5 +1,10 @@
 import AWSSigV4
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+import SystemSupport
 
 /// Credentials from the ECS / EKS Pod Identity container endpoint.
 public struct ContainerCredentials: Sendable, Equatable {
@@ -117,7 +122,7 @@ public struct ContainerCredentialsClient: Sendable {
     }
 
     private static func nonEmpty(_ text: String?) -> String? {
-        guard let text = text?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
+        guard let text = text?.trimmingBlanks(), !text.isEmpty else { return nil }
         return text
     }
 
@@ -184,7 +189,7 @@ public struct ContainerCredentialsClient: Sendable {
             do {
                 let data = try readFile(path)
                 // A trailing newline from `echo` or an editor is not part of the token.
-                token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                token = String(decoding: data, as: UTF8.self).trimmingWhitespace()
             } catch {
                 let reason =
                     FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file"

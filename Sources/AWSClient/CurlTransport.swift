@@ -1,5 +1,15 @@
 import CCurlShim
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 import SystemSupport
 
 /// `HTTPTransport` over libcurl, loaded with `dlopen` on the first request (never linked), so a
@@ -53,7 +63,7 @@ public struct CurlTransport: HTTPTransport {
             var detail = message
             // A proxy URL may carry user:password; curl's message must not repeat it.
             if let password = proxy?.password, !password.isEmpty {
-                detail = detail.replacingOccurrences(of: password, with: "****")
+                detail = detail.replacing(password, with: "****")
             }
             throw HTTPTransportError.connection("\(Self.reason(code)) (curl \(code): \(detail))")
         }
@@ -108,10 +118,10 @@ public struct CurlTransport: HTTPTransport {
                 headers = [:]
                 last = nil
             } else if line.first == " " || line.first == "\t", let name = last {
-                headers[name, default: ""] += " " + line.trimmingCharacters(in: .whitespaces)  // obs-fold
+                headers[name, default: ""] += " " + line.trimmingBlanks()  // obs-fold
             } else if let colon = line.firstIndex(of: ":") {
-                let name = line[..<colon].trimmingCharacters(in: .whitespaces).lowercased()
-                let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                let name = line[..<colon].trimmingBlanks().lowercased()
+                let value = line[line.index(after: colon)...].trimmingBlanks()
                 headers[name] = headers[name].map { "\($0), \(value)" } ?? value
                 last = name
             }

@@ -1,6 +1,11 @@
 import AWSSigV4
 import Crypto
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+import SystemSupport
 
 /// The per-login P-256 key that binds a sign-in session's refresh token (RFC 9449 DPoP).
 ///
@@ -29,7 +34,7 @@ public struct DPoPKey: Sendable, Equatable, CustomStringConvertible {
 
     /// Reads a PEM P-256 private key: SEC1 `EC PRIVATE KEY` (what the AWS CLI writes) or PKCS#8.
     public init(pem: String) throws(InvalidKey) {
-        let text = pem.trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = pem.trimmingWhitespace()
         guard
             text.hasPrefix("-----BEGIN EC PRIVATE KEY-----") || text.hasPrefix("-----BEGIN PRIVATE KEY-----")
         else { throw InvalidKey(reason: "not an `EC PRIVATE KEY` or `PRIVATE KEY` PEM block") }

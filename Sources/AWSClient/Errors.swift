@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// An error answer from an AWS service (`<ErrorResponse><Error>...`).
 public struct AWSServiceError: Error, CustomStringConvertible, Sendable, Equatable {

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 public struct HTTPRequest: Sendable, Equatable {
     public var method: String
@@ -29,7 +33,7 @@ public struct HTTPResponse: Sendable, Equatable {
     /// The server's clock from the `Date` header (IMF-fixdate), for clock-skew checks.
     public var serverDate: Date? {
         // A proxy may repeat the header ("date1, date2"): the first one is the origin's.
-        guard let value = headers["date"], let end = value.range(of: "GMT") else { return nil }
+        guard let value = headers["date"], let end = value.firstRange(of: "GMT") else { return nil }
         return Timestamps.httpDate(String(value[..<end.upperBound]))
     }
 }

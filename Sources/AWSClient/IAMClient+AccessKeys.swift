@@ -1,5 +1,9 @@
 import AWSSigV4
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// An access key as IAM lists it (no secret).
 public struct AccessKeyMetadata: Sendable, Equatable {

@@ -1,4 +1,9 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+import SystemSupport
 
 /// A virtual MFA device just created: its serial (ARN) and the TOTP secret. The secret is
 /// never part of `description`.
@@ -65,7 +70,7 @@ extension IAMClient {
             return trimmed
         }
         if let data = Data(base64Encoded: text), let decoded = String(data: data, encoding: .ascii),
-            let seed = base32(decoded.trimmingCharacters(in: .whitespacesAndNewlines))
+            let seed = base32(decoded.trimmingWhitespace())
         {
             return seed
         }

@@ -1,4 +1,9 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+import SystemSupport
 
 public struct IAMManagedPolicy: Sendable, Equatable {
     public var name: String
@@ -99,7 +104,7 @@ extension IAMClient {
         let element = element ?? XMLReader.Element(name: "PolicyVersion")
         let document = read.optionalString(element, "Document").map { text in
             // IAM returns documents URL-encoded (RFC 3986); a document already in JSON stays as it is.
-            text.hasPrefix("{") ? text : (text.removingPercentEncoding ?? text)
+            text.hasPrefix("{") ? text : (text.percentDecoded ?? text)
         }
         return IAMPolicyVersion(
             versionId: try read.string(element, "VersionId"),

@@ -1,5 +1,10 @@
 import AWSSigV4
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+import SystemSupport
 
 /// Role credentials from the EC2 instance metadata service.
 public struct IMDSCredentials: Sendable, Equatable {
@@ -86,7 +91,7 @@ public struct IMDSClient: Sendable {
 
     /// `AWS_EC2_METADATA_DISABLED=true` (any case) turns the provider off.
     public static func isDisabled(environment: [String: String]) -> Bool {
-        environment["AWS_EC2_METADATA_DISABLED"]?.trimmingCharacters(in: .whitespaces).lowercased() == "true"
+        environment["AWS_EC2_METADATA_DISABLED"]?.trimmingBlanks().lowercased() == "true"
     }
 
     /// The service endpoint: an explicit endpoint, else `AWS_EC2_METADATA_SERVICE_ENDPOINT`, else the
@@ -114,7 +119,7 @@ public struct IMDSClient: Sendable {
     }
 
     private static func nonEmpty(_ text: String?) -> String? {
-        guard let text = text?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
+        guard let text = text?.trimmingBlanks(), !text.isEmpty else { return nil }
         return text
     }
 
@@ -167,7 +172,7 @@ public struct IMDSClient: Sendable {
         let text = try await send("GetToken", request) { status in
             status == 403 ? IMDSError.tokenForbidden(endpoint: endpointDescription) : nil
         }
-        let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let token = text.trimmingWhitespace()
         guard !token.isEmpty else {
             throw AWSClientError.invalidResponse(
                 service: "imds", operation: "GetToken", httpStatus: 200, reason: "the token is empty")
@@ -185,7 +190,7 @@ public struct IMDSClient: Sendable {
         guard let role = text.split(whereSeparator: \.isNewline).first.map(String.init), !role.isEmpty else {
             throw IMDSError.noInstanceRole
         }
-        return role.trimmingCharacters(in: .whitespaces)
+        return role.trimmingBlanks()
     }
 
     private struct Document: Decodable {

@@ -1,5 +1,10 @@
 import AWSSigV4
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+import SystemSupport
 
 /// The unsigned REST-JSON calls of IAM Identity Center (OIDC and portal), and the JSON decoding
 /// shared with the metadata clients.
@@ -56,14 +61,14 @@ struct JSONProtocolClient: Sendable {
 
     /// The error code from `x-amzn-errortype`, the body's `__type`/`code`, or the OAuth `error` field.
     func serviceError(_ operation: String, _ response: HTTPResponse) -> AWSClientError {
-        let object = (try? JSONSerialization.jsonObject(with: response.body)) as? [String: Any]
+        let object = JSONValue(parsing: response.body)?.object
         var code = response.headers["x-amzn-errortype"].map { String($0.prefix { $0 != ":" }) }
         if code?.isEmpty ?? true,
-            let type = (object?["__type"] ?? object?["code"] ?? object?["Code"]) as? String
+            let type = (object?["__type"] ?? object?["code"] ?? object?["Code"])?.string
         {
             code = String(type.split(separator: "#").last ?? "")
         }
-        if code?.isEmpty ?? true, let oauth = object?["error"] as? String {
+        if code?.isEmpty ?? true, let oauth = object?["error"]?.string {
             code = Self.oauthErrorCodes[oauth] ?? oauth
         }
         guard let code, !code.isEmpty else {
@@ -73,7 +78,7 @@ struct JSONProtocolClient: Sendable {
                 reason: "the error body is not an AWS error document\(kind), \(response.body.count) bytes")
         }
         let message =
-            (object?["message"] ?? object?["Message"] ?? object?["error_description"]) as? String ?? ""
+            (object?["message"] ?? object?["Message"] ?? object?["error_description"])?.string ?? ""
         return .service(
             AWSServiceError(
                 service: service, operation: operation, httpStatus: response.status, code: code,

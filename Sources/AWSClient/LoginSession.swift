@@ -1,6 +1,11 @@
 import AWSSigV4
 import Crypto
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+import SystemSupport
 
 /// A console sign-in session (`aws login`'s `login_session`): the current 15-minute credentials and
 /// what it takes to refresh them (refresh token, DPoP key, client id) for up to 12 hours.
@@ -47,7 +52,7 @@ public struct LoginSession: Sendable, Equatable, CustomStringConvertible {
         now: Date
     ) throws(LoginSessionError) {
         guard let idToken = token.idToken, let claims = Self.claims(ofIDToken: idToken),
-            let subject = claims["sub"] as? String, !subject.isEmpty
+            let subject = claims["sub"]?.string, !subject.isEmpty
         else { throw .missingIdentity }
         self.init(
             credentials: token.credentials, refreshToken: token.refreshToken, dpopKey: dpopKey,
@@ -99,10 +104,10 @@ public struct LoginSession: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The ID token's claims, read without verifying its signature (as the AWS CLI does).
-    static func claims(ofIDToken token: String) -> [String: Any]? {
+    static func claims(ofIDToken token: String) -> [String: JSONValue]? {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let payload = Base64URL.decode(String(parts[1])) else { return nil }
-        return (try? JSONSerialization.jsonObject(with: payload)) as? [String: Any]
+        return JSONValue(parsing: payload)?.object
     }
 }
 
@@ -192,27 +197,26 @@ extension LoginSession {
     /// `<lowercase hex SHA-256 of the login_session value>.json` in `~/.aws/login/cache`
     /// (or `$AWS_LOGIN_CACHE_DIRECTORY`).
     public static func cacheFileName(loginSession: String) -> String {
-        let value = loginSession.trimmingCharacters(in: .whitespacesAndNewlines)
-        return SHA256.hash(data: Data(value.utf8)).map { String(format: "%02x", $0) }.joined() + ".json"
+        let value = loginSession.trimmingWhitespace()
+        return hexEncoded(SHA256.hash(data: Data(value.utf8))) + ".json"
     }
 
     /// The cache file `aws login` writes (and botocore rewrites on refresh). When `existing` is the
     /// file's current content, members latchkey does not know are kept, as botocore keeps them.
     public func cacheFileData(updating existing: Data? = nil) throws -> Data {
-        var object =
-            existing.flatMap { (try? JSONSerialization.jsonObject(with: $0)) as? [String: Any] } ?? [:]
+        var object = existing.flatMap { JSONValue(parsing: $0)?.object } ?? [:]
         object["accessToken"] = [
-            "accessKeyId": credentials.accessKeyId, "secretAccessKey": credentials.secretAccessKey,
-            "sessionToken": credentials.sessionToken ?? "", "accountId": accountId,
-            "expiresAt": Timestamps.iso8601String(expiration),
+            "accessKeyId": .string(credentials.accessKeyId),
+            "secretAccessKey": .string(credentials.secretAccessKey),
+            "sessionToken": .string(credentials.sessionToken ?? ""), "accountId": .string(accountId),
+            "expiresAt": .string(Timestamps.iso8601String(expiration)),
         ]
         object["tokenType"] = "aws_sigv4"
-        object["clientId"] = clientId
-        object["refreshToken"] = refreshToken
-        if let idToken { object["idToken"] = idToken }
-        object["dpopKey"] = dpopKey.sec1PEM
-        return try JSONSerialization.data(
-            withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted])
+        object["clientId"] = .string(clientId)
+        object["refreshToken"] = .string(refreshToken)
+        if let idToken { object["idToken"] = .string(idToken) }
+        object["dpopKey"] = .string(dpopKey.sec1PEM)
+        return try JSONValue.object(object).encoded(prettyPrinted: true, escapingSlashes: false)
     }
 
     /// Reads a cache file. The file holds no issue time: the ID token's `iat` is used when present,
@@ -224,16 +228,16 @@ extension LoginSession {
         func malformed(_ reason: String) -> LoginSessionError {
             .malformed(source: Self.cacheSource, reason: reason)
         }
-        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+        guard let object = JSONValue(parsing: data)?.object else {
             throw malformed("it is not a JSON object")
         }
-        func string(_ value: Any?, _ name: String) throws(LoginSessionError) -> String {
-            guard let text = value as? String, !text.isEmpty else {
+        func string(_ value: JSONValue?, _ name: String) throws(LoginSessionError) -> String {
+            guard let text = value?.string, !text.isEmpty else {
                 throw malformed("the field \(name) is missing")
             }
             return text
         }
-        guard let access = object["accessToken"] as? [String: Any] else {
+        guard let access = object["accessToken"]?.object else {
             throw malformed("the field accessToken is missing")
         }
         let expiresText = try string(access["expiresAt"], "accessToken.expiresAt")
@@ -249,13 +253,13 @@ extension LoginSession {
             throw malformed("the field dpopKey is not a P-256 private key in PEM")
         }
         // Go and Java SDKs write the ID token as `identityToken`.
-        let idToken = (object["idToken"] as? String ?? object["identityToken"] as? String).flatMap {
+        let idToken = (object["idToken"]?.string ?? object["identityToken"]?.string).flatMap {
             $0.isEmpty ? nil : $0
         }
         let issuedAt =
-            idToken.flatMap { Self.claims(ofIDToken: $0)?["iat"] as? NSNumber }
-            .map { Date(timeIntervalSince1970: $0.doubleValue) } ?? signedInAt
-        let identity = loginSession.trimmingCharacters(in: .whitespacesAndNewlines)
+            idToken.flatMap { Self.claims(ofIDToken: $0)?["iat"]?.double }
+            .map { Date(timeIntervalSince1970: $0) } ?? signedInAt
+        let identity = loginSession.trimmingWhitespace()
         self.init(
             credentials: AWSCredentials(
                 accessKeyId: try string(access["accessKeyId"], "accessToken.accessKeyId"),
@@ -264,8 +268,8 @@ extension LoginSession {
                 expiration: expiresAt),
             refreshToken: try string(object["refreshToken"], "refreshToken"), dpopKey: key,
             clientId: try string(object["clientId"], "clientId"), identityArn: identity,
-            accountId: access["accountId"] as? String ?? Self.account(of: identity),
-            region: (object["signInRegion"] as? String).flatMap { $0.isEmpty ? nil : $0 } ?? region,
+            accountId: access["accountId"]?.string ?? Self.account(of: identity),
+            region: object["signInRegion"]?.string.flatMap { $0.isEmpty ? nil : $0 } ?? region,
             issuedAt: issuedAt, idToken: idToken)
     }
 }

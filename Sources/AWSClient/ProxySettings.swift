@@ -1,4 +1,9 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+import SystemSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -30,7 +35,7 @@ public struct ProxySettings: Sendable, Equatable {
     public init(environment: [String: String]) {
         func proxyURL(_ names: String...) -> URL? {
             for name in names {
-                guard let value = environment[name]?.trimmingCharacters(in: .whitespaces), !value.isEmpty
+                guard let value = environment[name]?.trimmingBlanks(), !value.isEmpty
                 else {
                     continue
                 }

@@ -1,5 +1,10 @@
 import AWSSigV4
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+import SystemSupport
 
 /// The AWS Query protocol shared by STS and IAM: a signed form POST answered with XML.
 struct QueryProtocolClient: Sendable {
@@ -106,7 +111,7 @@ struct QueryProtocolClient: Sendable {
 }
 
 extension XMLReader.Element {
-    var trimmedText: String { text.trimmingCharacters(in: .whitespacesAndNewlines) }
+    var trimmedText: String { text.trimmingWhitespace() }
 }
 
 /// Reads required and optional fields of a result element, reporting what is missing.

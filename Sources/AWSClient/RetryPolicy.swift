@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Exponential backoff with full jitter, like the AWS SDKs' "standard" retry mode.
 ///

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Endpoints of the IAM Identity Center services, per their endpoint rule sets (botocore
 /// `sso`/`sso-oidc` 2019-06-10): `https://PREFIX.REGION.DNS`, `PREFIX-fips` for FIPS, the

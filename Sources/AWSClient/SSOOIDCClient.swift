@@ -1,5 +1,9 @@
 import AWSSigV4
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A client registered with IAM Identity Center OIDC (`RegisterClient`); reusable until it expires.
 public struct SSOClientRegistration: Sendable, Equatable, Codable, CustomStringConvertible {

@@ -1,6 +1,10 @@
 import AWSSigV4
 import Crypto
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import SystemSupport
 
 #if canImport(Glibc)
@@ -224,5 +228,5 @@ public struct SSOTokenCache: Sendable {
 
 /// SHA-1 only names the AWS CLI's cache files as the CLI does; it protects nothing.
 private func sha1Hex(_ text: String) -> String {
-    Insecure.SHA1.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+    hexEncoded(Insecure.SHA1.hash(data: Data(text.utf8)))
 }

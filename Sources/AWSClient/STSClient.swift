@@ -1,5 +1,9 @@
 import AWSSigV4
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 public struct AssumeRoleRequest: Sendable, Equatable {
     public struct Tag: Sendable, Equatable {

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// STS endpoint resolution, following the STS endpoint rule set (2011-06-15) for the aws, aws-cn,
 /// aws-us-gov and ISO partitions: regional by default, FIPS, dual-stack, and the legacy global

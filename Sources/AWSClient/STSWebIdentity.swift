@@ -1,5 +1,9 @@
 import AWSSigV4
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 public struct AssumeRoleWithWebIdentityResult: Sendable, Equatable {
     public var credentials: AWSCredentials

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// One operation sent with the client's retry policy: the loop every protocol (Query, JSON,
 /// metadata services) shares, so retries, timeouts and transport errors behave the same everywhere.

@@ -1,6 +1,10 @@
 import AWSSigV4
 import Crypto
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The AWS Sign-In base URI (`scheme://host[:port]`) that serves both the browser's authorize page
 /// and the token endpoint, per the `signin` 2023-01-01 endpoint rule set.
@@ -210,7 +214,7 @@ public struct SigninAuthorization: Sendable, Equatable, CustomStringConvertible 
     /// Decodes what the confirmation page shows for `--remote`: base64 of `state=S&code=C`.
     public func pastedCode(_ text: String) throws(SigninAuthorizationError) -> String {
         var compact = text.filter { !$0.isWhitespace }
-        compact = compact.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        compact = String(compact.map { $0 == "-" ? "+" : $0 == "_" ? "/" : $0 })
         while compact.count % 4 != 0 { compact += "=" }
         guard let data = Data(base64Encoded: compact), let decoded = String(data: data, encoding: .utf8),
             let items = URLComponents(string: "?" + decoded)?.queryItems
@@ -254,12 +258,19 @@ public enum SigninAuthorizationError: Error, CustomStringConvertible, Sendable, 
 /// base64url without padding (RFC 4648 section 5), as JOSE and PKCE use it.
 enum Base64URL {
     static func encode(_ data: Data) -> String {
-        data.base64EncodedString().replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        String(
+            data.base64EncodedString().compactMap { character -> Character? in
+                switch character {
+                case "+": "-"
+                case "/": "_"
+                case "=": nil
+                default: character
+                }
+            })
     }
 
     static func decode(_ text: String) -> Data? {
-        var standard = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        var standard = String(text.map { $0 == "-" ? "+" : $0 == "_" ? "/" : $0 })
         while standard.count % 4 != 0 { standard += "=" }
         return Data(base64Encoded: standard)
     }

@@ -1,5 +1,10 @@
 import AWSSigV4
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+import SystemSupport
 
 /// The console sign-in hosts of a partition: the federation endpoint that turns temporary
 /// credentials into a sign-in token, and the console a login lands on.
@@ -47,7 +52,7 @@ public struct SigninEndpoint: Sendable, Equatable {
         if partition == "aws", let region {
             base = "https://\(region).console.aws.amazon.com"
         }
-        var page = (path ?? "").trimmingCharacters(in: .whitespaces)
+        var page = (path ?? "").trimmingBlanks()
         while page.hasPrefix("/") { page.removeFirst() }
         if page.isEmpty { page = "console/home" }
         var text = base + "/" + page
@@ -144,7 +149,7 @@ public struct SigninClient: Sendable {
     /// The endpoint answers errors as short text (or HTML); keep a snippet unless it echoes a secret.
     private func rejection(_ response: HTTPResponse, _ credentials: AWSCredentials) -> AWSClientError {
         var text = String(decoding: response.body.prefix(300), as: UTF8.self)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+            .trimmingWhitespace()
         let secrets = [credentials.secretAccessKey, credentials.sessionToken ?? ""].filter { !$0.isEmpty }
         if text.contains("<") || secrets.contains(where: { text.contains($0) }) {
             text = "\(response.body.count) bytes of \(response.headers["content-type"] ?? "unknown content")"

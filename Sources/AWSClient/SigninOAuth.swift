@@ -1,5 +1,10 @@
 import AWSSigV4
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+import SystemSupport
 
 /// A `CreateOAuth2Token` answer: 15-minute credentials and the refresh token that replaces the old one.
 public struct SigninOAuthToken: Sendable, Equatable, CustomStringConvertible {
@@ -200,13 +205,13 @@ public struct SigninOAuthClient: Sendable {
 
     /// An error answer: 429 and 5xx are retried, the rest become `SigninTokenError` at once.
     private func interpretFailure(_ response: HTTPResponse) throws -> ServiceCall.Outcome<SigninOAuthToken> {
-        let object = (try? JSONSerialization.jsonObject(with: response.body)) as? [String: Any]
+        let object = JSONValue(parsing: response.body)?.object
         var type = response.headers["x-amzn-errortype"].map { String($0.prefix { $0 != ":" }) }
-        if type?.isEmpty ?? true, let named = (object?["__type"] ?? object?["code"]) as? String {
+        if type?.isEmpty ?? true, let named = (object?["__type"] ?? object?["code"])?.string {
             type = String(named.split(separator: "#").last ?? "")
         }
-        let error = object?["error"] as? String
-        let message = (object?["message"] ?? object?["Message"]) as? String ?? ""
+        let error = object?["error"]?.string
+        let message = (object?["message"] ?? object?["Message"])?.string ?? ""
         let status = response.status
         if type == nil && object == nil {
             let retryable = status == 429 || (500...599).contains(status)

@@ -1,5 +1,9 @@
 import AWSSigV4
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 extension Timestamps {
     /// RFC 3339 in UTC with whole seconds, `2026-08-30T12:34:56Z`, as the AWS CLI writes its caches.

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Parsers for the two time formats AWS sends, without locale-dependent formatters.
 enum Timestamps {

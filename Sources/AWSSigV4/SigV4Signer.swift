@@ -1,5 +1,9 @@
 import Crypto
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Signs HTTP requests with AWS Signature Version 4 (HMAC-SHA256), in the `Authorization`
 /// header or in the query string (presigned URLs).

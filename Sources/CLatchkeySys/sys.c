@@ -1,8 +1,10 @@
-#define _GNU_SOURCE  // pipe2
+#define _GNU_SOURCE  // pipe2, pthread_setname_np
 #include "CLatchkeySys.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <string.h>
 #include <unistd.h>
 
 #ifdef __linux__
@@ -174,5 +176,16 @@ int32_t latchkey_pipe_cloexec(int32_t ends[2]) {
     fcntl(ends[0], F_SETFD, FD_CLOEXEC);
     fcntl(ends[1], F_SETFD, FD_CLOEXEC);
     return 0;
+#endif
+}
+
+void latchkey_name_this_thread(const char *name) {
+#ifdef __linux__
+    char shortName[16];
+    strncpy(shortName, name, sizeof shortName - 1);
+    shortName[sizeof shortName - 1] = 0;
+    pthread_setname_np(pthread_self(), shortName);
+#elif defined(__APPLE__)
+    pthread_setname_np(name);
 #endif
 }

@@ -9,7 +9,11 @@
 // collection `awsvault`.
 
 import Crypto
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import SystemSupport
 import CryptoExtras
 
@@ -114,21 +118,21 @@ public enum AWSVault {
 /// JWE compact tokens with PBES2-HS256+A128KW and A256GCM (RFC 7516, RFC 7518 4.8 and 5.3).
 public enum JWE {
     public static func decrypt(_ token: String, passphrase: String, file: String = "token") throws -> Data {
-        let parts = token.trimmingCharacters(in: .whitespacesAndNewlines).split(
+        let parts = token.trimmingWhitespace().split(
             separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 5, let headerData = Data(base64URL: String(parts[0])),
             let wrappedKey = Data(base64URL: String(parts[1])), let iv = Data(base64URL: String(parts[2])),
             let ciphertext = Data(base64URL: String(parts[3])), let tag = Data(base64URL: String(parts[4])),
-            let header = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any]
+            let header = JSONValue(parsing: headerData), header.object != nil
         else { throw AWSVaultImportError.notJWE(file: file) }
-        let algorithm = header["alg"] as? String ?? "?"
-        let encryption = header["enc"] as? String ?? "?"
+        let algorithm = header["alg"]?.string ?? "?"
+        let encryption = header["enc"]?.string ?? "?"
         guard algorithm == "PBES2-HS256+A128KW", encryption == "A256GCM" else {
             throw AWSVaultImportError.unsupportedAlgorithm(
                 file: file, algorithm: "\(algorithm) / \(encryption)")
         }
-        guard let count = header["p2c"] as? Int, count > 0, count <= 10_000_000,
-            let saltInput = (header["p2s"] as? String).flatMap({ Data(base64URL: $0) })
+        guard let count = header["p2c"]?.int, count > 0, count <= 10_000_000,
+            let saltInput = header["p2s"]?.string.flatMap({ Data(base64URL: $0) })
         else { throw AWSVaultImportError.notJWE(file: file) }
         // The PBKDF2 salt is the algorithm name, a zero byte, then p2s (RFC 7518 4.8.1.1).
         let salt = Data(algorithm.utf8) + [0] + saltInput
@@ -183,18 +187,18 @@ extension AWSVault {
         passCommand: String = "pass", storeDirectory: String, prefix: String,
         environment: [String: String], skipped: (String) -> Void = { _ in }
     ) throws -> [AWSVaultCredential] {
-        let trimmed = prefix.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        let trimmed = prefix.trimming("/")
         let root = trimmed.isEmpty ? storeDirectory : storeDirectory + "/" + trimmed
         guard let executable = findExecutable(passCommand, environment: environment) else {
             throw BackendError.unavailable(backend: "pass", reason: "`\(passCommand)` is not installed")
         }
-        guard let enumerator = FileManager.default.enumerator(atPath: root) else {
+        guard let entries = folderEntries(under: root) else {
             throw AWSVaultImportError.folderMissing(path: root)
         }
         var childEnvironment = environment
         childEnvironment["PASSWORD_STORE_DIR"] = storeDirectory
         var found: [AWSVaultCredential] = []
-        while let relative = enumerator.nextObject() as? String {
+        for relative in entries {
             guard relative.hasSuffix(".gpg") else { continue }
             let name = String(relative.dropLast(4))
             guard !isSessionOrTokenName(name) else {

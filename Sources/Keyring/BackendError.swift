@@ -1,4 +1,9 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+import SystemSupport
 
 /// What went wrong in an OS keyring backend (Secret Service, keyctl, pass, Keychain); `description`
 /// names the backend, says what to do, and never holds a secret.
@@ -59,7 +64,7 @@ public enum BackendError: Error, Equatable, CustomStringConvertible {
 
 /// Keeps an external program's message short and on one line for an error description.
 func oneLine(_ text: String, limit: Int = 200) -> String {
-    let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+    let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingBlanks() }
     let joined = lines.filter { !$0.isEmpty }.joined(separator: " / ")
     return joined.count > limit ? String(joined.prefix(limit)) + "…" : joined
 }

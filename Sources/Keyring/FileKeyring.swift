@@ -20,7 +20,11 @@
 //   Reads take no lock: rename makes every file either the old or the new version.
 
 import Crypto
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 public actor FileKeyring: Keyring {
     public nonisolated var backendName: String { "file" }

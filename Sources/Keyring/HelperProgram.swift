@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import SystemSupport
 
 /// Runs a helper program (pass, gpg) through the one spawner, with secrets on stdin only; a
@@ -9,7 +13,7 @@ func runHelper(
     do {
         return try Subprocess.run(executable, arguments, environment: environment, stdin: stdin)
     } catch {
-        let name = (executable as NSString).lastPathComponent
+        let name = lastPathComponent(executable)
         throw .system(backend: name, operation: "run \(name)", message: error.description)
     }
 }

@@ -9,7 +9,12 @@
 // at reboot (and the persistent keyring after 3 days unused), which the README says.
 
 import CLatchkeySys
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+import SystemSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -212,7 +217,7 @@ public actor KernelKeyring: Keyring {
 
     private static func limit(_ name: String) -> Int? {
         (try? String(contentsOfFile: "/proc/sys/kernel/keys/" + name, encoding: .utf8))
-            .flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            .flatMap { Int($0.trimmingWhitespace()) }
     }
 
     // MARK: Payload

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// One secret in a keyring, with the non-secret facts stored next to it.
 public struct KeyringItem: Sendable, Equatable, CustomStringConvertible {

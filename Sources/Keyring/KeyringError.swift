@@ -1,4 +1,14 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// What went wrong with a keyring; `description` says where and what to do, and never holds a secret.
 public enum KeyringError: Error, Equatable, CustomStringConvertible {

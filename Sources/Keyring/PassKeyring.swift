@@ -18,7 +18,11 @@
 // metadata in the name) are still read as they are, and the first write moves them all into the
 // new layout and removes the old names.
 
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import SystemSupport
 
 #if canImport(Glibc)
@@ -53,7 +57,7 @@ public actor PassKeyring: Keyring {
         var store = storeDirectory ?? environment["PASSWORD_STORE_DIR"] ?? (home + "/.password-store")
         if store.hasPrefix("~/") { store = home + store.dropFirst() }
         self.storeDirectory = store
-        self.prefix = prefix.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        self.prefix = prefix.trimming("/")
         self.passCommand = passCommand
         var childEnvironment = environment
         childEnvironment["PASSWORD_STORE_DIR"] = store
@@ -166,8 +170,7 @@ public actor PassKeyring: Keyring {
     /// 128 random bits as hex: unguessable, so a name reveals nothing about its item.
     private static func newID() -> String {
         var generator = SystemRandomNumberGenerator()
-        return (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }
-            .joined()
+        return hexEncoded((0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) })
     }
 
     private static func isID(_ name: String) -> Bool {
@@ -296,14 +299,7 @@ public actor PassKeyring: Keyring {
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_:@+,=".utf8)
 
     private func encode(_ key: String) throws -> String {
-        var encoded = ""
-        for byte in key.utf8 {
-            if Self.plain.contains(byte) {
-                encoded.append(Character(UnicodeScalar(byte)))
-            } else {
-                encoded += String(format: "%%%02X", byte)
-            }
-        }
+        let encoded = key.percentEncoded(keeping: Self.plain.contains)
         guard !key.isEmpty, encoded.utf8.count <= 240 else {
             throw KeyringError.invalidKey(key: key, reason: "it is empty or too long for a pass entry name")
         }
@@ -342,12 +338,10 @@ public actor PassKeyring: Keyring {
         guard let folders = try? FileManager.default.contentsOfDirectory(atPath: root) else { return [] }
         var found: [LegacyEntry] = []
         for encodedKey in folders {
-            var isFolder: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: root + "/" + encodedKey, isDirectory: &isFolder),
-                isFolder.boolValue, let key = encodedKey.removingPercentEncoding,
-                let enumerator = FileManager.default.enumerator(atPath: root + "/" + encodedKey)
+            guard isFolder(root + "/" + encodedKey), let key = encodedKey.percentDecoded,
+                let entries = folderEntries(under: root + "/" + encodedKey)
             else { continue }
-            while let relative = enumerator.nextObject() as? String {
+            for relative in entries {
                 guard relative.hasSuffix(".gpg") else { continue }
                 let parts = relative.dropLast(4).split(separator: "/")
                 let text = parts.map { $0.dropFirst() }.joined()

@@ -1,4 +1,14 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// A rough, offline judgement of a new vault passphrase, with no dependency: its length, the kinds
 /// of characters it mixes, how much of it is repetition or a run (`aaa`, `abc`, `321`, `qwerty`), and

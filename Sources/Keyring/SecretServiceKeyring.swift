@@ -11,7 +11,17 @@
 // metadata (profile, kind, type, expiration...), so `list()` reads attributes and no secret.
 
 import CSecretService
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 import SystemSupport
 
 public actor SecretServiceKeyring: Keyring {
@@ -297,7 +307,7 @@ private final class SearchResult: @unchecked Sendable {
 
 /// libsecret's sync calls share glib state: one at a time in the process.
 enum SecretServiceLibrary {
-    private static let lock = NSLock()
+    private static let lock = Lock()
     static func call<T>(_ body: () throws -> T) rethrows -> T {
         lock.lock()
         defer { lock.unlock() }

@@ -1,6 +1,10 @@
 import CLatchkeySys
 import Crypto
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Keeps a vault's derived master key for a while so each command does not run scrypt again.
 public protocol UnlockCache: Sendable {

@@ -1,5 +1,10 @@
 import Crypto
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+import SystemSupport
 import CryptoExtras
 
 /// scrypt cost parameters (N, r, p); memory used is 128 * N * r * p bytes.
@@ -26,7 +31,7 @@ public struct ScryptParameters: Sendable, Equatable, Codable {
 
     func deriveKey(passphrase: String, salt: Data) throws -> SymmetricKey {
         // NFC so the same passphrase typed on different systems gives the same bytes.
-        let bytes = Data(passphrase.precomposedStringWithCanonicalMapping.utf8)
+        let bytes = Data(nfcUTF8(passphrase))
         return try KDF.Scrypt.deriveKey(
             from: bytes, salt: salt, outputByteCount: 32, rounds: n, blockSize: r, parallelism: p)
     }
@@ -245,7 +250,7 @@ enum ItemFileName {
     static let maximumKeyBytes = (255 - prefix.count - suffix.count) * 5 / 8
 
     static func make(for key: String) throws -> String {
-        let bytes = Array(key.precomposedStringWithCanonicalMapping.utf8)
+        let bytes = nfcUTF8(key)
         guard !bytes.isEmpty else { throw KeyringError.invalidKey(key: key, reason: "the key is empty") }
         guard bytes.count <= maximumKeyBytes else {
             throw KeyringError.invalidKey(

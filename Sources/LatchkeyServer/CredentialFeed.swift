@@ -1,6 +1,10 @@
 import AWSSigV4
 import Dispatch
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import LatchkeyCore
 
 /// The credentials a server hands out, kept ready as finished responses so the hot path is a

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import SystemSupport
 
 /// Which protocol a local credential server speaks.
@@ -70,7 +74,7 @@ public final class CredentialServer: Sendable {
     /// user's file in a sticky folder such as /tmp), the write fails.
     public func writeTokenFile(_ path: String) throws {
         guard let token else { return }
-        let name = (path as NSString).lastPathComponent
+        let name = lastPathComponent(path)
         guard !name.isEmpty, name != ".", name != "..", !path.hasSuffix("/") else {
             throw TokenFileError(path: path, cause: nil)
         }

@@ -1,5 +1,11 @@
 import CLatchkeyServerSys
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+import Dispatch
+import SystemSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -46,7 +52,6 @@ public func defaultLoopCount() -> Int {
         var sweepInterval: UInt64
         /// Monotonic milliseconds; tests set their own before `start`.
         var clock: @Sendable () -> UInt64 = { latchkey_monotonic_ms() }
-        private var threads: [Thread] = []
 
         static let listenerTag: UInt64 = 0
         static let wakeTag: UInt64 = 1
@@ -115,8 +120,8 @@ public func defaultLoopCount() -> Int {
         public func start(handler: any RequestHandler) {
             self.handler = handler
             let running = DispatchSemaphore(value: 0)
-            threads = loops.map { loop in
-                let thread = Thread { [self] in
+            for loop in loops {
+                startThread(named: "latchkey-http") { [self] in
                     // Set from inside: a name given before start was lost (threads showed their
                     // creator's libdispatch name in `top -H`).
                     latchkey_name_thread("latchkey-http")
@@ -128,8 +133,6 @@ public func defaultLoopCount() -> Int {
                     running.signal()
                     self.run(loop)
                 }
-                thread.start()
-                return thread
             }
             for _ in loops { running.wait() }
         }

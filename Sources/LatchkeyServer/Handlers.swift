@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Answers one parsed request; called on an event-loop thread, so it must not block for long.
 public protocol RequestHandler: Sendable {

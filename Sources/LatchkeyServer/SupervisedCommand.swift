@@ -1,5 +1,15 @@
 import CLatchkeyServerSys
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Runs a command as a child while this process keeps serving: signals other processes send
 /// are passed on, and `wait()` gives the child's exit status (128 + signal when it was killed).

@@ -156,3 +156,45 @@ public struct RuntimeFolder: Sendable, Equatable {
         return (UserFolders.absolute(environment["TMPDIR"]) ?? "/tmp") + "/latchkey-\(getuid())"
     }
 }
+
+/// Whether `path` is a folder (a link to one counts, as `FileManager.fileExists(atPath:isDirectory:)`).
+public func isFolder(_ path: String) -> Bool {
+    var info = stat()
+    return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+}
+
+/// Every entry below `root` as a path relative to it (`a`, `a/b.gpg`), folders before what they hold,
+/// names in byte order; links are listed but not followed, as `FileManager.enumerator(atPath:)` does.
+/// Nil when `root` cannot be opened as a folder. Folders below that cannot be read are skipped.
+public func folderEntries(under root: String) -> [String]? {
+    guard let top = directoryNames(root) else { return nil }
+    var found: [String] = []
+    func walk(_ names: [String], relative: String) {
+        for name in names {
+            let path = relative.isEmpty ? name : relative + "/" + name
+            found.append(path)
+            var info = stat()
+            if lstat(root + "/" + path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR,
+                let inner = directoryNames(root + "/" + path)
+            {
+                walk(inner, relative: path)
+            }
+        }
+    }
+    walk(top, relative: "")
+    return found
+}
+
+/// The names in a folder (without `.` and `..`), in byte order; nil when it cannot be opened.
+public func directoryNames(_ path: String) -> [String]? {
+    guard let directory = opendir(path) else { return nil }
+    defer { closedir(directory) }
+    var names: [String] = []
+    while let entry = readdir(directory) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        }
+        if name != "." && name != ".." { names.append(name) }
+    }
+    return names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+}

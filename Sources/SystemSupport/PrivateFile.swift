@@ -3,7 +3,11 @@
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A file operation that failed: what was being done, to which path, and the system's reason.
 public struct FileOperationError: Error, Sendable, Equatable, CustomStringConvertible {

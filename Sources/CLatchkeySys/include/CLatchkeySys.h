@@ -57,4 +57,7 @@ int32_t latchkey_keyctl_link(int32_t key, int32_t keyring);
 /// another thread at the same moment cannot hold the write end open and keep a reader waiting.
 int32_t latchkey_pipe_cloexec(int32_t ends[2]);
 
+/// Names the calling thread (what `ps -L`, gdb and perf show); the kernel keeps 15 bytes of it.
+void latchkey_name_this_thread(const char *name);
+
 #endif
