@@ -1,4 +1,3 @@
-import AWSConfig
 import ArgumentParser
 import Foundation
 import LatchkeyCore
@@ -70,10 +69,10 @@ struct MFAEnrollCommand: AsyncParsableCommand {
         let interactive = codes.isEmpty && yubiKey == nil
         if interactive { try runtime.requireTerminal(for: .enrollmentCodes(profile: profile)) }
         try yubiKey?.checkPresent()
-        let key = try await runtime.storedKey(profile: profile)
-        let iam = try runtime.iamClient(credentials: key, profile: profile, region: region)
+        let key = try await runtime.workspace.storedKey(profile: profile)
+        let iam = try runtime.workspace.iamClient(credentials: key, profile: profile, region: region)
         let enrollment = MFAEnrollment(iam: iam, profile: profile)
-        let configuredSerial = try runtime.loadConfig().profile(profile)?["mfa_serial"]
+        let configuredSerial = try runtime.workspace.configuredMFASerial(profile: profile)
         let pending: PendingEnrollment
         do {
             pending = try await enrollment.start(deviceName: deviceName)
@@ -111,11 +110,10 @@ struct MFAEnrollCommand: AsyncParsableCommand {
 
     /// Points the profile at the enabled device; sessions made without MFA are not wanted now.
     private func writeSerial(_ serial: String, runtime: Runtime) async throws {
-        try await runtime.dropSessionsAfterDeviceChange(profile: profile)
-        let configFile = runtime.locations.configFile
+        try await runtime.workspace.dropSessionsAfterDeviceChange(profile: profile)
+        let configFile = runtime.configFile
         do {
-            try ConfigFileEditor.setProperty(
-                "mfa_serial", to: serial, profile: profile, inConfigAt: configFile)
+            try runtime.workspace.writeMFASerial(serial, profile: profile)
         } catch {
             throw CLIError(
                 "the device is enabled in AWS, but \(configFile) could not be updated (\(error)); "
