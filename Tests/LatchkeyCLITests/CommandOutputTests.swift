@@ -503,4 +503,100 @@ import Testing
         #expect(outcome.status == 1, "\(outcome)")
         #expect(outcome.out.contains("FAIL"), "\(outcome)")
     }
+
+    // MARK: mfa remove
+
+    static let getUser = """
+        <GetUserResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><GetUserResult><User>
+          <UserName>doug</UserName><UserId>AIDAEXAMPLE</UserId><Arn>arn:aws:iam::123456789012:user/doug</Arn>
+          <CreateDate>2025-01-01T00:00:00Z</CreateDate><Path>/</Path>
+        </User></GetUserResult></GetUserResponse>
+        """
+    static let noDevices = """
+        <ListMFADevicesResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">
+          <ListMFADevicesResult><IsTruncated>false</IsTruncated><MFADevices/></ListMFADevicesResult>
+        </ListMFADevicesResponse>
+        """
+
+    @Test func mfaRemoveOfADeviceThatWasNeverEnabled() async throws {
+        let deleted = """
+            <DeleteVirtualMFADeviceResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">
+              <ResponseMetadata><RequestId>1</RequestId></ResponseMetadata>
+            </DeleteVirtualMFADeviceResponse>
+            """
+        let serial = "arn:aws:iam::123456789012:mfa/doug"
+        let world = try InMemoryWorld(
+            config: Self.config + "[profile carol]\nmfa_serial = \(serial)\n",
+            transport: [.xml(Self.getUser), .xml(Self.noDevices), .xml(deleted)])
+        try await world.storeKey(profile: "carol")
+        try await world.storeSession(profile: "carol", secondsLeft: 600)
+        let outcome = await world.run(["mfa", "remove", "carol"])
+        #expect(outcome.status == 0, "\(outcome)")
+        #expect(
+            outcome.out
+                == "Deleted \(serial) (it was not enabled).\n"
+                + "Removed mfa_serial from [profile carol] in \(world.configFile).\n", "\(outcome)")
+        #expect(!world.config.contains("mfa_serial = \(serial)"))
+        // The sessions made before the change are gone; the stored key stays.
+        #expect(world.keyring.snapshot.count == 1)
+        #expect(await world.transport.bodies.last?.contains("Action=DeleteVirtualMFADevice") == true)
+    }
+
+    @Test func mfaRemoveWithNoDeviceFails() async throws {
+        let world = try InMemoryWorld(
+            config: Self.config, transport: [.xml(Self.getUser), .xml(Self.noDevices)])
+        try await world.storeKey(profile: "doug")
+        let outcome = await world.run(["mfa", "remove", "doug"])
+        #expect(outcome.status == 1, "\(outcome)")
+        #expect(outcome.err == "latchkey: user doug has no MFA device to remove.\n", "\(outcome)")
+        #expect(outcome.out.isEmpty)
+    }
+
+    // MARK: the other commands: what they print, or how they fail before anything changes
+
+    static let noKeyForDoug =
+        "latchkey: \(LatchkeyError.noStoredCredentials(profile: "doug", backend: "memory"))\n"
+
+    static let otherRows: [Row] = [
+        Row(
+            argv: ["shell-init", "bash"],
+            check: { _, outcome in
+                outcome.out.contains("__latchkey_ps1() {") && outcome.out.contains("complete ")
+                    && outcome.out.hasSuffix("*) PS1='$(__latchkey_ps1)'\"$PS1\" ;; esac\n")
+            }),
+        Row(
+            argv: ["shell-init", "fish"],
+            check: { _, outcome in
+                outcome.out.contains("function __latchkey_segment")
+                    && outcome.out.contains("complete -c 'latchkey'")
+            }),
+        Row(
+            argv: ["shell-init", "tcsh"], status: 1,
+            err: "latchkey: unknown shell 'tcsh'; latchkey knows bash, zsh and fish.\n"),
+        Row(
+            argv: ["sso", "logout", "doug"], status: 1,
+            errContains: ["profile 'doug' does not use IAM Identity Center"]),
+        Row(
+            argv: ["signout", "doug"], status: 1,
+            err: "latchkey: profile 'doug' has login_session = (none); "
+                + "expected a profile signed in with `latchkey signin doug`.\n"),
+        Row(argv: ["signout", "--all"], out: "Forgot 0 sign-in sessions.\n"),
+        Row(
+            argv: ["mfa", "enroll", "doug"], status: 1,
+            err: "latchkey: \(PromptRefused(.enrollmentCodes(profile: "doug"), why: .noTerminal))\n",
+            prepare: storedDoug),
+        Row(argv: ["mfa", "enroll", "doug", "--codes", "123456", "654321"], status: 1, err: noKeyForDoug),
+        Row(argv: ["mfa", "remove", "doug"], status: 1, err: noKeyForDoug),
+        Row(argv: ["rotate", "doug"], status: 1, errContains: ["doug", "memory"]),
+        Row(argv: ["serve", "doug", "-n"], status: 1, err: noKeyForDoug),
+        Row(argv: ["login", "doug", "--stdout"], status: 1, errContains: ["doug"]),
+        Row(argv: ["policy", "apply", "bob", "--profile", "doug", "-n"], status: 1, err: noKeyForDoug),
+    ]
+
+    @Test(arguments: otherRows) func otherCommands(_ row: Row) async throws {
+        try await Self.expect(row)
+        // None of them reached AWS.
+        let (world, _) = try await Self.run(row)
+        #expect(await world.transport.requests.isEmpty, "\(row)")
+    }
 }
