@@ -100,18 +100,19 @@ extension ImportCommand {
             guard ask else { return false }
             return try runtime.terminal.confirm("Delete the plaintext copy \(path)?")
         }
-        for file in report.skipped { print("skipped \(file.file): \(file.reason)") }
+        for file in report.skipped { runtime.print("skipped \(file.file): \(file.reason)") }
         for session in report.imported {
-            print(
+            runtime.print(
                 "imported \(session.identityArn) into \(runtime.backendName)"
                     + (session.deleted ? " and deleted \(session.file)" : "; \(session.file) is still there"))
         }
         let count = report.imported.count
-        print(
+        runtime.print(
             "Imported \(count) sign-in session\(count == 1 ? "" : "s") from \(AWSLoginCache(environment: runtime.environment).directory)."
         )
         if !always, report.imported.contains(where: { !$0.deleted }) {
-            print("The AWS CLI's plaintext copies remain; `latchkey import aws-login --delete` removes them.")
+            runtime.print(
+                "The AWS CLI's plaintext copies remain; `latchkey import aws-login --delete` removes them.")
         }
     }
 }

@@ -168,10 +168,11 @@ extension Runtime {
 /// Shows the device code on the terminal (or stderr) and opens the browser on the sign-in page.
 struct TerminalSSOPresenter: SSOLoginPresenter {
     var openBrowser: Bool
+    var terminal: any TerminalIO
 
     func present(verificationURI: String, completeURI: String?, userCode: String, profile: String) async {
         let url = completeURI ?? verificationURI
-        Terminal.say(
+        terminal.say(
             "latchkey: sign in to IAM Identity Center for profile '\(profile)': open \(url)\n"
                 + "latchkey: and check that the page shows the code \(userCode). Waiting…\n")
         guard openBrowser else { return }
@@ -179,7 +180,7 @@ struct TerminalSSOPresenter: SSOLoginPresenter {
             try await Browser.open(url, environment: ProcessInfo.processInfo.environment)
         } catch {
             // The page is printed above: the user can still open it.
-            Terminal.say("latchkey: \(error); open the page above yourself.\n")
+            terminal.say("latchkey: \(error); open the page above yourself.\n")
         }
     }
 }

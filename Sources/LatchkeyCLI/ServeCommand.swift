@@ -43,9 +43,9 @@ struct ServeCommand: AsyncParsableCommand {
         stopOnSignals(removing: tokenFile)
         var lines = server.clientVariables(tokenFile: tokenFile).sorted { $0.key < $1.key }
         if let region = running.region { lines.append(("AWS_REGION", region)) }
-        print(lines.map { "export \($0.0)=\($0.1)" }.joined(separator: "\n"))
+        runtime.print(lines.map { "export \($0.0)=\($0.1)" }.joined(separator: "\n"))
         fflush(nil)
-        Terminal.say(
+        runtime.terminal.say(
             "latchkey: serving \(profile) on \(server.url) (\(kind == .ecs ? "ECS" : "IMDSv2")); Ctrl-C stops.\n"
         )
         while true { try await Task.sleep(for: .seconds(3600)) }

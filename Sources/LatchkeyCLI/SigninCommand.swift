@@ -46,7 +46,7 @@ struct SigninCommand: AsyncParsableCommand {
         if remote {
             let terminal = runtime.terminalAvailable && runtime.promptsOff == nil
             mode = .crossDevice { url in
-                Terminal.say(
+                runtime.terminal.say(
                     "latchkey: open this URL on a device with a browser and sign in:\n\(url.absoluteString)\n"
                 )
                 if terminal {
@@ -61,7 +61,7 @@ struct SigninCommand: AsyncParsableCommand {
             let open = runtime.openBrowser
             let environment = runtime.environment
             mode = .sameDevice { url in
-                Terminal.say(
+                runtime.terminal.say(
                     "latchkey: sign in for profile '\(name)' in your browser; if it does not open, visit:\n"
                         + "\(url.absoluteString)\n")
                 guard open else { return }
@@ -69,7 +69,7 @@ struct SigninCommand: AsyncParsableCommand {
                 do {
                     try await Browser.open(url.absoluteString, environment: environment)
                 } catch {
-                    Terminal.say("latchkey: \(error); open the URL above yourself. Waiting…\n")
+                    runtime.terminal.say("latchkey: \(error); open the URL above yourself. Waiting…\n")
                 }
             }
         }
