@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import LatchkeyCore
-import SystemSupport
 
 struct SSOCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
