@@ -101,8 +101,7 @@ struct LoginCommand: AsyncParsableCommand {
             return
         }
         let opened = try await openInBrowser(result.url, environment: runtime.environment, choice: choice)
-        FileHandle.standardError.write(
-            Data("latchkey: opened the AWS console for '\(name)' in \(opened).\n".utf8))
+        runtime.world.standardError("latchkey: opened the AWS console for '\(name)' in \(opened).\n")
     }
 }
 

@@ -43,7 +43,7 @@ struct RotateCommand: AsyncParsableCommand {
             context: try runtime.coreContext(store: lookup.store),
             noSession: noSession, mfaToken: mfaToken,
             verify: try KeyRotation.VerifyPolicy(environment: runtime.environment),
-            progress: { FileHandle.standardError.write(Data("latchkey: \($0)\n".utf8)) })
+            progress: { [standardError = runtime.world.standardError] in standardError("latchkey: \($0)\n") })
         let result = try await rotation.run()
         if result.finishedInterrupted {
             runtime.print(
