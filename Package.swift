@@ -111,7 +111,9 @@ let package = Package(
             name: "LatchkeyCoreTests", dependencies: ["LatchkeyCore", "LatchkeyTestSupport"],
             swiftSettings: strict),
         .testTarget(
-            name: "LatchkeyCLITests", dependencies: ["LatchkeyCLI"], swiftSettings: strict),
+            name: "LatchkeyCLITests",
+            dependencies: ["LatchkeyCLI", "LatchkeyCore", "LatchkeyTestSupport", "Keyring", "AWSSigV4"],
+            swiftSettings: strict),
         .testTarget(
             name: "LatchkeyServerTests",
             dependencies: ["LatchkeyServer", "LatchkeyCore", "LatchkeyTestSupport"],

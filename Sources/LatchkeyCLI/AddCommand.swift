@@ -34,16 +34,16 @@ struct AddCommand: AsyncParsableCommand {
             (id, secret) = (envId, envSecret)
         } else {
             try runtime.requireTerminal(for: .accessKey(profile: profile))
-            id = try Terminal.readLine(prompt: "Enter Access Key ID: ", hidden: false)
-            secret = try Terminal.readLine(prompt: "Enter Secret Access Key: ", hidden: true)
+            id = try runtime.terminal.readLine(prompt: "Enter Access Key ID: ", hidden: false)
+            secret = try runtime.terminal.readLine(prompt: "Enter Secret Access Key: ", hidden: true)
         }
         let outcome = try await AddKey.run(
             accessKeyId: id, secretAccessKey: secret, profile: profile,
-            configFile: noConfig ? nil : runtime.locations.configFile, now: Date()
-        ) { CredentialStore(keyring: try runtime.openKeyring()) }
-        print("Added credentials to profile \"\(profile)\" in the \(outcome.backendName) backend.")
+            configFile: noConfig ? nil : runtime.configFile, now: runtime.world.now()
+        ) { try runtime.openStore() }
+        runtime.print("Added credentials to profile \"\(profile)\" in the \(outcome.backendName) backend.")
         if outcome.addedProfile {
-            print("Added [\(sectionName(profile))] to \(runtime.locations.configFile).")
+            runtime.print("Added [\(sectionName(profile))] to \(runtime.configFile).")
         }
     }
 }

@@ -26,15 +26,15 @@ struct BackendsCommand: AsyncParsableCommand {
                 return object
             }
             let data = try JSONSerialization.data(withJSONObject: objects, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            runtime.print(String(decoding: data, as: UTF8.self))
             return
         }
         for (name, reason) in rows {
             let marker = name == runtime.backendName ? "*" : " "
-            print(
+            runtime.print(
                 "\(marker) \(name.padding(toLength: 15, withPad: " ", startingAt: 0)) \(reason.map { "unavailable: \($0)" } ?? "available")"
             )
         }
-        print("(* = the backend used now; choose with --backend or LATCHKEY_BACKEND)")
+        runtime.print("(* = the backend used now; choose with --backend or LATCHKEY_BACKEND)")
     }
 }

@@ -14,8 +14,8 @@ struct ClearCommand: AsyncParsableCommand {
 
     func run() async throws {
         let runtime = try Runtime(options: global)
-        let store = CredentialStore(keyring: try runtime.openKeyring())
+        let store = try runtime.openStore()
         let count = try await store.removeSessions(profile: profile)
-        print("Cleared \(count) session\(count == 1 ? "" : "s").")
+        runtime.print("Cleared \(count) session\(count == 1 ? "" : "s").")
     }
 }

@@ -99,12 +99,12 @@ extension Runtime {
 
     /// Resolves the profile and runs the plan: the one path `exec` and `export` share.
     func credentials(profile: String, options: CredentialChoices) async throws -> ResolvedCredentials {
-        let keyring = try openKeyring()
+        let store = try openStore()
         let resolver = try resolver()
         let request = try options.request(profile: profile)
-        let plan = try await resolver.plan(for: request, store: CredentialStore(keyring: keyring))
+        let plan = try await resolver.plan(for: request, store: store)
         debug("plan for \(profile): \(plan.source.operation) then \(plan.steps.map(\.operation))")
-        let context = try coreContext(keyring: keyring, prompt: options.prompt)
+        let context = try coreContext(store: store, prompt: options.prompt)
         let service = CredentialService(context: context)
         let resolved: ResolvedCredentials
         do {
@@ -117,5 +117,15 @@ extension Runtime {
             PromptFailureRecord.clear(profile: profile, in: directory)
         }
         return resolved
+    }
+}
+
+extension Runtime {
+    /// The session for IAM calls that may need MFA: the MFA session when the profile has
+    /// `mfa_serial` or a role, else the stored key itself (IAM refuses sessions made without MFA).
+    func iamSession(profile: String, options: CredentialOptions) async throws -> ResolvedCredentials {
+        var choices = options.choices
+        if try !workspace.iamCallsNeedSession(profile: profile) { choices.noSession = true }
+        return try await credentials(profile: profile, options: choices)
     }
 }

@@ -25,26 +25,26 @@ struct DoctorCommand: AsyncParsableCommand {
 
     func run() async throws {
         let runtime = try Runtime(options: global)
-        let keyring = try runtime.openKeyring()
-        let context = try runtime.coreContext(keyring: keyring)
-        let config = Result { try runtime.loadConfig() }
+        let context = try runtime.coreContext(store: try runtime.openStore())
+        let config = Result { try runtime.workspace.loadConfig() }
         let doctor = Doctor(
-            context: context, config: config, configFile: runtime.locations.configFile,
-            iam: { key in try runtime.iamClient(credentials: key, profile: profile ?? "default", region: nil)
+            context: context, config: config, configFile: runtime.configFile,
+            iam: { key in
+                try runtime.workspace.iamClient(credentials: key, profile: profile ?? "default", region: nil)
             })
         let checks = await doctor.run(profile: profile)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(["checks": checks]), as: UTF8.self))
+            runtime.print(String(decoding: try encoder.encode(["checks": checks]), as: UTF8.self))
         } else {
             for check in checks {
                 let mark =
                     ["ok": "ok  ", "warn": "warn", "fail": "FAIL", "skip": "skip"][check.status.rawValue]
                     ?? "?"
-                print("\(mark)  \(check.name): \(check.detail)")
+                runtime.print("\(mark)  \(check.name): \(check.detail)")
                 if let fix = check.fix, check.status == .warn || check.status == .fail {
-                    print("      fix: \(fix)")
+                    runtime.print("      fix: \(fix)")
                 }
             }
         }

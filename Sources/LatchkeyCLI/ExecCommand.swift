@@ -88,7 +88,7 @@ func runExec(_ request: ExecRequest) async throws {
         arguments = interactiveShell(profile: profile, environment: &environment)
         if let expiration = resolved.credentials.expiration {
             let left = formatDuration(Int(expiration.timeIntervalSinceNow))
-            Terminal.say(
+            runtime.terminal.say(
                 "latchkey: starting a shell for \(profile), session valid for \(left); exit to leave.\n")
         }
     }

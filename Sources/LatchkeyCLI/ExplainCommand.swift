@@ -23,24 +23,23 @@ struct ExplainCommand: AsyncParsableCommand {
 
     func run() async throws {
         let runtime = try Runtime(options: global)
-        let keyring = try runtime.openKeyring()
-        let store = CredentialStore(keyring: keyring)
+        let store = try runtime.openStore()
         let inventory = try await store.inventory()
         let resolver = try runtime.resolver()
         // A key that is not stored yet is shown as such, not an error; a profile that exists only
         // in the keyring resolves from it.
         let plan = try await resolver.plan(for: try credentialOptions.request(profile: profile), store: store)
         let explanation = await Explanation.of(
-            plan: plan, inventory: inventory, settings: runtime.settings, now: Date(),
+            plan: plan, inventory: inventory, settings: runtime.settings, now: runtime.world.now(),
             mfaToken: credentialOptions.mfaToken, promptAvailable: runtime.promptsOff == nil,
-            backendName: keyring.backendName)
+            backendName: store.keyring.backendName)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
             encoder.keyEncodingStrategy = .convertToSnakeCase
-            print(String(decoding: try encoder.encode(explanation), as: UTF8.self))
+            runtime.print(String(decoding: try encoder.encode(explanation), as: UTF8.self))
         } else {
-            print(render(explanation), terminator: "")
+            runtime.print(render(explanation), terminator: "")
         }
     }
 

@@ -37,5 +37,5 @@ func runExport(
     let resolved = try await runtime.credentials(profile: profile, options: options)
     let text = renderCredentials(
         resolved.credentials, format: format, profile: profile, region: resolved.plan.region)
-    FileHandle.standardOutput.write(Data(text.utf8))
+    runtime.print(text, terminator: "")
 }

@@ -1,10 +1,6 @@
-import AWSConfig
-import AWSSigV4
 import ArgumentParser
 import Foundation
-import Keyring
 import LatchkeyCore
-import SystemSupport
 
 struct ImportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -63,79 +59,31 @@ struct ImportCommand: AsyncParsableCommand {
             throw CLIError("latchkey imports from aws-vault or aws-login, not '\(tool)'.")
         }
         let runtime = try Runtime(options: global)
-        let environment = runtime.environment
-        let home = UserFolders(environment: environment).home
-        let found: [AWSVaultCredential]
-        var skipped = 0
-        switch source {
-        case "file":
-            let folder = ConfigLocations.expandTilde(
-                dir ?? nonEmpty(environment["AWS_VAULT_FILE_DIR"]) ?? "~/.awsvault/keys", home: home)
-            let passphrase: String
-            if let given = environment["AWS_VAULT_FILE_PASSPHRASE"], !given.isEmpty {
-                passphrase = given
-            } else {
-                try runtime.requireTerminal(for: .awsVaultPassphrase(folder: folder))
-                passphrase = try Terminal.readLine(
-                    prompt: "aws-vault passphrase for \(folder): ", hidden: true)
-            }
-            found = try AWSVault.fileStoreCredentials(directory: folder, passphrase: passphrase) { _ in
-                skipped += 1
-            }
-        case "pass":
-            // aws-vault expands a leading ~ in its pass folder.
-            let store = ConfigLocations.expandTilde(
-                global.passDir ?? nonEmpty(environment["AWS_VAULT_PASS_PASSWORD_STORE_DIR"])
-                    ?? environment["PASSWORD_STORE_DIR"] ?? home + "/.password-store", home: home)
-            found = try AWSVault.passCredentials(
-                passCommand: global.passCmd ?? environment["AWS_VAULT_PASS_CMD"] ?? "pass",
-                storeDirectory: store,
-                prefix: awsVaultPassPrefix ?? environment["AWS_VAULT_PASS_PREFIX"] ?? "",
-                environment: environment
-            ) { _ in skipped += 1 }
-        case "secret-service":
-            let name =
-                collection ?? nonEmpty(environment["AWS_VAULT_SECRET_SERVICE_COLLECTION_NAME"]) ?? "awsvault"
-            found = try await AWSVault.secretServiceCredentials(collection: name) { _ in skipped += 1 }
-        default:
-            throw CLIError("unknown aws-vault backend '\(source)'; use file, pass or secret-service.")
-        }
-        if skipped > 0 {
-            // Sessions and SSO tokens are short-lived; latchkey makes its own from the imported keys.
-            print(
-                skipped == 1
-                    ? "skipped 1 aws-vault item that is not a long-lived key (a session or SSO token)"
-                    : "skipped \(skipped) aws-vault items that are not long-lived keys (sessions and SSO tokens)"
-            )
-        }
-        if found.isEmpty {
-            print("No long-lived keys found in aws-vault's \(source) store.")
-            return
-        }
-        let store = CredentialStore(keyring: try runtime.openKeyring())
-        let existing = Set(try await store.inventory().credentials.map(\.profile))
-        var imported = 0
-        for credential in found {
-            if existing.contains(credential.profile), !overwrite {
-                print(
-                    "skipped \(credential.profile): latchkey already has a key for it (--overwrite replaces it)"
+        let importer = AWSVaultImport(
+            source: source, fileDirectory: dir, passDirectory: global.passDir, passCommand: global.passCmd,
+            passPrefix: awsVaultPassPrefix, collection: collection, dryRun: dryRun, overwrite: overwrite)
+        try await importer.run(in: runtime.workspace) { step in
+            switch step {
+            case .skippedShortLived(let skipped):
+                // Sessions and SSO tokens are short-lived; latchkey makes its own from the imported keys.
+                runtime.print(
+                    skipped == 1
+                        ? "skipped 1 aws-vault item that is not a long-lived key (a session or SSO token)"
+                        : "skipped \(skipped) aws-vault items that are not long-lived keys (sessions and SSO tokens)"
                 )
-                continue
+            case .nothingFound(let source):
+                runtime.print("No long-lived keys found in aws-vault's \(source) store.")
+            case .skippedExisting(let profile):
+                runtime.print(
+                    "skipped \(profile): latchkey already has a key for it (--overwrite replaces it)")
+            case .wouldImport(let profile, let accessKeyId):
+                runtime.print("would import \(profile) (\(shortKeyId(accessKeyId)))")
+            case .imported(let profile, let accessKeyId, let backend):
+                runtime.print("imported \(profile) (\(shortKeyId(accessKeyId))) into \(backend)")
+            case .finished(let imported):
+                runtime.print("Imported \(imported) key\(imported == 1 ? "" : "s") from aws-vault.")
             }
-            if dryRun {
-                print("would import \(credential.profile) (\(shortKeyId(credential.accessKeyId)))")
-                continue
-            }
-            try await store.storeLongLivedKey(
-                AWSCredentials(
-                    accessKeyId: credential.accessKeyId, secretAccessKey: credential.secretAccessKey),
-                profile: credential.profile, now: Date())
-            print(
-                "imported \(credential.profile) (\(shortKeyId(credential.accessKeyId))) into \(store.keyring.backendName)"
-            )
-            imported += 1
         }
-        if !dryRun { print("Imported \(imported) key\(imported == 1 ? "" : "s") from aws-vault.") }
     }
 }
 
@@ -143,27 +91,28 @@ extension ImportCommand {
     func importAWSLogin() async throws {
         let runtime = try Runtime(options: global)
         let account = LoginSessionAccount(
-            context: try runtime.coreContext(keyring: try runtime.openKeyring()),
+            context: try runtime.coreContext(store: try runtime.openStore()),
             resolver: try runtime.resolver())
         let always = delete
         let ask = !delete && runtime.terminalAvailable && runtime.promptsOff == nil
         let report = try await account.importAWSLogin { path in
             if always { return true }
             guard ask else { return false }
-            return try Terminal.confirm("Delete the plaintext copy \(path)?")
+            return try runtime.terminal.confirm("Delete the plaintext copy \(path)?")
         }
-        for file in report.skipped { print("skipped \(file.file): \(file.reason)") }
+        for file in report.skipped { runtime.print("skipped \(file.file): \(file.reason)") }
         for session in report.imported {
-            print(
+            runtime.print(
                 "imported \(session.identityArn) into \(runtime.backendName)"
                     + (session.deleted ? " and deleted \(session.file)" : "; \(session.file) is still there"))
         }
         let count = report.imported.count
-        print(
+        runtime.print(
             "Imported \(count) sign-in session\(count == 1 ? "" : "s") from \(AWSLoginCache(environment: runtime.environment).directory)."
         )
         if !always, report.imported.contains(where: { !$0.deleted }) {
-            print("The AWS CLI's plaintext copies remain; `latchkey import aws-login --delete` removes them.")
+            runtime.print(
+                "The AWS CLI's plaintext copies remain; `latchkey import aws-login --delete` removes them.")
         }
     }
 }

@@ -86,11 +86,16 @@ public func runLatchkey() async -> Never {
 }
 
 func fail(_ error: any Error) -> Never {
-    FileHandle.standardError.write(Data("latchkey: \(error)\n".utf8))
+    FileHandle.standardError.write(Data(failureLine(error).utf8))
     if let refused = error as? PromptRefused {
         recordPromptFailure(refused)
     }
     exit(1)
+}
+
+/// What a failed command prints on stderr before it exits 1.
+func failureLine(_ error: any Error) -> String {
+    "latchkey: \(error)\n"
 }
 
 /// Keeps a refusal to ask where `latchkey doctor` shows it (credential_process callers hide stderr).

@@ -17,19 +17,19 @@ struct ListCommand: AsyncParsableCommand {
 
     func run() async throws {
         let runtime = try Runtime(options: global)
-        let config = try runtime.loadConfig()
+        let config = try runtime.workspace.loadConfig()
         if profiles {
-            for name in config.profiles.keys.sorted() { print(name) }
+            for name in config.profiles.keys.sorted() { runtime.print(name) }
             return
         }
-        let store = CredentialStore(keyring: try runtime.openKeyring())
+        let store = try runtime.openStore()
         let inventory = try await store.inventory().listingLoginSessions(of: config)
-        let now = Date()
+        let now = runtime.world.now()
         let names = Set(config.profiles.keys).union(inventory.credentials.map(\.profile))
             .union(inventory.sessions.map(\.profile)).sorted()
 
         if json {
-            print(listingJSON(names: names, inventory: inventory, now: now))
+            runtime.print(listingJSON(names: names, inventory: inventory, now: now))
             return
         }
         var rows = [["Profile", "Credentials", "Sessions"]]
@@ -45,9 +45,9 @@ struct ListCommand: AsyncParsableCommand {
             }
             rows.append([name, keyText ?? "-", sessions.isEmpty ? "-" : sessions.joined(separator: "; ")])
         }
-        print(table(rows), terminator: "")
+        runtime.print(table(rows), terminator: "")
         if names.isEmpty {
-            print("No profiles yet: `latchkey add NAME` stores a key and creates one.")
+            runtime.print("No profiles yet: `latchkey add NAME` stores a key and creates one.")
         }
     }
 }

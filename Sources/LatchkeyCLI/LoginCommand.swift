@@ -86,23 +86,22 @@ struct LoginCommand: AsyncParsableCommand {
                 choice, page: "", home: runtime.environment["HOME"],
                 find: { findExecutable($0, environment: runtime.environment) })
         }
-        let lookup = try await runtime.plan(
+        let lookup = try await runtime.workspace.plan(
             // --region picks the console page (and its partition's hosts); STS keeps the profile's region.
             for: CredentialRequest(
                 profile: name, durationSeconds: seconds, mfaToken: mfaToken, scope: scope.request),
             console: true)
-        let login = ConsoleLogin(context: try runtime.coreContext(keyring: lookup.keyring))
+        let login = ConsoleLogin(context: try runtime.coreContext(store: lookup.store))
         let result = try await login.loginURL(
             plan: lookup.plan,
             request: ConsoleLoginRequest(
                 profile: name, path: path, region: region, durationSeconds: seconds, mfaToken: mfaToken))
         if !opensBrowser {
-            print(result.url.absoluteString)
+            runtime.print(result.url.absoluteString)
             return
         }
         let opened = try await openInBrowser(result.url, environment: runtime.environment, choice: choice)
-        FileHandle.standardError.write(
-            Data("latchkey: opened the AWS console for '\(name)' in \(opened).\n".utf8))
+        runtime.world.standardError("latchkey: opened the AWS console for '\(name)' in \(opened).\n")
     }
 }
 

@@ -1,4 +1,3 @@
-import AWSConfig
 import ArgumentParser
 import Foundation
 import LatchkeyCore
@@ -70,16 +69,16 @@ struct MFAEnrollCommand: AsyncParsableCommand {
         let interactive = codes.isEmpty && yubiKey == nil
         if interactive { try runtime.requireTerminal(for: .enrollmentCodes(profile: profile)) }
         try yubiKey?.checkPresent()
-        let key = try await runtime.storedKey(profile: profile)
-        let iam = try runtime.iamClient(credentials: key, profile: profile, region: region)
+        let key = try await runtime.workspace.storedKey(profile: profile)
+        let iam = try runtime.workspace.iamClient(credentials: key, profile: profile, region: region)
         let enrollment = MFAEnrollment(iam: iam, profile: profile)
-        let configuredSerial = try runtime.loadConfig().profile(profile)?["mfa_serial"]
+        let configuredSerial = try runtime.workspace.configuredMFASerial(profile: profile)
         let pending: PendingEnrollment
         do {
             pending = try await enrollment.start(deviceName: deviceName)
         } catch MFAEnrollmentError.deviceNameTaken(_, _, let serial?) where configuredSerial == nil {
             // An earlier enrolment enabled the device, then died before it wrote the config.
-            print(
+            runtime.print(
                 "MFA device \(serial) is already enabled for this user (an earlier enrolment stopped before it "
                     + "updated the config). If that device is not on your authenticator, remove it with "
                     + "`latchkey mfa remove \(profile)` and enrol again.")
@@ -89,7 +88,7 @@ struct MFAEnrollCommand: AsyncParsableCommand {
         runtime.debug("created virtual MFA device \(pending.device.serialNumber)")
 
         do {
-            try present(pending, showQR: yubiKey == nil)
+            try present(pending, showQR: yubiKey == nil, runtime: runtime)
             if let yubiKey {
                 try yubiKey.addTOTP(name: ykmanCred ?? pending.accountLabel, seed: pending.device.base32Seed)
             }
@@ -100,32 +99,33 @@ struct MFAEnrollCommand: AsyncParsableCommand {
         try await enrollment.complete(pending, attempts: interactive ? 3 : 1) { attempt in
             if let yubiKey { return try await yubiKeyCodes(yubiKey, name: ykmanCred ?? pending.accountLabel) }
             if !codes.isEmpty { return (codes[0], codes[1]) }
-            if attempt > 1 { Terminal.say("Those codes were not accepted; try again.\n") }
-            let first = try Terminal.readLine(prompt: "Enter the code the app shows now: ", hidden: false)
-            let second = try Terminal.readLine(prompt: "Wait for the next code and enter it: ", hidden: false)
+            if attempt > 1 { runtime.terminal.say("Those codes were not accepted; try again.\n") }
+            let first = try runtime.terminal.readLine(
+                prompt: "Enter the code the app shows now: ", hidden: false)
+            let second = try runtime.terminal.readLine(
+                prompt: "Wait for the next code and enter it: ", hidden: false)
             return (first, second)
         }
-        print("Enabled MFA device \(pending.device.serialNumber) for user \(pending.user.userName).")
+        runtime.print("Enabled MFA device \(pending.device.serialNumber) for user \(pending.user.userName).")
         try await writeSerial(pending.device.serialNumber, runtime: runtime)
     }
 
     /// Points the profile at the enabled device; sessions made without MFA are not wanted now.
     private func writeSerial(_ serial: String, runtime: Runtime) async throws {
-        try await runtime.dropSessionsAfterDeviceChange(profile: profile)
-        let configFile = runtime.locations.configFile
+        try await runtime.workspace.dropSessionsAfterDeviceChange(profile: profile)
+        let configFile = runtime.configFile
         do {
-            try ConfigFileEditor.setProperty(
-                "mfa_serial", to: serial, profile: profile, inConfigAt: configFile)
+            try runtime.workspace.writeMFASerial(serial, profile: profile)
         } catch {
             throw CLIError(
                 "the device is enabled in AWS, but \(configFile) could not be updated (\(error)); "
                     + "add this line to the [\(sectionName(profile))] section by hand:\n"
                     + "mfa_serial = \(serial)")
         }
-        print("Wrote mfa_serial to [\(sectionName(profile))] in \(configFile).")
+        runtime.print("Wrote mfa_serial to [\(sectionName(profile))] in \(configFile).")
     }
 
-    private func present(_ pending: PendingEnrollment, showQR: Bool) throws {
+    private func present(_ pending: PendingEnrollment, showQR: Bool, runtime: Runtime) throws {
         let code = try QRCode(text: pending.otpauthURI)
         if let qrPNG {
             // It holds the secret: 0600 from its creation, never readable by others for a moment.
@@ -134,13 +134,13 @@ struct MFAEnrollCommand: AsyncParsableCommand {
             } catch {
                 throw CLIError("could not write the QR code to \(qrPNG) (\(error)); choose another path.")
             }
-            print("Wrote the QR code to \(qrPNG); delete it once scanned (it holds the secret).")
+            runtime.print("Wrote the QR code to \(qrPNG); delete it once scanned (it holds the secret).")
         }
         if showQR {
-            print("Scan this with your authenticator app (account \(pending.accountLabel)):")
-            print(code.terminalText(ansiColors: isatty(1) == 1), terminator: "")
+            runtime.print("Scan this with your authenticator app (account \(pending.accountLabel)):")
+            runtime.print(code.terminalText(ansiColors: isatty(1) == 1), terminator: "")
         }
-        if showSecret { print("Secret: \(pending.device.base32Seed)") }
+        if showSecret { runtime.print("Secret: \(pending.device.base32Seed)") }
     }
 
     /// Two codes from consecutive windows: a YubiKey answers the same code within one window,

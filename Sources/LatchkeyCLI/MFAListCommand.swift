@@ -16,19 +16,17 @@ struct MFAListCommand: AsyncParsableCommand {
 
     func run() async throws {
         let runtime = try Runtime(options: global)
-        let key = try await runtime.storedKey(profile: profile)
-        let iam = try runtime.iamClient(credentials: key, profile: profile, region: region)
-        let configured = try runtime.loadConfig().profile(profile)?["mfa_serial"]
-        let devices = try await iam.listMFADevices(userName: nil)
+        let listing = try await MFADevices.list(profile: profile, region: region, in: runtime.workspace)
+        let (devices, configured) = (listing.devices, listing.configuredSerial)
         if devices.isEmpty {
-            print("No MFA device is enabled; enrol one with `latchkey mfa enroll \(profile)`.")
+            runtime.print("No MFA device is enabled; enrol one with `latchkey mfa enroll \(profile)`.")
             return
         }
         let formatter = ISO8601DateFormatter()
         for device in devices {
             let enabled = device.enableDate.map { "enabled \(formatter.string(from: $0))" } ?? "enabled"
             let mark = device.serialNumber == configured ? "  (mfa_serial of \(profile))" : ""
-            print("\(device.serialNumber)  \(enabled)\(mark)")
+            runtime.print("\(device.serialNumber)  \(enabled)\(mark)")
         }
     }
 }

@@ -33,36 +33,17 @@ struct MigrateCommand: AsyncParsableCommand {
             throw CLIError("--from and --to name the same backend '\(from)'; nothing to do.")
         }
         let runtime = try Runtime(options: global)
-        let source = try runtime.openKeyring(named: from)
-        let destination = try runtime.openKeyring(named: to)
-        let items = try await source.list().filter { info in
-            profile.map { info.metadata["profile"] == $0 } ?? true
-        }
-        if items.isEmpty {
-            print("Nothing to migrate from \(from)\(profile.map { " for profile \"\($0)\"" } ?? "").")
-            return
-        }
-        var copied: [String] = []
-        for info in items {
-            if dryRun {
-                print("would copy \(info.key) from \(from) to \(to)")
-                continue
+        let migration = KeyMigration(
+            from: from, to: to, profile: profile, dryRun: dryRun, deleteSource: deleteSource)
+        try await migration.run(in: runtime.workspace) { step in
+            switch step {
+            case .nothingToMigrate:
+                runtime.print(
+                    "Nothing to migrate from \(from)\(profile.map { " for profile \"\($0)\"" } ?? "").")
+            case .wouldCopy(let key): runtime.print("would copy \(key) from \(from) to \(to)")
+            case .copied(let key): runtime.print("copied \(key) to \(to) (verified)")
+            case .removed(let key): runtime.print("removed \(key) from \(from)")
             }
-            // Removed by another program since the listing: nothing to copy.
-            guard let item = try await source.get(info.key) else { continue }
-            try await destination.set(item)
-            guard try await destination.get(item.key) == item else {
-                throw CLIError(
-                    "the copy of \(item.key) in \(to) does not read back the same; nothing was removed from \(from)."
-                )
-            }
-            print("copied \(item.key) to \(to) (verified)")
-            copied.append(item.key)
-        }
-        guard deleteSource, !dryRun else { return }
-        for key in copied {
-            try await source.remove(key)
-            print("removed \(key) from \(from)")
         }
     }
 }

@@ -31,19 +31,19 @@ struct PolicyApplyCommand: AsyncParsableCommand {
 
     func run() async throws {
         let runtime = try Runtime(options: global)
-        let credentials = try await runtime.iamCredentials(profile: profile, options: credentialOptions)
-        let iam = try runtime.iamClient(
-            credentials: credentials, profile: profile, region: credentialOptions.region)
+        let session = try await runtime.iamSession(profile: profile, options: credentialOptions)
+        let iam = try runtime.workspace.iamClient(
+            credentials: session.credentials, profile: profile, region: credentialOptions.region)
         let result = try await BoundaryApplier(iam: iam, adminProfile: profile).apply(
             userName: user, policyName: policyName, force: force)
         switch result.policy {
-        case .created: print("Created policy \(result.policyArn).")
-        case .unchanged: print("Policy \(result.policyArn) is up to date.")
+        case .created: runtime.print("Created policy \(result.policyArn).")
+        case .unchanged: runtime.print("Policy \(result.policyArn) is up to date.")
         case .updated(let version, let pruned):
             let note = pruned.isEmpty ? "" : " (deleted old versions \(pruned.joined(separator: ", ")))"
-            print("Updated policy \(result.policyArn) to version \(version)\(note).")
+            runtime.print("Updated policy \(result.policyArn) to version \(version)\(note).")
         }
-        print(
+        runtime.print(
             result.boundarySet
                 ? "Set it as the permissions boundary of user \(user)."
                 : "User \(user) already has it as permissions boundary.")

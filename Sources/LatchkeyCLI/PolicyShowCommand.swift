@@ -13,6 +13,6 @@ struct PolicyShowCommand: ParsableCommand {
             """)
 
     func run() throws {
-        print(MFABoundaryPolicy.document)
+        Runtime.print(MFABoundaryPolicy.document)
     }
 }

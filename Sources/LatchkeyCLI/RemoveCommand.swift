@@ -17,12 +17,12 @@ struct RemoveCommand: AsyncParsableCommand {
 
     func run() async throws {
         let runtime = try Runtime(options: global)
-        let store = CredentialStore(keyring: try runtime.openKeyring())
+        let store = try runtime.openStore()
         if !force {
             try runtime.requireTerminal(
                 for: .confirmation(question: "removing profile '\(profile)'", flag: "--force (-f)"))
-            guard try Terminal.confirm("Delete credentials for profile \"\(profile)\"?") else {
-                print("Nothing removed.")
+            guard try runtime.terminal.confirm("Delete credentials for profile \"\(profile)\"?") else {
+                runtime.print("Nothing removed.")
                 return
             }
         }
@@ -31,7 +31,7 @@ struct RemoveCommand: AsyncParsableCommand {
         guard removed || sessions > 0 else {
             throw CLIError("nothing is stored for profile \"\(profile)\"; `latchkey list` shows what is.")
         }
-        print(
+        runtime.print(
             "Removed \(removed ? "credentials" : "no credentials") and \(sessions) cached session(s) of profile \"\(profile)\"."
         )
     }

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Keyring
 import LatchkeyCore
 
 struct RotateCommand: AsyncParsableCommand {
@@ -37,42 +36,26 @@ struct RotateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let runtime = try Runtime(options: global)
-        let lookup = try await runtime.plan(for: CredentialRequest(profile: profile, scope: .unscoped))
+        let lookup = try await runtime.workspace.plan(
+            for: CredentialRequest(profile: profile, scope: .unscoped))
         let rotation = try await KeyRotation.live(
             plan: lookup.plan, resolver: lookup.resolver,
-            context: try runtime.coreContext(keyring: lookup.keyring),
+            context: try runtime.coreContext(store: lookup.store),
             noSession: noSession, mfaToken: mfaToken,
             verify: try KeyRotation.VerifyPolicy(environment: runtime.environment),
-            progress: { FileHandle.standardError.write(Data("latchkey: \($0)\n".utf8)) })
+            progress: { [standardError = runtime.world.standardError] in standardError("latchkey: \($0)\n") })
         let result = try await rotation.run()
         if result.finishedInterrupted {
-            print(
+            runtime.print(
                 "Finished the interrupted rotation of '\(rotation.profile)': \(result.oldAccessKeyId) -> "
                     + "\(result.newAccessKeyId) (old key deleted; \(result.sessionsCleared) cached session"
                     + "\(result.sessionsCleared == 1 ? "" : "s") removed).")
             return
         }
-        print(
+        runtime.print(
             "Rotated the key of '\(rotation.profile)': \(result.oldAccessKeyId) -> \(result.newAccessKeyId) "
                 + "(works after \(result.verifyAttempts) attempt\(result.verifyAttempts == 1 ? "" : "s"); "
                 + "old key deleted; \(result.sessionsCleared) cached session"
                 + "\(result.sessionsCleared == 1 ? "" : "s") removed).")
-    }
-}
-
-extension Runtime {
-    /// The plan for a request, also for profiles that live only in the keyring (added with --no-config).
-    /// `console`: the plan of `latchkey login` (see `ProfileResolver.consolePlan`).
-    func plan(for request: CredentialRequest, console: Bool = false) async throws -> (
-        plan: CredentialPlan, resolver: ProfileResolver, keyring: any Keyring
-    ) {
-        let keyring = try openKeyring()
-        let resolver = try resolver()
-        let store = CredentialStore(keyring: keyring)
-        let plan =
-            console
-            ? try await resolver.consolePlan(for: request, store: store)
-            : try await resolver.plan(for: request, store: store)
-        return (plan, resolver, keyring)
     }
 }

@@ -1,8 +1,5 @@
 import ArgumentParser
-import AWSClient
-import AWSConfig
 import Foundation
-import Keyring
 import LatchkeyCore
 import SystemSupport
 
@@ -61,80 +58,80 @@ struct GlobalChoices: Equatable {
     var noPrompt = false
 }
 
-/// The real world, assembled once per run for the core: environment, config, keyring,
-/// HTTP transport, terminal prompts.
+/// One run's world with the global options applied, for the commands: the core's `Workspace`
+/// (config, keyring, transport, clock, terminal, stdout/stderr, all values of `World`) and what
+/// only the command line knows (prompt drivers, the SSO presenter).
 struct Runtime {
-    let environment: [String: String]
-    let settings: LatchkeySettings
-    let locations: ConfigLocations
+    let workspace: Workspace
     let debug: @Sendable (String) -> Void
+
+    /// The world commands run in: the real one, unless a test set another for its task.
+    @TaskLocal static var world: World?
 
     init(options: GlobalOptions) throws {
         try self.init(choices: options.choices)
     }
 
     init(choices options: GlobalChoices) throws {
-        environment = ProcessInfo.processInfo.environment
-        settings = try LatchkeySettings(environment: environment)
-        locations = ConfigLocations.resolve(environment: environment)
+        try self.init(choices: options, world: Runtime.world ?? liveWorld())
+    }
+
+    init(choices options: GlobalChoices, world: World) throws {
+        let environment = world.environment
         let enabled = options.debug || environment["LATCHKEY_DEBUG"] == "1"
+        let standardError = world.standardError
         debug = { message in
             guard enabled else { return }
-            FileHandle.standardError.write(Data("latchkey: \(message)\n".utf8))
+            standardError("latchkey: \(message)\n")
         }
-        backends = BackendSettings(
-            environment: environment, passCmd: options.passCmd, passDir: options.passDir,
-            passPrefix: options.passPrefix)
-        backendName =
-            options.backend ?? settings.backend ?? detectBackend(settings: settings, backends: backends)
+        let terminalAvailable = world.terminal.isAvailable
+        workspace = try Workspace(
+            world: world, backend: options.backend, passCmd: options.passCmd, passDir: options.passDir,
+            passPrefix: options.passPrefix, allowWeakPassphrase: options.allowWeakPassphrase,
+            terminalAvailable: terminalAvailable,
+            promptsOff: PromptPolicy.promptsOff(
+                noPromptOption: options.noPrompt, environment: environment,
+                terminalAvailable: terminalAvailable,
+                dialogAvailable: PromptDriver.dialogAvailable(environment: childEnvironment(environment))),
+            debug: debug)
         openBrowser = environment["LATCHKEY_NO_BROWSER"] != "1"
-        allowWeakPassphrase =
-            options.allowWeakPassphrase || environment["LATCHKEY_ALLOW_WEAK_PASSPHRASE"] == "1"
-        terminalAvailable = Terminal.isAvailable
-        promptsOff = PromptPolicy.promptsOff(
-            noPromptOption: options.noPrompt, environment: environment, terminalAvailable: terminalAvailable,
-            dialogAvailable: PromptDriver.dialogAvailable(environment: childEnvironment(environment)))
     }
 
-    /// Whether `/dev/tty` could be opened when the run started.
-    let terminalAvailable: Bool
+    var world: World { workspace.world }
+    var environment: [String: String] { workspace.environment }
+    var settings: LatchkeySettings { workspace.settings }
+    var backendName: String { workspace.backendName }
+    var backends: BackendSettings { workspace.backends }
+    /// The config file latchkey edits.
+    var configFile: String { workspace.configFile }
+    /// Whether the terminal could be opened when the run started.
+    var terminalAvailable: Bool { workspace.terminalAvailable }
     /// Set when no one may be asked: `--no-prompt`, `LATCHKEY_NO_PROMPT=1`, or no terminal and no dialog.
-    let promptsOff: PromptsOff?
-
-    /// Fails at once, saying what works instead, unless someone can be asked on the terminal.
-    func requireTerminal(for need: PromptRefused.Need) throws {
-        if let promptsOff { throw PromptRefused(need, why: promptsOff) }
-        if !terminalAvailable { throw PromptRefused(need, why: .noTerminal) }
-    }
-
-    /// Whether a new file vault may get a passphrase `PassphraseStrength` calls weak.
-    let allowWeakPassphrase: Bool
+    var promptsOff: PromptsOff? { workspace.promptsOff }
+    var terminal: any TerminalIO { world.terminal }
 
     /// Whether an IAM Identity Center sign-in opens the browser (off with LATCHKEY_NO_BROWSER=1 or --no-browser).
     var openBrowser: Bool
 
-    let backendName: String
-    let backends: BackendSettings
-
-    func loadConfig() throws -> AWSSharedConfig {
-        try AWSSharedConfig.load(locations)
+    /// Prints on the world's stdout, as `Swift.print` does.
+    func print(_ text: String = "", terminator: String = "\n") {
+        world.standardOutput(text + terminator)
     }
 
-    func openKeyring() throws -> any Keyring {
-        try openKeyring(named: backendName)
+    /// Fails at once, saying what works instead, unless someone can be asked on the terminal.
+    func requireTerminal(for need: PromptRefused.Need) throws {
+        try workspace.requireTerminal(for: need)
     }
 
-    /// `passphrase` replaces the file vault's usual one (the environment, else a terminal prompt).
-    func openKeyring(named name: String, passphrase: PassphraseProvider? = nil) throws -> any Keyring {
-        try LatchkeyCore.openKeyring(
-            named: name, backends: backends, settings: settings, environment: environment,
-            passphrase: passphrase ?? filePassphrase(environment: environment, promptsOff: promptsOff),
-            allowWeakPassphrase: allowWeakPassphrase)
+    /// The store over the chosen backend (or `name`).
+    func openStore(named name: String? = nil) throws -> CredentialStore {
+        try workspace.openStore(named: name)
     }
 
-    func coreContext(keyring: any Keyring, prompt: String? = nil) throws -> CoreContext {
-        let runtimeDirectory = privateRuntimeFolder
-        let notice: @Sendable (String) -> Void = { Terminal.say("latchkey: \($0)\n") }
+    func coreContext(store: CredentialStore, prompt: String? = nil) throws -> CoreContext {
+        let runtimeDirectory = world.runtimeFolder()
+        let terminal = world.terminal
+        let notice: @Sendable (String) -> Void = { terminal.say("latchkey: \($0)\n") }
         let children = childEnvironment(environment)
         let driver = prompt ?? environment["LATCHKEY_PROMPT"]
         var mfa = MFACodeSource(
@@ -144,14 +141,12 @@ struct Runtime {
         mfa.usedCodes = runtimeDirectory.map(UsedCodeLog.init(directory:))
         mfa.notice = notice
         var context = CoreContext(
-            environment: environment, settings: settings, store: CredentialStore(keyring: keyring),
-            transport: defaultHTTPTransport(
-                userAgent: "latchkey/\(latchkeyVersion)", environment: environment),
-            mfa: mfa, debug: debug,
+            environment: environment, settings: settings, store: store, transport: world.transport,
+            mfa: mfa, now: world.now, debug: debug,
             // The sign-in happens in a browser, perhaps on another device, so only an explicit
             // --no-prompt / LATCHKEY_NO_PROMPT turns it off; with no terminal the URL goes to stderr.
             ssoPresenter: promptsOff == nil || promptsOff == .noTerminal
-                ? TerminalSSOPresenter(openBrowser: openBrowser) : nil)
+                ? TerminalSSOPresenter(openBrowser: openBrowser, terminal: terminal) : nil)
         context.lockDirectory = runtimeDirectory
         context.promptsOff = promptsOff
         context.notice = notice
@@ -159,8 +154,18 @@ struct Runtime {
     }
 
     func resolver() throws -> ProfileResolver {
-        ProfileResolver(config: try loadConfig(), environment: environment, configFile: locations.configFile)
+        try workspace.resolver()
     }
+}
+
+/// This process's world: its environment, libcurl, the system clock, the real keyring backends,
+/// the controlling terminal, stdout and stderr.
+func liveWorld() -> World {
+    World.live(
+        environment: ProcessInfo.processInfo.environment, userAgent: "latchkey/\(latchkeyVersion)",
+        terminal: DeviceTerminal(), standardOutput: { Swift.print($0, terminator: "") },
+        standardError: { FileHandle.standardError.write(Data($0.utf8)) },
+        runtimeFolder: { privateRuntimeFolder })
 }
 
 /// The private folder for locks, the spent-code log and the shell's rc files, located on first use;
@@ -173,38 +178,13 @@ let privateRuntimeFolder: String? = {
     return found.path
 }()
 
-/// The file vault's passphrase: `LATCHKEY_FILE_PASSPHRASE`, else a hidden prompt on the terminal
-/// (unless prompts are off).
-func filePassphrase(environment: [String: String], promptsOff: PromptsOff?) -> PassphraseProvider {
-    let fromEnvironment = environment["LATCHKEY_FILE_PASSPHRASE"]
-    return { purpose in
-        if let fromEnvironment, !fromEnvironment.isEmpty { return fromEnvironment }
-        let vault: String
-        switch purpose {
-        case .create(let path), .unlock(let path): vault = path
-        }
-        if let promptsOff { throw PromptRefused(.filePassphrase(vault: vault), why: promptsOff) }
-        guard Terminal.isAvailable else {
-            throw PromptRefused(.filePassphrase(vault: vault), why: .noTerminal)
-        }
-        switch purpose {
-        case .create(let vault):
-            Terminal.say("Creating a new encrypted vault at \(vault).\n")
-            let first = try Terminal.readLine(prompt: "Choose a passphrase for it: ", hidden: true)
-            let second = try Terminal.readLine(prompt: "Type it again: ", hidden: true)
-            guard first == second else { throw PassphraseMismatch() }
-            guard !first.isEmpty else { throw PassphraseUnavailable() }
-            return first
-        case .unlock(let vault):
-            return try Terminal.readLine(prompt: "Passphrase for \(vault): ", hidden: true)
+extension Runtime {
+    /// Prints on the stdout of the world commands run in, for a command that needs no runtime.
+    static func print(_ text: String, terminator: String = "\n") {
+        if let world {
+            world.standardOutput(text + terminator)
+        } else {
+            Swift.print(text, terminator: terminator)
         }
     }
-}
-
-struct PassphraseUnavailable: Error, CustomStringConvertible {
-    var description: String { "an empty passphrase cannot protect the vault; nothing was created." }
-}
-
-struct PassphraseMismatch: Error, CustomStringConvertible {
-    var description: String { "the two passphrases differ; nothing was created. Run the command again." }
 }

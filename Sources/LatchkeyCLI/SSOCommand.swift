@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import LatchkeyCore
-import SystemSupport
 
 struct SSOCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -31,9 +30,9 @@ struct SSOCommand: AsyncParsableCommand {
             if noBrowser { runtime.openBrowser = false }
             let sso = try runtime.ssoSource(profile: profile)
             let service = CredentialService(
-                context: try runtime.coreContext(keyring: try runtime.openKeyring()))
+                context: try runtime.coreContext(store: try runtime.openStore()))
             let token = try await service.ssoToken(sso, forceLogin: true)
-            print("Signed in to \(sso.startURL) until \(iso8601(token.expiresAt)).")
+            runtime.print("Signed in to \(sso.startURL) until \(iso8601(token.expiresAt)).")
         }
     }
 
@@ -51,9 +50,9 @@ struct SSOCommand: AsyncParsableCommand {
         func run() async throws {
             let runtime = try Runtime(options: global)
             let sso = try runtime.ssoSource(profile: profile)
-            let context = try runtime.coreContext(keyring: try runtime.openKeyring())
+            let context = try runtime.coreContext(store: try runtime.openStore())
             let sessions = try await SSOSignIn(context: context).signOut(sso, profile: profile)
-            print(
+            runtime.print(
                 sessions.map { "Signed out of \(sso.startURL) (\($0) cached session(s) removed)." }
                     ?? "Not signed in.")
         }
@@ -104,7 +103,7 @@ struct SSOCommand: AsyncParsableCommand {
             var runtime = try Runtime(options: global)
             if noBrowser { runtime.openBrowser = false }
             let populate = SSOPopulate(
-                context: try runtime.coreContext(keyring: try runtime.openKeyring()),
+                context: try runtime.coreContext(store: try runtime.openStore()),
                 resolver: try runtime.resolver())
             let report = try await populate.run(
                 ssoSession: ssoSession,
@@ -112,28 +111,28 @@ struct SSOCommand: AsyncParsableCommand {
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+                runtime.print(String(decoding: try encoder.encode(report), as: UTF8.self))
                 return
             }
             let changes = report.changes
             if dryRun {
-                for line in changes.diff { print(line) }
+                for line in changes.diff { runtime.print(line) }
             }
             for (label, names) in [
                 ("added", changes.added), ("updated", changes.updated), ("removed", changes.removed),
                 ("kept", changes.gone), ("skipped", changes.skipped),
             ] {
                 for name in names {
-                    print("\(label.padding(toLength: 8, withPad: " ", startingAt: 0)) \(name)")
+                    runtime.print("\(label.padding(toLength: 8, withPad: " ", startingAt: 0)) \(name)")
                 }
             }
             if !changes.gone.isEmpty {
-                print(
+                runtime.print(
                     "\(changes.gone.count) profile(s) are no longer assigned to you and were kept; --prune removes them."
                 )
             }
             if !changes.skipped.isEmpty {
-                print(
+                runtime.print(
                     "\(changes.skipped.count) profile(s) are defined outside latchkey's block and were left alone."
                 )
             }
@@ -141,11 +140,12 @@ struct SSOCommand: AsyncParsableCommand {
                 "\(changes.added.count) added, \(changes.updated.count) updated, \(changes.removed.count) removed, "
                 + "\(changes.unchanged.count) unchanged (\(report.roles) roles in \(report.accounts) accounts)"
             if dryRun {
-                print("Dry run: \(summary); nothing written to \(report.configFile).")
+                runtime.print("Dry run: \(summary); nothing written to \(report.configFile).")
             } else if report.written {
-                print("Wrote sso-session \(ssoSession)'s profiles to \(report.configFile): \(summary).")
+                runtime.print(
+                    "Wrote sso-session \(ssoSession)'s profiles to \(report.configFile): \(summary).")
             } else {
-                print("\(report.configFile) is up to date: \(summary).")
+                runtime.print("\(report.configFile) is up to date: \(summary).")
             }
         }
     }
@@ -167,10 +167,11 @@ extension Runtime {
 /// Shows the device code on the terminal (or stderr) and opens the browser on the sign-in page.
 struct TerminalSSOPresenter: SSOLoginPresenter {
     var openBrowser: Bool
+    var terminal: any TerminalIO
 
     func present(verificationURI: String, completeURI: String?, userCode: String, profile: String) async {
         let url = completeURI ?? verificationURI
-        Terminal.say(
+        terminal.say(
             "latchkey: sign in to IAM Identity Center for profile '\(profile)': open \(url)\n"
                 + "latchkey: and check that the page shows the code \(userCode). Waiting…\n")
         guard openBrowser else { return }
@@ -178,7 +179,7 @@ struct TerminalSSOPresenter: SSOLoginPresenter {
             try await Browser.open(url, environment: ProcessInfo.processInfo.environment)
         } catch {
             // The page is printed above: the user can still open it.
-            Terminal.say("latchkey: \(error); open the page above yourself.\n")
+            terminal.say("latchkey: \(error); open the page above yourself.\n")
         }
     }
 }

@@ -1,10 +1,7 @@
 import ArgumentParser
-import AWSClient
-import AWSSigV4
 import Dispatch
 import Foundation
 import SystemSupport
-import Keyring
 import LatchkeyCore
 import LatchkeyServer
 
@@ -46,9 +43,9 @@ struct ServeCommand: AsyncParsableCommand {
         stopOnSignals(removing: tokenFile)
         var lines = server.clientVariables(tokenFile: tokenFile).sorted { $0.key < $1.key }
         if let region = running.region { lines.append(("AWS_REGION", region)) }
-        print(lines.map { "export \($0.0)=\($0.1)" }.joined(separator: "\n"))
+        runtime.print(lines.map { "export \($0.0)=\($0.1)" }.joined(separator: "\n"))
         fflush(nil)
-        Terminal.say(
+        runtime.terminal.say(
             "latchkey: serving \(profile) on \(server.url) (\(kind == .ecs ? "ECS" : "IMDSv2")); Ctrl-C stops.\n"
         )
         while true { try await Task.sleep(for: .seconds(3600)) }
@@ -80,13 +77,6 @@ private func stopServing(_: Int32) {
     _exit(0)
 }
 
-/// A started server with what `exec`/`serve` print or hand on.
-struct RunningServer {
-    var server: CredentialServer
-    var region: String?
-    var scope: SessionScope?
-}
-
 extension Runtime {
     /// Gets the first session (asking for MFA here, on the terminal, if needed), then serves it
     /// and renews it in the background without the terminal.
@@ -94,57 +84,19 @@ extension Runtime {
         kind: CredentialServerKind, profile: String, options: CredentialChoices, port: UInt16
     ) async throws -> RunningServer {
         let first = try await credentials(profile: profile, options: options)
-        let plan = first.plan
-        // Renew when a cached session would no longer be handed out (LATCHKEY_MIN_TTL), and make
-        // the refresh itself skip the cache for a little longer, so it really gets a new one.
-        let refreshBefore = TimeInterval(settings.minimumTTL)
-        var context = try coreContext(keyring: try openKeyring())
-        context.settings.minimumTTL = settings.minimumTTL + 60
-        // A refresh that finds no code reports it through the server (ServerRefreshError), not as a refusal.
-        context.mfa.promptsOff = nil
         let driver = options.prompt ?? environment["LATCHKEY_PROMPT"]
         // With prompts off only a YubiKey may answer a background refresh.
-        context.mfa.prompt =
+        let renewalPrompt =
             (promptsOff == .option || promptsOff == .environment) && driver != PromptDriver.ykman.rawValue
             ? nil : PromptDriver.withoutTerminal(driver, environment: childEnvironment(environment))
-        let renewalContext = context
-        let runtime = self
-        let debug = self.debug
+        let served = try ServedProfile(
+            profile: profile, first: first, workspace: workspace,
+            context: try coreContext(store: try openStore()), renewalPrompt: renewalPrompt)
+        let standardError = world.standardError
         // Why a renewal failed goes to our stderr only: a client is told that it failed, not why.
-        let log: @Sendable (String) -> Void = { message in
-            FileHandle.standardError.write(Data("latchkey: \(profile): \(message)\n".utf8))
-        }
-        let feed = CredentialFeed(initial: first.credentials, refreshBefore: refreshBefore, log: log) {
-            debug("refreshing the session of \(profile)")
-            // A keyring of its own per renewal, dropped after it: between renewals the server
-            // holds the session it serves, not the vault key.
-            var context = renewalContext
-            context.store = CredentialStore(keyring: try runtime.keyringForRenewal())
-            do {
-                return try await CredentialService(context: context).credentials(for: plan).credentials
-            } catch LatchkeyError.mfaCodeUnavailable(let profile, let serial, _) {
-                throw ServerRefreshError.noMFACode(profile: profile, serial: serial)
-            }
-        }
-        _ = feed.startRefreshing()
-        var roles: RoleFeeds?
-        if kind == .ecs {
-            let access = STSAccess(plan: plan)
-            let sessionName = try resolver().defaultRoleSessionName()
-            roles = RoleFeeds(base: feed, refreshBefore: refreshBefore) { [context] roleArn, base in
-                let sts = try access.client(
-                    credentials: base, context: context, profile: profile, operation: "AssumeRole")
-                return try await sts.assumeRole(
-                    AssumeRoleRequest(roleArn: roleArn, roleSessionName: sessionName)
-                )
-                .credentials
-            }
-        }
-        let server = try CredentialServer(
-            kind: kind, port: port, feed: feed, roles: roles, roleName: profile,
-            region: plan.region ?? "us-east-1")
-        debug("\(kind.rawValue) server for \(profile) listening on \(server.url)")
-        return RunningServer(server: server, region: plan.region, scope: plan.scope)
+        return try ProfileServer.start(
+            served, kind: kind, port: port, log: { standardError("latchkey: \(profile): \($0)\n") },
+            debug: debug)
     }
 
     /// `exec --ecs-server/--ec2-server`: the command runs as a child (latchkey stays to serve),
@@ -162,46 +114,6 @@ extension Runtime {
             arguments.isEmpty ? interactiveShell(profile: profile, environment: &environment) : arguments
         let path = try resolveExecutable(arguments[0], environment: environment)
         debug("running \(path) with the \(kind.rawValue) server of \(profile)")
-        let child = try SupervisedCommand.spawn(path: path, arguments: arguments, environment: environment)
-        // waitpid blocks: give it a thread of its own, not one of the concurrency pool's.
-        let waiter = Thread { exit(child.wait()) }
-        waiter.start()
-        while true { try await Task.sleep(for: .seconds(3600)) }
-    }
-}
-
-extension Runtime {
-    /// The keyring one renewal uses. The file vault's key comes from the unlock cache (so
-    /// LATCHKEY_UNLOCK_TTL bounds how long a server can renew without it) or from
-    /// LATCHKEY_FILE_PASSPHRASE; never from a prompt, since the terminal is not the server's.
-    func keyringForRenewal() throws -> any Keyring {
-        let fromEnvironment = nonEmpty(environment["LATCHKEY_FILE_PASSPHRASE"])
-        let ttl = settings.unlockTTL
-        return try openKeyring(named: backendName) { _ in
-            guard let fromEnvironment else { throw ServerRefreshError.vaultLocked(unlockTTL: ttl) }
-            return fromEnvironment
-        }
-    }
-}
-
-enum ServerRefreshError: Error, CustomStringConvertible {
-    case noMFACode(profile: String, serial: String)
-    case vaultLocked(unlockTTL: Int)
-
-    var description: String {
-        switch self {
-        case .noMFACode(let profile, let serial):
-            return
-                "the session of profile '\(profile)' expired and a new one needs an MFA code for \(serial), "
-                + "which the server cannot ask for; set mfa_process in the profile, or restart it with "
-                + "--prompt zenity (or kdialog, osascript, ykman)."
-        case .vaultLocked(let ttl):
-            let kept =
-                ttl > 0
-                ? "for LATCHKEY_UNLOCK_TTL (\(formatDuration(ttl)))" : "at all (LATCHKEY_UNLOCK_TTL=0)"
-            return "the file vault is locked again: its key is kept \(kept), and a credential server "
-                + "cannot ask for the passphrase; set LATCHKEY_UNLOCK_TTL to cover the server's life "
-                + "(e.g. 12h) or LATCHKEY_FILE_PASSPHRASE, then start it again."
-        }
+        try await ProfileServer.superviseUntilExit(path: path, arguments: arguments, environment: environment)
     }
 }

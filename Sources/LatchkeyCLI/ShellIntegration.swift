@@ -28,8 +28,8 @@ struct ShellInitCommand: ParsableCommand {
     func run() throws {
         switch shell {
         case "bash":
-            print(LatchkeyCommand.completionScript(for: .bash))
-            print(
+            Runtime.print(LatchkeyCommand.completionScript(for: .bash))
+            Runtime.print(
                 #"""
                 __latchkey_ps1() {
                     [ -n "$AWS_VAULT" ] || return 0
@@ -46,9 +46,9 @@ struct ShellInitCommand: ParsableCommand {
                 """#)
         case "zsh":
             // The completion needs compinit; most setups load it already.
-            print("(( $+functions[compdef] )) || { autoload -Uz compinit && compinit -i; }")
-            print(LatchkeyCommand.completionScript(for: .zsh))
-            print(
+            Runtime.print("(( $+functions[compdef] )) || { autoload -Uz compinit && compinit -i; }")
+            Runtime.print(LatchkeyCommand.completionScript(for: .zsh))
+            Runtime.print(
                 #"""
                 __latchkey_ps1() {
                     [[ -n "$AWS_VAULT" ]] || return 0
@@ -65,8 +65,8 @@ struct ShellInitCommand: ParsableCommand {
                 [[ "$PROMPT" == *__latchkey_ps1* ]] || PROMPT='$(__latchkey_ps1)'"$PROMPT"
                 """#)
         case "fish":
-            print(LatchkeyCommand.completionScript(for: .fish))
-            print(
+            Runtime.print(LatchkeyCommand.completionScript(for: .fish))
+            Runtime.print(
                 #"""
                 function __latchkey_segment
                     test -n "$AWS_VAULT"; or return

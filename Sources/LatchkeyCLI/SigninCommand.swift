@@ -40,17 +40,18 @@ struct SigninCommand: AsyncParsableCommand {
         let runtime = try Runtime(options: global)
         let name = profile ?? nonEmpty(runtime.environment["AWS_PROFILE"]) ?? "default"
         let account = LoginSessionAccount(
-            context: try runtime.coreContext(keyring: try runtime.openKeyring()),
+            context: try runtime.coreContext(store: try runtime.openStore()),
             resolver: try runtime.resolver())
         let mode: LoginSessionAccount.Mode
         if remote {
             let terminal = runtime.terminalAvailable && runtime.promptsOff == nil
             mode = .crossDevice { url in
-                Terminal.say(
+                runtime.terminal.say(
                     "latchkey: open this URL on a device with a browser and sign in:\n\(url.absoluteString)\n"
                 )
                 if terminal {
-                    return try Terminal.readLine(prompt: "Paste the code the browser shows: ", hidden: true)
+                    return try runtime.terminal.readLine(
+                        prompt: "Paste the code the browser shows: ", hidden: true)
                 }
                 return try await onOwnThread(named: "latchkey-stdin") {
                     readLine(strippingNewline: true) ?? ""
@@ -60,7 +61,7 @@ struct SigninCommand: AsyncParsableCommand {
             let open = runtime.openBrowser
             let environment = runtime.environment
             mode = .sameDevice { url in
-                Terminal.say(
+                runtime.terminal.say(
                     "latchkey: sign in for profile '\(name)' in your browser; if it does not open, visit:\n"
                         + "\(url.absoluteString)\n")
                 guard open else { return }
@@ -68,20 +69,21 @@ struct SigninCommand: AsyncParsableCommand {
                 do {
                     try await Browser.open(url.absoluteString, environment: environment)
                 } catch {
-                    Terminal.say("latchkey: \(error); open the URL above yourself. Waiting…\n")
+                    runtime.terminal.say("latchkey: \(error); open the URL above yourself. Waiting…\n")
                 }
             }
         }
         let result = try await account.signin(
-            profile: name, region: region, mode: mode, configFile: runtime.locations.configFile,
+            profile: name, region: region, mode: mode, configFile: runtime.configFile,
             retireKey: retireKey)
         if retireKey {
-            print("Deleted the access key of profile '\(name)' in IAM and removed it from the keyring.")
+            runtime.print(
+                "Deleted the access key of profile '\(name)' in IAM and removed it from the keyring.")
         }
         if let replaced = result.replacedIdentity {
-            print("Profile '\(name)' used the sign-in of \(replaced); it now uses the new one.")
+            runtime.print("Profile '\(name)' used the sign-in of \(replaced); it now uses the new one.")
         }
-        print(
+        runtime.print(
             "Signed in as \(result.session.identityArn) for profile '\(name)' (\(runtime.keyringDescription)); "
                 + "refreshable until \(iso8601(result.session.sessionExpiry)).")
     }
@@ -108,19 +110,19 @@ struct SignoutCommand: AsyncParsableCommand {
     func run() async throws {
         let runtime = try Runtime(options: global)
         let account = LoginSessionAccount(
-            context: try runtime.coreContext(keyring: try runtime.openKeyring()),
+            context: try runtime.coreContext(store: try runtime.openStore()),
             resolver: try runtime.resolver())
         if all {
             let forgotten = try await account.signoutAll()
-            for arn in forgotten { print("Signed out \(arn).") }
-            print("Forgot \(forgotten.count) sign-in session\(forgotten.count == 1 ? "" : "s").")
+            for arn in forgotten { runtime.print("Signed out \(arn).") }
+            runtime.print("Forgot \(forgotten.count) sign-in session\(forgotten.count == 1 ? "" : "s").")
             return
         }
         let name = profile ?? nonEmpty(runtime.environment["AWS_PROFILE"]) ?? "default"
         if let arn = try await account.signout(profile: name) {
-            print("Signed out \(arn) (profile '\(name)').")
+            runtime.print("Signed out \(arn) (profile '\(name)').")
         } else {
-            print("Profile '\(name)' was not signed in.")
+            runtime.print("Profile '\(name)' was not signed in.")
         }
     }
 }

@@ -94,3 +94,12 @@ struct TerminalMFAPrompt: MFAPrompt {
         try Terminal.readLine(prompt: "Enter MFA code for \(serial): ", hidden: false)
     }
 }
+
+/// The controlling terminal as the core's `TerminalIO`: what `liveWorld()` hands the use cases.
+struct DeviceTerminal: TerminalIO {
+    var isAvailable: Bool { Terminal.isAvailable }
+    func say(_ text: String) { Terminal.say(text) }
+    func readLine(prompt: String, hidden: Bool) throws -> String {
+        try Terminal.readLine(prompt: prompt, hidden: hidden)
+    }
+}
