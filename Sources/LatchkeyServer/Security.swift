@@ -148,8 +148,7 @@ public final class FailureRateLimiter: @unchecked Sendable {
 /// IMDSv2 session tokens that need no server-side table: the expiry and an HMAC of it under a
 /// key that lives only in this process, checked in constant time.
 public struct MetadataTokenIssuer: Sendable {
-    // Immutable after init; SymmetricKey just lacks the annotation.
-    nonisolated(unsafe) let key: SymmetricKey
+    let key: SymmetricKey
     public static let ttlRange = 1...21600
     private let verified = ReadMostly<[String: UInt64]>([:])
 

@@ -163,8 +163,8 @@ import Testing
             .path
         defer { try? FileManager.default.removeItem(atPath: root) }
         try FileManager.default.createDirectory(atPath: root + "/b/c", withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: root + "/a.gpg", contents: Data())
-        FileManager.default.createFile(atPath: root + "/b/c/d.gpg", contents: Data())
+        #expect(FileManager.default.createFile(atPath: root + "/a.gpg", contents: Data()))
+        #expect(FileManager.default.createFile(atPath: root + "/b/c/d.gpg", contents: Data()))
         try FileManager.default.createSymbolicLink(atPath: root + "/link", withDestinationPath: root + "/b")
         #expect(folderEntries(under: root) == ["a.gpg", "b", "b/c", "b/c/d.gpg", "link"])
         #expect(
