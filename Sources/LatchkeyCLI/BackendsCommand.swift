@@ -1,5 +1,10 @@
 import ArgumentParser
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+import SystemSupport
 import LatchkeyCore
 
 struct BackendsCommand: AsyncParsableCommand {
@@ -18,14 +23,15 @@ struct BackendsCommand: AsyncParsableCommand {
             (backend.rawValue, backend.unavailableReason(runtime.backends, environment: runtime.environment))
         }
         if json {
-            let objects = rows.map { name, reason -> [String: Any] in
-                var object: [String: Any] = [
-                    "name": name, "available": reason == nil, "selected": name == runtime.backendName,
+            let objects = rows.map { name, reason -> JSONValue in
+                var object: [String: JSONValue] = [
+                    "name": .string(name), "available": .bool(reason == nil),
+                    "selected": .bool(name == runtime.backendName),
                 ]
-                object["reason"] = reason
-                return object
+                object["reason"] = reason.map { .string($0) }
+                return .object(object)
             }
-            let data = try JSONSerialization.data(withJSONObject: objects, options: [.sortedKeys])
+            let data = try JSONValue.array(objects).encoded()
             runtime.print(String(decoding: data, as: UTF8.self))
             return
         }

@@ -1,6 +1,10 @@
 import ArgumentParser
 import CLatchkeyServerSys
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import LatchkeyCore
 
 #if canImport(Glibc)

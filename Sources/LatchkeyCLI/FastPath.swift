@@ -1,4 +1,9 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+import SystemSupport
 import LatchkeyCore
 
 /// The hot commands, read without ArgumentParser (issue 16). `credential_process = latchkey
@@ -67,7 +72,7 @@ enum FastCommand: Equatable {
     func run() async throws {
         switch self {
         case .version:
-            FileHandle.standardOutput.write(Data(versionLine.utf8))
+            writeToStandardOutput(versionLine)
         case .export(let profile, let format):
             try await runExport(
                 global: GlobalChoices(), options: CredentialChoices(), format: format, profile: profile)

@@ -1,7 +1,13 @@
 import ArgumentParser
 import CLatchkeyServerSys
 import CLatchkeyVersion
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+import Dispatch
+import SystemSupport
 import LatchkeyCore
 
 #if canImport(Glibc)
@@ -40,7 +46,7 @@ public func latchkeyMain() -> Never {
         FastCommand(Array(CommandLine.arguments.dropFirst())) == .version
     {
         _ = latchkey_disable_core_dumps()
-        FileHandle.standardOutput.write(Data(versionLine.utf8))
+        writeToStandardOutput(versionLine)
         exit(0)
     }
     Task { await runLatchkey() }
@@ -86,7 +92,7 @@ public func runLatchkey() async -> Never {
 }
 
 func fail(_ error: any Error) -> Never {
-    FileHandle.standardError.write(Data(failureLine(error).utf8))
+    writeToStandardError(failureLine(error))
     if let refused = error as? PromptRefused {
         recordPromptFailure(refused)
     }

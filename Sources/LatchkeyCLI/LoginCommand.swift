@@ -1,5 +1,9 @@
 import ArgumentParser
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import LatchkeyCore
 import SystemSupport
 
@@ -124,7 +128,7 @@ private func openInBrowser(_ url: URL, environment: [String: String], choice: Br
     let folder = URL(fileURLWithPath: runtime)
     sweep(folder, olderThan: 15 * 60)
     let page = folder.appendingPathComponent("login-\(UUID().uuidString).html")
-    let target = url.absoluteString.replacingOccurrences(of: "&", with: "&amp;")
+    let target = url.absoluteString.replacing("&", with: "&amp;")
         .replacingOccurrences(of: "\"", with: "&quot;")
     let html = """
         <!doctype html><meta charset="utf-8"><meta name="referrer" content="no-referrer">

@@ -1,5 +1,9 @@
 import ArgumentParser
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import LatchkeyCore
 import SystemSupport
 
@@ -151,7 +155,7 @@ struct MFAEnrollCommand: AsyncParsableCommand {
         var waits = 0
         while second == first, waits < 2 {
             let left = 30 - Int(Date().timeIntervalSince1970) % 30
-            FileHandle.standardError.write(Data("Waiting \(left) s for the YubiKey's next code...\n".utf8))
+            writeToStandardError("Waiting \(left) s for the YubiKey's next code...\n")
             try await Task.sleep(for: .seconds(left + 1))
             second = try yubiKey.code(name: name)
             waits += 1

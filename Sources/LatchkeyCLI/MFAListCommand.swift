@@ -1,5 +1,9 @@
 import ArgumentParser
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import LatchkeyCore
 
 struct MFAListCommand: AsyncParsableCommand {
@@ -22,9 +26,8 @@ struct MFAListCommand: AsyncParsableCommand {
             runtime.print("No MFA device is enabled; enrol one with `latchkey mfa enroll \(profile)`.")
             return
         }
-        let formatter = ISO8601DateFormatter()
         for device in devices {
-            let enabled = device.enableDate.map { "enabled \(formatter.string(from: $0))" } ?? "enabled"
+            let enabled = device.enableDate.map { "enabled \(iso8601($0))" } ?? "enabled"
             let mark = device.serialNumber == configured ? "  (mfa_serial of \(profile))" : ""
             runtime.print("\(device.serialNumber)  \(enabled)\(mark)")
         }

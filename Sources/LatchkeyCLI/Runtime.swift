@@ -1,5 +1,9 @@
 import ArgumentParser
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import LatchkeyCore
 import SystemSupport
 
@@ -164,7 +168,7 @@ func liveWorld() -> World {
     World.live(
         environment: ProcessInfo.processInfo.environment, userAgent: "latchkey/\(latchkeyVersion)",
         terminal: DeviceTerminal(), standardOutput: { Swift.print($0, terminator: "") },
-        standardError: { FileHandle.standardError.write(Data($0.utf8)) },
+        standardError: { writeToStandardError($0) },
         runtimeFolder: { privateRuntimeFolder })
 }
 
@@ -173,7 +177,7 @@ func liveWorld() -> World {
 let privateRuntimeFolder: String? = {
     let found = RuntimeFolder.locate(environment: ProcessInfo.processInfo.environment)
     if let warning = found.warning {
-        FileHandle.standardError.write(Data("latchkey: warning: \(warning)\n".utf8))
+        writeToStandardError("latchkey: warning: \(warning)\n")
     }
     return found.path
 }()

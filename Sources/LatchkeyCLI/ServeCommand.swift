@@ -1,6 +1,13 @@
 import ArgumentParser
 import Dispatch
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#endif
 import SystemSupport
 import LatchkeyCore
 import LatchkeyServer

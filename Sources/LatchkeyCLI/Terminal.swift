@@ -1,4 +1,9 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+import SystemSupport
 import LatchkeyCore
 
 #if canImport(Glibc)
@@ -32,7 +37,7 @@ enum Terminal {
             write(fd, text, text.utf8.count)
             close(fd)
         } else {
-            FileHandle.standardError.write(Data(text.utf8))
+            writeToStandardError(text)
         }
     }
 
@@ -76,7 +81,7 @@ enum Terminal {
 
     static func confirm(_ question: String) throws -> Bool {
         let answer = try readLine(prompt: "\(question) [y/N] ", hidden: false)
-        return ["y", "yes"].contains(answer.trimmingCharacters(in: .whitespaces).lowercased())
+        return ["y", "yes"].contains(answer.trimmingBlanks().lowercased())
     }
 }
 

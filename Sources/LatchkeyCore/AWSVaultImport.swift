@@ -1,6 +1,10 @@
 import AWSConfig
 import AWSSigV4
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import Keyring
 import SystemSupport
 

@@ -1,5 +1,9 @@
 import AWSConfig
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// `latchkey add`: checks the pair, keeps it in the keyring (replacing any older key of the
 /// profile and dropping sessions made with it), and makes sure the config has the profile

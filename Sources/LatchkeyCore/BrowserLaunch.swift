@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import SystemSupport
 
 /// The browser `login` opens the console in, when one is chosen (`--browser`, `--browser-profile`,
@@ -170,11 +174,8 @@ extension Browser {
 
     /// The "Open external links in a container" add-on's link: the container and the page's file URL.
     static func containerURL(_ container: String, page: String) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        func encode(_ text: String) -> String {
-            text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
-        }
+        // Unreserved ASCII stays; everything else, non-ASCII letters too, is percent-encoded.
+        func encode(_ text: String) -> String { text.percentEncoded() }
         let file = URL(fileURLWithPath: page).absoluteString
         return "ext+container:name=\(encode(container))&url=\(encode(file))"
     }

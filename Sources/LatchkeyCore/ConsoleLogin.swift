@@ -1,6 +1,10 @@
 import AWSClient
 import AWSSigV4
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// What a console sign-in starts from: it decides whether AWS federates it and which
 /// `SessionDuration` it accepts.

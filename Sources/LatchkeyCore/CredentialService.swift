@@ -1,6 +1,10 @@
 import AWSClient
 import AWSSigV4
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Where the credentials handed out came from.
 public enum CredentialOrigin: Sendable, Equatable {

@@ -1,6 +1,10 @@
 import AWSClient
 import AWSSigV4
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import Keyring
 
 /// latchkey's items in a keyring: long-lived keys under `credentials:PROFILE` and cached sessions

@@ -1,5 +1,9 @@
 import AWSSigV4
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// What running a plan does at each link of its chain, decided once from what is cached:
 /// `exec`, `export` and the servers run it (`CredentialService`), `explain` prints it

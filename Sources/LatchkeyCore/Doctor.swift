@@ -1,7 +1,12 @@
 import AWSClient
 import AWSConfig
 import AWSSigV4
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+import SystemSupport
 
 /// One finding of `latchkey doctor`: what was checked, what was found, and how to fix it.
 public struct DoctorCheck: Sendable, Encodable, Equatable {
@@ -294,7 +299,7 @@ public struct Doctor: Sendable {
 /// Passes requests on and remembers the `Date` of the last answer (for the clock check).
 final class DateRecordingTransport: HTTPTransport, @unchecked Sendable {
     private let inner: any HTTPTransport
-    private let lock = NSLock()
+    private let lock = Lock()
     private var date: Date?
 
     init(_ inner: any HTTPTransport) { self.inner = inner }

@@ -1,4 +1,9 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+import SystemSupport
 
 /// An endpoint the user configured (`endpoint_url`, `AWS_ENDPOINT_URL[_SERVICE]`, `[services]`,
 /// `LATCHKEY_SIGNIN_ENDPOINT`) that is not an absolute URL. It is an error wherever it is used:
@@ -30,7 +35,7 @@ extension ProfileResolver {
         try LatchkeyCore.configuredEndpoint(
             config.configuredEndpointURL(service: service, profile: profile, environment: environment),
             setting:
-                "endpoint_url, AWS_ENDPOINT_URL_\(service.uppercased().replacingOccurrences(of: " ", with: "_")) "
+                "endpoint_url, AWS_ENDPOINT_URL_\(service.uppercased().replacing(" ", with: "_")) "
                 + "or AWS_ENDPOINT_URL")
     }
 }

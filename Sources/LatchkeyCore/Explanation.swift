@@ -1,5 +1,9 @@
 import AWSClient
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// `latchkey explain`: a plan with what the keyring already holds for it, computed without any
 /// network call, prompt or decryption (the keyring's metadata says what is cached until when).

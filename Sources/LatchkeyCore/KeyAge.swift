@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// How old stored keys are, for `list` and `doctor`'s rotation advice.
 public enum KeyAge {

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import Keyring
 
 /// `migrate`: copies stored keys and sessions from one backend to another. Each item is copied,

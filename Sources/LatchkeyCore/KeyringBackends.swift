@@ -1,4 +1,9 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+import SystemSupport
 import Keyring
 
 /// The keyring backends latchkey knows, in auto-detection order.
@@ -41,7 +46,7 @@ public enum KnownBackend: String, CaseIterable, Sendable {
             return SecretServiceKeyring(
                 collection: settings.collection, environment: environment,
                 fallbackToDefault: !settings.collectionChosen,
-                notice: { FileHandle.standardError.write(Data("latchkey: \($0)\n".utf8)) })
+                notice: { writeToStandardError("latchkey: \($0)\n") })
         case .keyctl:
             return KernelKeyring(scope: settings.keyctlScope, keyringName: settings.keyctlKeyring)
         case .pass:

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Everything the core can refuse or fail at, each with a sentence that says what to do.
 public enum LatchkeyError: Error, CustomStringConvertible, Sendable {

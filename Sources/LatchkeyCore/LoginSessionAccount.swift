@@ -1,7 +1,11 @@
 import AWSClient
 import AWSConfig
 import AWSSigV4
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import SystemSupport
 
 /// The use cases around console sign-in sessions: `latchkey signin`, `signout`, `import aws-login`.
@@ -349,17 +353,16 @@ public struct LoginSessionAccount: Sendable {
 
     /// The `sub` of the file's ID token (read without verifying it, as the AWS CLI does).
     static func identity(ofCacheFile data: Data) -> String? {
-        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-            let token = (object["idToken"] ?? object["identityToken"]) as? String
+        guard let object = JSONValue(parsing: data),
+            let token = (object["idToken"] ?? object["identityToken"])?.string
         else { return nil }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3 else { return nil }
-        var text = String(parts[1]).replacingOccurrences(of: "-", with: "+").replacingOccurrences(
-            of: "_", with: "/")
+        var text = String(parts[1]).replacing("-", with: "+").replacing("_", with: "/")
         while text.count % 4 != 0 { text += "=" }
         guard let payload = Data(base64Encoded: text),
-            let claims = (try? JSONSerialization.jsonObject(with: payload)) as? [String: Any]
+            let claims = JSONValue(parsing: payload)
         else { return nil }
-        return (claims["sub"] as? String).flatMap(nonEmpty)
+        return claims["sub"]?.string.flatMap(nonEmpty)
     }
 }

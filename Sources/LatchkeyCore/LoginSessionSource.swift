@@ -1,7 +1,11 @@
 import AWSClient
 import AWSConfig
 import AWSSigV4
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import Keyring
 import SystemSupport
 
@@ -88,7 +92,7 @@ extension ProfileResolver {
     {
         guard let arn = section["login_session"].flatMap(nonEmpty) ?? identityArn else { return nil }
         return .init(
-            profile: name, identityArn: arn.trimmingCharacters(in: .whitespaces),
+            profile: name, identityArn: arn.trimmingBlanks(),
             region: nonEmpty(environment["AWS_REGION"]) ?? nonEmpty(environment["AWS_DEFAULT_REGION"])
                 ?? section.region,
             endpoint: config.configuredEndpointURL(

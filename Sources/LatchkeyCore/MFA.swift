@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import Keyring
 import SystemSupport
 
@@ -95,7 +99,7 @@ public struct MFACodeSource: Sendable {
     }
 
     func validated(_ raw: String, source: String) throws -> String {
-        let code = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        let code = raw.trimmingWhitespace()
         guard code.utf8.count == 6, code.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else {
             throw LatchkeyError.malformedMFACode(source: source)
         }

@@ -1,5 +1,10 @@
 import AWSClient
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+import SystemSupport
 
 /// The MFA-required permissions boundary: everything is allowed only in a session that used
 /// MFA, except what a user needs to enrol their first device on their own.
@@ -19,9 +24,11 @@ public enum MFABoundaryPolicy {
         "iam:ChangePassword",
     ]
 
-    static var withoutMFA: [String: Any] {
+    static var withoutMFA: JSONValue {
         ["BoolIfExists": ["aws:MultiFactorAuthPresent": "false"]]
     }
+
+    static func list(_ actions: [String]) -> JSONValue { .array(actions.map { .string($0) }) }
 
     /// The document as IAM stores it: a boundary allows at most what it allows, so the first
     /// statement allows everything and the denies take away what needs MFA.
@@ -31,40 +38,35 @@ public enum MFABoundaryPolicy {
     public static var compactDocument: String { render(pretty: false) }
 
     static func render(pretty: Bool) -> String {
-        let statements: [[String: Any]] = [
+        let statements: [JSONValue] = [
             [
                 "Sid": "AllowEverythingTheIdentityPolicyAllows", "Effect": "Allow", "Action": "*",
                 "Resource": "*",
             ],
             [
-                "Sid": "DenyAllButSelfServiceWithoutMFA", "Effect": "Deny", "NotAction": selfServiceActions,
+                "Sid": "DenyAllButSelfServiceWithoutMFA", "Effect": "Deny",
+                "NotAction": list(selfServiceActions),
                 "Resource": "*", "Condition": withoutMFA,
             ],
             [
-                "Sid": "DenyOtherMFADevicesWithoutMFA", "Effect": "Deny", "Action": ownDeviceActions,
+                "Sid": "DenyOtherMFADevicesWithoutMFA", "Effect": "Deny", "Action": list(ownDeviceActions),
                 "NotResource": "arn:aws:iam::*:mfa/${aws:username}", "Condition": withoutMFA,
             ],
             [
-                "Sid": "DenyOtherUsersWithoutMFA", "Effect": "Deny", "Action": ownUserActions,
+                "Sid": "DenyOtherUsersWithoutMFA", "Effect": "Deny", "Action": list(ownUserActions),
                 "NotResource": "arn:aws:iam::*:user/${aws:username}", "Condition": withoutMFA,
             ],
         ]
-        let policy: [String: Any] = ["Version": "2012-10-17", "Statement": statements]
-        let data =
-            (try? JSONSerialization.data(
-                withJSONObject: policy,
-                options: pretty
-                    ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                    : [.sortedKeys, .withoutEscapingSlashes]
-            )) ?? Data()
+        let policy: JSONValue = ["Version": "2012-10-17", "Statement": .array(statements)]
+        let data = (try? policy.encoded(prettyPrinted: pretty, escapingSlashes: false)) ?? Data()
         return String(decoding: data, as: UTF8.self)
     }
 
     /// Whether two policy documents say the same (key order and spacing aside).
     public static func sameDocument(_ a: String, _ b: String) -> Bool {
         func canonical(_ text: String) -> Data? {
-            guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) else { return nil }
-            return try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            guard let value = JSONValue(parsing: Data(text.utf8)) else { return nil }
+            return try? value.encoded()
         }
         guard let left = canonical(a), let right = canonical(b) else { return false }
         return left == right

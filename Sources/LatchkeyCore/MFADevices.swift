@@ -1,7 +1,11 @@
 import AWSClient
 import AWSConfig
 import AWSSigV4
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// `mfa list` and `mfa remove`: the IAM user's MFA devices, with the stored key (and, to
 /// deactivate under the MFA-required boundary, the profile's MFA session); the profile's

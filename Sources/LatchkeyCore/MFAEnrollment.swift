@@ -1,5 +1,10 @@
 import AWSClient
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+import SystemSupport
 
 /// What `latchkey mfa enroll` can fail at, each saying what state AWS is left in and what to do.
 public enum MFAEnrollmentError: Error, CustomStringConvertible, Sendable, Equatable {
@@ -62,11 +67,7 @@ public struct PendingEnrollment: Sendable {
 
 /// `otpauth://totp/ISSUER:USER@ACCOUNT?secret=SEED&issuer=ISSUER` (Key Uri Format), each part percent-encoded.
 public func makeOTPAuthURI(issuer: String, userName: String, accountId: String, seed: String) -> String {
-    let unreserved = CharacterSet(
-        charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-    func encode(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? text
-    }
+    func encode(_ text: String) -> String { text.percentEncoded() }
     return "otpauth://totp/\(encode(issuer)):\(encode(userName))@\(encode(accountId))"
         + "?secret=\(encode(seed))&issuer=\(encode(issuer))"
 }
@@ -80,7 +81,7 @@ public func accountId(fromARN arn: String) -> String? {
 
 /// Checks an MFA code's shape before anything is sent.
 public func checkedEnrollmentCode(_ raw: String, source: String) throws -> String {
-    let code = raw.trimmingCharacters(in: .whitespaces)
+    let code = raw.trimmingBlanks()
     guard code.count == 6, code.allSatisfy({ $0.isASCII && $0.isNumber }) else {
         throw MFAEnrollmentError.malformedCode(source: source)
     }

@@ -1,5 +1,9 @@
 import AWSSigV4
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import SystemSupport
 import Keyring
 
@@ -94,13 +98,13 @@ public func renderCredentials(
 public func shellQuoted(_ value: String) -> String {
     let safe = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=+,@%")
     if !value.isEmpty, value.allSatisfy({ safe.contains($0) }) { return value }
-    return "'" + value.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    return "'" + value.replacing("'", with: "'\\''") + "'"
 }
 
 /// A JSON string literal, escaping what JSON requires.
 public func jsonString(_ value: String) -> String {
     quotedLiteral(value) { scalar in
-        scalar.value < 0x20 ? String(format: "\\u%04x", scalar.value) : nil
+        scalar.value < 0x20 ? "\\u00" + hexEncoded([UInt8(scalar.value)]) : nil
     }
 }
 
@@ -135,8 +139,8 @@ private func quotedLiteral(_ value: String, other: (Unicode.Scalar) -> String?) 
 
 /// Checks a key pair's shape before anything is stored.
 public func validateKeyPair(accessKeyId: String, secretAccessKey: String) throws -> AWSCredentials {
-    let id = accessKeyId.trimmingCharacters(in: .whitespacesAndNewlines)
-    let secret = secretAccessKey.trimmingCharacters(in: .whitespacesAndNewlines)
+    let id = accessKeyId.trimmingWhitespace()
+    let secret = secretAccessKey.trimmingWhitespace()
     let upperAlnum = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
     if id.hasPrefix("ASIA") { throw LatchkeyError.temporaryKeyNotAllowed }
     guard id.count == 20, id.hasPrefix("AKIA"), id.allSatisfy({ upperAlnum.contains($0) }) else {

@@ -1,5 +1,9 @@
 import AWSSigV4
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// What latchkey will do to get credentials for a profile, decided from the config alone: no
 /// network call, no keyring read, no prompt. `CredentialService` runs it; `explain` prints it.

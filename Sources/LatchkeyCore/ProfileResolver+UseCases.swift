@@ -1,7 +1,11 @@
 import AWSConfig
 import AWSClient
 import AWSSigV4
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 extension ProfileResolver {
     /// The region calls for `profile` are made in, in the SDKs' order: the one asked for

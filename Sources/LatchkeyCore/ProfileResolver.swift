@@ -1,7 +1,11 @@
 import AWSConfig
 import AWSSigV4
 import Crypto
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import SystemSupport
 
 /// Turns a profile of the shared config into a `CredentialPlan`, the way the AWS SDKs resolve
@@ -294,7 +298,7 @@ public struct ProfileResolver: Sendable {
             startURL = session["sso_start_url"].flatMap(nonEmpty) ?? startURL
             region = session["sso_region"].flatMap(nonEmpty)
             scopes = (session["sso_registration_scopes"] ?? "").split(separator: ",")
-                .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                .map { $0.trimmingBlanks() }.filter { !$0.isEmpty }
         } else if startURL == nil, accountId == nil, roleName == nil {
             return nil
         }
@@ -440,7 +444,7 @@ public struct ProfileResolver: Sendable {
         var tags: [String: String] = [:]
         for pair in (section["session_tags"] ?? "").split(separator: ",") {
             let parts = pair.split(separator: "=", maxSplits: 1).map {
-                $0.trimmingCharacters(in: .whitespaces)
+                $0.trimmingBlanks()
             }
             guard parts.count == 2, !parts[0].isEmpty else {
                 throw LatchkeyError.invalidSetting(
@@ -450,7 +454,7 @@ public struct ProfileResolver: Sendable {
             tags[parts[0]] = parts[1]
         }
         let transitive = (section["transitive_session_tags"] ?? "").split(separator: ",")
-            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            .map { $0.trimmingBlanks() }.filter { !$0.isEmpty }
         return PlanStep.RoleSettings(
             roleArn: section.roleArn ?? "",
             roleSessionName: section.roleSessionName ?? defaultRoleSessionName(),

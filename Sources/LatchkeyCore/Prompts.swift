@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import SystemSupport
 
 #if canImport(Glibc)
@@ -42,7 +46,7 @@ public enum PromptPolicy {
     }
 
     static func isTrue(_ value: String?) -> Bool {
-        ["1", "true", "yes", "on"].contains(value?.trimmingCharacters(in: .whitespaces).lowercased() ?? "")
+        ["1", "true", "yes", "on"].contains(value?.trimmingBlanks().lowercased() ?? "")
     }
 }
 

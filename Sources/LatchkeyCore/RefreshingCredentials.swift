@@ -1,5 +1,9 @@
 import AWSSigV4
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Credentials that renew themselves ahead of expiry, for the long-lived credential servers.
 ///
@@ -22,7 +26,7 @@ public actor RefreshingCredentials {
 
         public func delay(afterFailures count: Int) -> TimeInterval {
             guard count > 0 else { return 0 }
-            return min(maximum, initial * pow(2, Double(min(count - 1, 30))))
+            return min(maximum, initial * Double(1 << min(count - 1, 30)))
         }
     }
 

@@ -1,6 +1,10 @@
 import AWSClient
 import AWSConfig
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import SystemSupport
 
 /// One account and role the signed-in IAM Identity Center user can reach.
@@ -427,7 +431,7 @@ struct BlockedFile {
         if start < body.endIndex { lines.append(body[start...]) }
 
         func isMarker(_ line: Substring, _ marker: String) -> Bool {
-            line.trimmingCharacters(in: .whitespacesAndNewlines) == marker
+            line.trimmingWhitespace() == marker
         }
         let begin = lines.firstIndex { isMarker($0, SSOPopulate.beginMarker(session)) }
         let end = lines.firstIndex { isMarker($0, SSOPopulate.endMarker(session)) }
@@ -459,7 +463,7 @@ struct BlockedFile {
         var current: String?
         for raw in blockLines {
             let line = raw.trimmingNewline()
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            let trimmed = line.trimmingBlanks()
             if trimmed.hasPrefix("[") {
                 let inner = trimmed.dropFirst().prefix(while: { $0 != "]" })
                 let words = inner.split(separator: " ", omittingEmptySubsequences: true)

@@ -18,7 +18,7 @@ extension ProfileResolver {
             throw LatchkeyError.invalidSSOConfig(profile: label, problem: "sso_region is missing.")
         }
         let scopes = (session["sso_registration_scopes"] ?? "").split(separator: ",")
-            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            .map { $0.trimmingBlanks() }.filter { !$0.isEmpty }
         // No profile: only the environment's endpoints apply (`AWS_ENDPOINT_URL_SSO`, ...).
         return .init(
             profile: name, sessionName: name, startURL: startURL, region: region, accountId: nil,

@@ -1,6 +1,10 @@
 import AWSClient
 import AWSSigV4
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// What a credential server (`serve`, `exec --ecs-server/--ec2-server`) hands out and renews for
 /// one profile: the first session (made by the caller, who may ask for MFA on the terminal), its

@@ -1,6 +1,14 @@
 import AWSClient
 import AWSConfig
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#endif
+import SystemSupport
 
 /// A session narrowed with session policies (`--policy`, `--policy-arn`, `--read-only`, or the
 /// profile's `latchkey_session_policy_file`, `latchkey_session_policy_arns`, `latchkey_read_only`).
@@ -80,13 +88,10 @@ public struct SessionScope: Sendable, Equatable, Encodable {
             throw .badPolicyFile(file: file, problem: "it is not UTF-8 text")
         }
         let compact = compactJSON(text)
-        let parsed: Any
-        do {
-            parsed = try JSONSerialization.jsonObject(with: Data(compact.utf8))
-        } catch {
+        guard let parsed = JSONValue(parsing: Data(compact.utf8)) else {
             throw .badPolicyFile(file: file, problem: "it is not valid JSON")
         }
-        guard let document = parsed as? [String: Any], document["Statement"] != nil else {
+        guard parsed["Statement"] != nil else {
             throw .badPolicyFile(
                 file: file, problem: "it is JSON but not a policy document (an object with a \"Statement\")")
         }
@@ -94,8 +99,7 @@ public struct SessionScope: Sendable, Equatable, Encodable {
         if let bad = compact.unicodeScalars.first(where: { !($0.value >= 0x20 && $0.value <= 0xFF) }) {
             throw .badPolicyFile(
                 file: file,
-                problem: String(
-                    format: "it contains U+%04X, and AWS takes only U+0020 through U+00FF", bad.value))
+                problem: "it contains U+\(uppercaseHex(bad.value)), and AWS takes only U+0020 through U+00FF")
         }
         guard compact.count <= maximumPolicyCharacters else {
             throw .policyTooLong(file: file, characters: compact.count)
@@ -248,7 +252,7 @@ extension ProfileResolver {
             origin = "profile '\(plan.profile)'"
             file = section["latchkey_session_policy_file"].flatMap(nonEmpty).map(configRelativePath)
             arns = (section["latchkey_session_policy_arns"] ?? "").split(separator: ",")
-                .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                .map { $0.trimmingBlanks() }.filter { !$0.isEmpty }
             switch section["latchkey_read_only"]?.lowercased() {
             case nil, "", "false": readOnly = false
             case "true": readOnly = true
@@ -276,7 +280,7 @@ extension ProfileResolver {
                 data = try readFile(file)
             } catch {
                 throw SessionScopeError.unreadablePolicyFile(
-                    file: file, reason: (error as NSError).localizedDescription)
+                    file: file, reason: readFailureReason(error))
             }
             document = try SessionScope.policyDocument(file: file, data: data)
         }
@@ -325,4 +329,18 @@ extension ProfileResolver {
         return .notScopable(
             profile: plan.profile, scope: scope.label, operation: operation, reason: reason, advice: advice)
     }
+}
+
+/// At least four upper-case hex digits, as `String(format: "%04X")`.
+private func uppercaseHex(_ value: UInt32) -> String {
+    let digits = String(value, radix: 16, uppercase: true)
+    return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+}
+
+/// Why a policy file could not be read, in the system's words when it gave an errno.
+private func readFailureReason(_ error: any Error) -> String {
+    if let cocoa = error as? CocoaError, let posix = cocoa.userInfo["NSUnderlyingError"] as? POSIXError {
+        return String(cString: strerror(posix.code.rawValue))
+    }
+    return "\(error)"
 }

@@ -1,5 +1,9 @@
 import AWSConfig
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import SystemSupport
 
 /// latchkey's own settings, read from the environment once per run.
@@ -48,7 +52,7 @@ public struct LatchkeySettings: Sendable, Equatable {
 
 /// Parses `3600`, `3600s`, `15m`, `1h`, `1h30m`, `2d` into seconds.
 public func parseDuration(_ text: String) throws -> Int {
-    let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
+    let trimmed = text.trimmingBlanks().lowercased()
     if let seconds = Int(trimmed), seconds >= 0 { return seconds }
     var total = 0
     var number = ""

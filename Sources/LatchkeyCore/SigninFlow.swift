@@ -1,5 +1,9 @@
 import AWSClient
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import SystemSupport
 
 #if canImport(Glibc)
@@ -83,7 +87,7 @@ public struct SigninFlow: Sendable {
 /// Blocking socket calls run on a thread of their own, never on the cooperative pool.
 final class LoopbackCallbackListener: @unchecked Sendable {
     let port: Int
-    private let lock = NSLock()
+    private let lock = Lock()
     private let socket: Int32
     private var stopRequested = false
     private var closed = false

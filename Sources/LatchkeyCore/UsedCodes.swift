@@ -1,5 +1,12 @@
 import Crypto
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#endif
 import SystemSupport
 
 /// Remembers which MFA codes were accepted, per device and 30-second step, so latchkey never
@@ -27,7 +34,7 @@ public struct UsedCodeLog: Sendable {
 
     static func fingerprint(_ parts: [String], key: SymmetricKey) -> String {
         HMAC<SHA256>.authenticationCode(for: Data(parts.joined(separator: "\u{1F}").utf8), using: key)
-            .map { String(format: "%02x", $0) }.joined()
+            .withUnsafeBytes { hexEncoded($0) }
     }
 
     /// True when this code for this device was accepted within the window AWS still remembers.

@@ -1,7 +1,12 @@
 import AWSClient
 import AWSConfig
 import AWSSigV4
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+import SystemSupport
 import Keyring
 
 /// Someone at a terminal: where latchkey asks for codes, passphrases and confirmations, and
@@ -20,7 +25,7 @@ extension TerminalIO {
     /// A yes/no question; only "y" or "yes" is a yes.
     public func confirm(_ question: String) throws -> Bool {
         let answer = try readLine(prompt: "\(question) [y/N] ", hidden: false)
-        return ["y", "yes"].contains(answer.trimmingCharacters(in: .whitespaces).lowercased())
+        return ["y", "yes"].contains(answer.trimmingBlanks().lowercased())
     }
 }
 

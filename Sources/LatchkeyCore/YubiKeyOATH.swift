@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import SystemSupport
 import Keyring
 
@@ -51,7 +55,7 @@ public struct YubiKeyOATH: Sendable {
     public func code(name: String) throws -> String {
         let output = try run(
             prefix + ["oath", "accounts", "code", "--single", name], input: nil, step: "read a code")
-        return output.trimmingCharacters(in: .whitespacesAndNewlines)
+        return output.trimmingWhitespace()
     }
 
     private func run(_ arguments: [String], input: String?, step: String) throws -> String {

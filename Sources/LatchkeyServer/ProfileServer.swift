@@ -1,4 +1,12 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+import SystemSupport
+#if canImport(Glibc)
+    import Glibc
+#endif
 import LatchkeyCore
 
 /// A started server with what `exec`/`serve` print or hand on.
@@ -39,8 +47,7 @@ public enum ProfileServer {
     {
         let child = try SupervisedCommand.spawn(path: path, arguments: arguments, environment: environment)
         // waitpid blocks: give it a thread of its own, not one of the concurrency pool's.
-        let waiter = Thread { exit(child.wait()) }
-        waiter.start()
+        startThread(named: "latchkey-wait") { exit(child.wait()) }
         while true { try await Task.sleep(for: .seconds(3600)) }
     }
 }

@@ -1,5 +1,9 @@
 import AWSClient
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import SystemSupport
 
 /// `credential_process`: a program, run without a shell, that prints credentials as JSON.

@@ -1,5 +1,10 @@
 import AWSSigV4
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+import SystemSupport
 
 /// A source of credentials: a stored key, a program, an STS call made with the credentials of
 /// another provider. A chain is a composition (a role provider holds the provider of its source),
@@ -44,7 +49,7 @@ public struct ProviderRun: Sendable {
 
 /// `--mfa-token`: one code, for the first step of the chain that asks.
 final class MFAFlag: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var value: String?
 
     init(_ value: String?) { self.value = value }
@@ -64,7 +69,7 @@ final class PendingCode: @unchecked Sendable {
     let profile: String
     let mfaProcess: String?
     private let source: MFACodeSource
-    private let lock = NSLock()
+    private let lock = Lock()
     private var fetched: String?
 
     init(serial: String, profile: String, mfaProcess: String?, source: MFACodeSource) {

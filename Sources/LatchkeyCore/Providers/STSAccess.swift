@@ -1,6 +1,10 @@
 import AWSClient
 import AWSSigV4
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// How STS is reached for every call of a plan: the region and the endpoint settings.
 public struct STSAccess: Sendable, Equatable {
@@ -59,8 +63,8 @@ struct STSCall {
             return LatchkeyError.awsCallFailed(operation: step.operation, profile: step.profile, cause: error)
         }
         if sentCode, let serial = step.mfaSerial, service.code == "AccessDenied",
-            service.message.localizedCaseInsensitiveContains("MultiFactorAuthentication")
-                || service.message.localizedCaseInsensitiveContains("MFA")
+            service.message.lowercased().contains("multifactorauthentication")
+                || service.message.lowercased().contains("mfa")
         {
             return LatchkeyError.mfaRejected(profile: step.profile, serial: serial)
         }

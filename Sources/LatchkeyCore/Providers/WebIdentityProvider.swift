@@ -1,4 +1,9 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+import SystemSupport
 
 /// `web_identity_token_file` with `role_arn`: AssumeRoleWithWebIdentity, no key needed.
 struct WebIdentityProvider: CredentialProvider {
@@ -11,7 +16,7 @@ struct WebIdentityProvider: CredentialProvider {
         let token: String
         do {
             token = try String(contentsOfFile: source.tokenFile, encoding: .utf8)
-                .trimmingCharacters(in: .whitespacesAndNewlines)
+                .trimmingWhitespace()
         } catch {
             throw LatchkeyError.sourceUnavailable(
                 profile: source.profile, source: "web_identity_token_file",

@@ -1,5 +1,9 @@
 import AWSSigV4
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 // The wrappers every provider can have. `ProviderGraph` composes a step of a chain as
 // `SingleFlight(Cached(MFAProtected(call)))`: the lock is taken first, the cache is read under it
