@@ -38,7 +38,7 @@ struct BackendsCommand: AsyncParsableCommand {
         for (name, reason) in rows {
             let marker = name == runtime.backendName ? "*" : " "
             runtime.print(
-                "\(marker) \(name.padding(toLength: 15, withPad: " ", startingAt: 0)) \(reason.map { "unavailable: \($0)" } ?? "available")"
+                "\(marker) \(name.padded(to: 15)) \(reason.map { "unavailable: \($0)" } ?? "available")"
             )
         }
         runtime.print("(* = the backend used now; choose with --backend or LATCHKEY_BACKEND)")

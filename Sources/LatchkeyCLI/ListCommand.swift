@@ -4,6 +4,7 @@ import ArgumentParser
 #else
     import Foundation
 #endif
+import SystemSupport
 import LatchkeyCore
 
 struct ListCommand: AsyncParsableCommand {
@@ -79,7 +80,7 @@ func table(_ rows: [[String]]) -> String {
     return rows.map { row in
         row.enumerated().map { index, cell in
             index == row.count - 1
-                ? cell : cell.padding(toLength: widths[index] + 2, withPad: " ", startingAt: 0)
+                ? cell : cell.padded(to: widths[index] + 2)
         }.joined() + "\n"
     }.joined()
 }

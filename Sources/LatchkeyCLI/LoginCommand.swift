@@ -129,7 +129,7 @@ private func openInBrowser(_ url: URL, environment: [String: String], choice: Br
     sweep(folder, olderThan: 15 * 60)
     let page = folder.appendingPathComponent("login-\(UUID().uuidString).html")
     let target = url.absoluteString.replacing("&", with: "&amp;")
-        .replacingOccurrences(of: "\"", with: "&quot;")
+        .replacing("\"", with: "&quot;")
     let html = """
         <!doctype html><meta charset="utf-8"><meta name="referrer" content="no-referrer">
         <meta http-equiv="refresh" content="0;url=\(target)"><title>latchkey: AWS console</title>

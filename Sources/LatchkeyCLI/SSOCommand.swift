@@ -4,6 +4,7 @@ import ArgumentParser
 #else
     import Foundation
 #endif
+import SystemSupport
 import LatchkeyCore
 
 struct SSOCommand: AsyncParsableCommand {
@@ -127,7 +128,7 @@ struct SSOCommand: AsyncParsableCommand {
                 ("kept", changes.gone), ("skipped", changes.skipped),
             ] {
                 for name in names {
-                    runtime.print("\(label.padding(toLength: 8, withPad: " ", startingAt: 0)) \(name)")
+                    runtime.print("\(label.padded(to: 8)) \(name)")
                 }
             }
             if !changes.gone.isEmpty {

@@ -3,6 +3,7 @@
 #else
     import Foundation
 #endif
+import SystemSupport
 
 /// Answers one parsed request; called on an event-loop thread, so it must not block for long.
 public protocol RequestHandler: Sendable {
@@ -42,7 +43,7 @@ public struct ECSHandler: RequestHandler {
         let path = request.path
         if path == "/" { return feed.response(.ecs) }
         if path.hasPrefix("/role-arn/") {
-            guard let roles, let arn = String(path.dropFirst("/role-arn/".count)).removingPercentEncoding,
+            guard let roles, let arn = String(path.dropFirst("/role-arn/".count)).percentDecoded,
                 isRoleArn(arn)
             else { return notFound }
             guard let feed = roles.feed(for: arn) else {

@@ -130,3 +130,11 @@ public func nfcUTF8(_ text: String) -> [UInt8] {
         text._nfcCodeUnits
     #endif
 }
+
+extension String {
+    /// Exactly `length` characters: spaces added at the end, or cut there (Foundation's
+    /// `padding(toLength:withPad: " ", startingAt: 0)`, counted in characters).
+    public func padded(to length: Int) -> String {
+        count >= length ? String(prefix(length)) : self + String(repeating: " ", count: length - count)
+    }
+}
