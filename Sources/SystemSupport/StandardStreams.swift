@@ -10,11 +10,12 @@
 /// interrupted one; gives up quietly on any other error (a closed pipe), as `FileHandle.write`
 /// on a standard stream was used here.
 public func writeAll(_ text: String, to fd: Int32) {
-    var bytes = Array(text.utf8)
-    bytes.withUnsafeMutableBytes { buffer in
+    let bytes = Array(text.utf8)
+    bytes.withUnsafeBytes { buffer in
+        guard let base = buffer.baseAddress else { return }
         var offset = 0
         while offset < buffer.count {
-            let written = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+            let written = write(fd, base + offset, buffer.count - offset)
             if written > 0 {
                 offset += written
             } else if written < 0, errno == EINTR {

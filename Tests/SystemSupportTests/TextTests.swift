@@ -24,6 +24,25 @@ import Testing
         #expect("\u{200B}x\u{200B}".trimmingWhitespace() == "\u{200B}x\u{200B}")
     }
 
+    @Test func paddedToMatchesFoundationsPadding() {
+        for (text, length) in [("", 3), ("ab", 5), ("abcdef", 4), ("exact", 5), ("list", 0)] {
+            #expect(
+                text.padded(to: length) == text.padding(toLength: length, withPad: " ", startingAt: 0),
+                "\(text.debugDescription) to \(length)")
+        }
+    }
+
+    @Test func writeAllSendsEveryByteThroughAPipe() {
+        var ends: [Int32] = [0, 0]
+        #expect(pipe(&ends) == 0)
+        // 28 KB: within a pipe's 64 KiB buffer, so the write completes before anything reads.
+        let text = String(repeating: "credential \u{00E9}\n", count: 2_000)
+        writeAll(text, to: ends[1])
+        close(ends[1])
+        let read = FileHandle(fileDescriptor: ends[0], closeOnDealloc: true).readDataToEndOfFile()
+        #expect(String(decoding: read, as: UTF8.self) == text)
+    }
+
     @Test func trimmingOneCharacter() {
         #expect("//team/aws//".trimming("/") == "team/aws")
         #expect("///".trimming("/") == "")
