@@ -142,27 +142,12 @@ public enum PrivateFile {
     }
 
     private static func writeAll(_ fd: Int32, _ data: Data, path: String) throws(FileOperationError) {
-        let failure: Int32? = data.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let count = systemWrite(fd, raw.baseAddress.map { $0 + offset }, raw.count - offset)
-                if count < 0 {
-                    if errno == EINTR { continue }
-                    return errno
-                }
-                offset += count
-            }
-            return nil
-        }
+        let failure = data.withUnsafeBytes { writeEveryByte($0, to: fd) }
         if let failure { throw FileOperationError(operation: "write", path: path, errno: failure) }
     }
 }
 
-// The system calls by other names: inside `PrivateFile`, `read` and `write` are its own methods.
+// The system call by another name: inside `PrivateFile`, `read` is its own method.
 private func systemRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int {
     read(fd, buffer, count)
-}
-
-private func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer?, _ count: Int) -> Int {
-    write(fd, buffer, count)
 }

@@ -6,25 +6,28 @@
     import Darwin
 #endif
 
-/// Writes all of `text` to file descriptor `fd`, unbuffered, going on after a partial write or an
-/// interrupted one; gives up quietly on any other error (a closed pipe), as `FileHandle.write`
-/// on a standard stream was used here.
-public func writeAll(_ text: String, to fd: Int32) {
-    let bytes = Array(text.utf8)
-    bytes.withUnsafeBytes { buffer in
-        guard let base = buffer.baseAddress else { return }
-        var offset = 0
-        while offset < buffer.count {
-            let written = write(fd, base + offset, buffer.count - offset)
-            if written > 0 {
-                offset += written
-            } else if written < 0, errno == EINTR {
-                continue
-            } else {
-                return
-            }
+/// Writes every byte to `fd`, going on after a partial or interrupted write; the errno of the
+/// first other failure, or nil. The one write loop of latchkey's files and standard streams.
+func writeEveryByte(_ bytes: UnsafeRawBufferPointer, to fd: Int32) -> Int32? {
+    guard let base = bytes.baseAddress else { return nil }
+    var offset = 0
+    while offset < bytes.count {
+        let written = write(fd, base + offset, bytes.count - offset)
+        if written > 0 {
+            offset += written
+        } else if written < 0, errno == EINTR {
+            continue
+        } else {
+            return written < 0 ? errno : EIO
         }
     }
+    return nil
+}
+
+/// Writes all of `text` to file descriptor `fd`, unbuffered; gives up quietly on a failure (a
+/// closed pipe), as `FileHandle.write` on a standard stream was used here.
+public func writeAll(_ text: String, to fd: Int32) {
+    _ = Array(text.utf8).withUnsafeBytes { writeEveryByte($0, to: fd) }
 }
 
 /// `text` on standard error, at once.
