@@ -38,16 +38,23 @@ public let latchkeyVersion = String(cString: latchkey_build_version())
 public let latchkeyCommit = String(cString: latchkey_build_commit())
 
 /// The entry point `main.swift` calls. `latchkey --version` answers here, on the main thread,
-/// before the concurrency runtime starts a thread (issue 16); everything else runs `runLatchkey`
-/// as an async main would: a task on the runtime's pool, with the main thread parked in
-/// `dispatchMain()`.
+/// before the concurrency runtime starts a thread (issue 16). The hot commands (`export`, `exec`:
+/// FastPath.swift) run `runLatchkey` as a task whose jobs all run on the main thread
+/// (`CallingThreadExecutor`), so a cached credential never starts the runtime's thread pool;
+/// everything else runs it as an async main would: a task on the pool, with the main thread
+/// parked in `dispatchMain()`.
 public func latchkeyMain() -> Never {
-    if getenv("LATCHKEY_FULL_PARSER") == nil,
-        FastCommand(Array(CommandLine.arguments.dropFirst())) == .version
-    {
+    let fast =
+        getenv("LATCHKEY_FULL_PARSER") == nil ? FastCommand(Array(CommandLine.arguments.dropFirst())) : nil
+    if fast == .version {
         _ = latchkey_disable_core_dumps()
         writeToStandardOutput(versionLine)
         exit(0)
+    }
+    if fast != nil {
+        let mainThread = CallingThreadExecutor()
+        Task(executorPreference: mainThread) { await runLatchkey() }
+        mainThread.run()
     }
     Task { await runLatchkey() }
     dispatchMain()

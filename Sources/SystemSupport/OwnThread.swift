@@ -99,18 +99,39 @@ public func onOwnThread<Value: Sendable>(
     }
 }
 
+/// Jobs waiting for the one thread that runs them, first in first out.
+private final class JobQueue: @unchecked Sendable {
+    private let condition = Condition()
+    private var jobs: [UnownedJob] = []
+
+    func append(_ job: UnownedJob) {
+        condition.lock.lock()
+        jobs.append(job)
+        condition.signal()
+        condition.lock.unlock()
+    }
+
+    /// The next job, waiting for one if there is none.
+    func next() -> UnownedJob {
+        condition.lock.lock()
+        defer { condition.lock.unlock() }
+        while jobs.isEmpty { condition.wait() }
+        return jobs.removeFirst()
+    }
+}
+
 /// A serial executor with a thread of its own, for actors whose methods block (a keyring backend
 /// that runs `pass` and gpg, or makes synchronous D-Bus calls): their jobs run here, one at a time,
 /// and never hold one of the concurrency runtime's threads. An actor opts in with
 /// `nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }`.
 public final class ThreadExecutor: SerialExecutor, @unchecked Sendable {
-    private let condition = Condition()
-    private var jobs: [UnownedJob] = []
+    private let queue = JobQueue()
+    private let threadLock = Lock()
     private var thread: pthread_t?
 
     /// Whether the caller runs on this executor's thread.
     public var isCurrent: Bool {
-        condition.lock.withLock { thread.map { pthread_equal($0, pthread_self()) != 0 } ?? false }
+        threadLock.withLock { thread.map { pthread_equal($0, pthread_self()) != 0 } ?? false }
     }
 
     /// Starts the thread; it lives as long as the process (executors are made once, as statics).
@@ -119,21 +140,40 @@ public final class ThreadExecutor: SerialExecutor, @unchecked Sendable {
     }
 
     public func enqueue(_ job: consuming ExecutorJob) {
-        let job = UnownedJob(job)
-        condition.lock.lock()
-        jobs.append(job)
-        condition.signal()
-        condition.lock.unlock()
+        queue.append(UnownedJob(job))
     }
 
     private func run() {
-        condition.lock.withLock { thread = pthread_self() }
+        threadLock.withLock { thread = pthread_self() }
         while true {
-            condition.lock.lock()
-            while jobs.isEmpty { condition.wait() }
-            let job = jobs.removeFirst()
-            condition.lock.unlock()
-            job.runSynchronously(on: asUnownedSerialExecutor())
+            queue.next().runSynchronously(on: asUnownedSerialExecutor())
         }
+    }
+}
+
+/// A task executor that runs every job of the tasks preferring it on the thread that calls
+/// `run()`, including the jobs of default actors those tasks call (SE-0417). `latchkey export` and
+/// `exec` run on the main thread this way, so a warm credential is read and printed without the
+/// concurrency runtime starting its pool of threads (three `clone3` and their start-up, issue 16).
+/// Blocking work still goes to its own thread (`onOwnThread`, `ThreadExecutor`); a task that does
+/// not prefer this executor (`Task.detached`, an actor's unstructured `Task`) runs on the pool as
+/// before, and its result comes back here.
+public final class CallingThreadExecutor: TaskExecutor, @unchecked Sendable {
+    private let queue = JobQueue()
+
+    public init() {}
+
+    public func enqueue(_ job: consuming ExecutorJob) {
+        queue.append(UnownedJob(job))
+    }
+
+    /// Runs jobs on the calling thread as they come, until one of them ends the process.
+    public func run() -> Never {
+        while true { runNextJob() }
+    }
+
+    /// Runs the next job on the calling thread, waiting for one if there is none.
+    public func runNextJob() {
+        queue.next().runSynchronously(on: asUnownedTaskExecutor())
     }
 }

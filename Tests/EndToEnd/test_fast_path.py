@@ -4,10 +4,12 @@ and through the full parser (LATCHKEY_FULL_PARSER=1) gives the same output, erro
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 
 import pytest
 
-from conftest import World, code
+from conftest import BINARY, World, code
 
 FULL = {"LATCHKEY_FULL_PARSER": "1"}
 
@@ -69,3 +71,24 @@ def test_unknown_words_reach_argument_parser(world: World, args: list[str]) -> N
     assert result.returncode == 64, result.stderr
     assert "Usage: latchkey" in result.stderr or "Error:" in result.stderr
     assert (result.returncode, result.stdout, result.stderr) == both_ways(world, args)[1]
+
+
+def test_a_warm_credential_starts_no_thread(world: World, doug: dict[str, str]) -> None:
+    """A cached session is read and handed out on the main thread: the concurrency runtime's pool
+    never starts (its threads cost three clone3 and their start-up on every credential_process
+    call). The full parser's path still uses the pool, which shows the check can see a thread."""
+    strace = shutil.which("strace")
+    if strace is None:
+        pytest.skip("strace is not installed (scripts/setup --test installs it)")
+    world.ok("export", "--mfa-token", code(world, doug), "doug")
+    for args in (["export", "--format", "json", "doug"], ["exec", "doug", "--", "true"]):
+        for extra, threads_expected in (({}, False), (FULL, True)):
+            log = world.home / "strace.log"
+            result = subprocess.run(
+                [strace, "-f", "-qq", "-e", "trace=clone,clone3", "-o", str(log), str(BINARY), *args],
+                env={**world.env, **extra}, capture_output=True, text=True, timeout=60, start_new_session=True,
+            )
+            assert result.returncode == 0, result.stderr
+            trace = log.read_text()
+            started = re.findall(r"^\d+ +clone3?\(", trace, re.MULTILINE)
+            assert bool(started) == threads_expected, (args, extra, trace[-2000:])

@@ -34,3 +34,54 @@ import Testing
         #expect(await actor.mostAtOnce == 1)
     }
 }
+
+/// A task preferring a `CallingThreadExecutor` runs on the thread that drains it: its own jobs, a
+/// default actor it calls, and its resumption after work the runtime's pool did (issue 16: `latchkey
+/// export` reads a warm credential on the main thread without starting the pool).
+@Suite struct CallingThreadExecutorTests {
+    actor Counter {
+        private(set) var count = 0
+        func bump() -> pthread_t {
+            count += 1
+            return pthread_self()
+        }
+    }
+
+    /// Where each step of the task ran, and whether it finished.
+    final class Steps: @unchecked Sendable {
+        private let lock = Lock()
+        private var threads: [String: pthread_t] = [:]
+        private var finished = false
+        func record(_ step: String, _ thread: pthread_t = pthread_self()) {
+            lock.withLock { threads[step] = thread }
+        }
+        func finish() { lock.withLock { finished = true } }
+        var isFinished: Bool { lock.withLock { finished } }
+        var all: [String: pthread_t] { lock.withLock { threads } }
+    }
+
+    @Test func theTaskItsActorsAndItsResumptionsRunOnTheDrainingThread() async {
+        let executor = CallingThreadExecutor()
+        let steps = Steps()
+        let runner: pthread_t = await withCheckedContinuation { continuation in
+            startThread(named: "latchkey-test-drain") {
+                Task(executorPreference: executor) {
+                    steps.record("start")
+                    steps.record("actor", await Counter().bump())
+                    steps.record("pool", await Task.detached { pthread_self() }.value)
+                    steps.record("after the pool")
+                    steps.finish()
+                }
+                while !steps.isFinished { executor.runNextJob() }
+                continuation.resume(returning: pthread_self())
+            }
+        }
+        let threads = steps.all
+        for step in ["start", "actor", "after the pool"] {
+            #expect(threads[step].map { pthread_equal($0, runner) != 0 } == true, "\(step)")
+        }
+        #expect(
+            threads["pool"].map { pthread_equal($0, runner) == 0 } == true, "a detached task runs on the pool"
+        )
+    }
+}
