@@ -3,6 +3,7 @@
 #else
     import Foundation
 #endif
+import SystemSupport
 
 public struct HTTPRequest: Sendable, Equatable {
     public var method: String

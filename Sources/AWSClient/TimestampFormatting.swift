@@ -1,4 +1,5 @@
 import AWSSigV4
+import SystemSupport
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else

@@ -38,12 +38,12 @@ public struct ScryptParameters: Sendable, Equatable, Codable {
 }
 
 /// `vault.json`: how to derive the master key, and a value that proves a derived key is the right one.
-struct VaultHeader: Codable, Equatable {
+struct VaultHeader: Encodable, Equatable {
     static let formatName = "latchkey-file-vault"
     static let currentVersion = 1
     private static let checkLabel = Data("latchkey vault key check v1".utf8)
 
-    struct KDFParameters: Codable, Equatable {
+    struct KDFParameters: Encodable, Equatable {
         var name: String
         var n: Int
         var r: Int
@@ -75,10 +75,7 @@ struct VaultHeader: Codable, Equatable {
 
     /// Parses and validates a header file; `file` names it in errors.
     static func decode(_ data: Data, file: String) throws -> VaultHeader {
-        let header: VaultHeader
-        do {
-            header = try JSONDecoder().decode(VaultHeader.self, from: data)
-        } catch {
+        guard let header = VaultHeader(json: JSONValue(parsing: data)) else {
             throw KeyringError.corruptVault(file: file, reason: "it is not a complete latchkey vault header")
         }
         guard header.format == formatName else {
@@ -127,7 +124,7 @@ struct VaultHeader: Codable, Equatable {
 }
 
 /// One item file: the plaintext facts `list()` shows, and the sealed secret.
-struct ItemFile: Codable, Equatable {
+struct ItemFile: Encodable, Equatable {
     static let currentVersion = 1
 
     var version: Int
@@ -156,10 +153,7 @@ struct ItemFile: Codable, Equatable {
 
     /// Parses an item file; `file` names it in errors.
     static func decode(_ data: Data, file: String) throws -> ItemFile {
-        let item: ItemFile
-        do {
-            item = try decoder.decode(ItemFile.self, from: data)
-        } catch {
+        guard let item = ItemFile(json: JSONValue(parsing: data)) else {
             throw KeyringError.corruptItem(file: file, reason: "it is not a complete latchkey item")
         }
         guard item.version == currentVersion else {
@@ -216,11 +210,46 @@ struct ItemFile: Codable, Equatable {
         return encoder
     }()
 
-    private static let decoder: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return decoder
-    }()
+}
+
+// The two files are read by hand from a `JSONValue` (the hot path's `JSONDecoder` cost more than the
+// rest of a warm `latchkey export`, issue 16); they are written with `JSONEncoder`. Both readers take
+// what `JSONDecoder` took: every member present with its type (data in base64, the time in ISO 8601),
+// members they do not know ignored.
+extension VaultHeader {
+    init?(json: JSONValue?) {
+        guard let json, let kdf = json["kdf"], let name = kdf["name"]?.string, let n = kdf["n"]?.int,
+            let r = kdf["r"]?.int, let p = kdf["p"]?.int, let salt = kdf["salt"]?.base64Data,
+            let format = json["format"]?.string, let version = json["version"]?.int,
+            let checkNonce = json["checkNonce"]?.base64Data, let check = json["check"]?.base64Data
+        else { return nil }
+        self.init(
+            format: format, version: version, kdf: KDFParameters(name: name, n: n, r: r, p: p, salt: salt),
+            checkNonce: checkNonce, check: check)
+    }
+}
+
+extension ItemFile {
+    init?(json: JSONValue?) {
+        guard let json, let version = json["version"]?.int, let key = json["key"]?.string,
+            let label = json["label"]?.string, let metadata = json["metadata"]?.object,
+            let modified = json["modified"]?.string.flatMap(Timestamps.iso8601),
+            let salt = json["salt"]?.base64Data, let nonce = json["nonce"]?.base64Data,
+            let ciphertext = json["ciphertext"]?.base64Data
+        else { return nil }
+        var names: [String: String] = [:]
+        for (name, value) in metadata {
+            guard let value = value.string else { return nil }
+            names[name] = value
+        }
+        self.init(
+            version: version, key: key, label: label, metadata: names, modified: modified, salt: salt,
+            nonce: nonce, ciphertext: ciphertext)
+    }
+}
+
+extension JSONValue {
+    fileprivate var base64Data: Data? { string.flatMap { Data(base64Encoded: $0) } }
 }
 
 /// Unambiguous byte encoding of a list of fields: each is a 4-byte big-endian length then its bytes.

@@ -6,6 +6,7 @@ import AWSSigV4
     import Foundation
 #endif
 import Keyring
+import SystemSupport
 
 /// latchkey's items in a keyring: long-lived keys under `credentials:PROFILE` and cached sessions
 /// under `session:PROFILE:TYPE:FINGERPRINT`, with what `list` needs in the (non-secret) metadata
@@ -38,7 +39,7 @@ public struct CredentialStore: Sendable {
     public func longLivedKey(profile: String) async throws -> AWSCredentials? {
         let key = Self.credentialsKey(profile)
         guard let item = try await keyring.get(key) else { return nil }
-        guard let record = try? JSONDecoder().decode(StoredSecret.self, from: item.secret) else {
+        guard let record = StoredSecret(json: item.secret) else {
             throw LatchkeyError.corruptStoredItem(key: key)
         }
         return AWSCredentials(accessKeyId: record.accessKeyId, secretAccessKey: record.secretAccessKey)
@@ -72,7 +73,7 @@ public struct CredentialStore: Sendable {
     /// failing for: a new session replaces it).
     public func session(key: String) async throws -> AWSCredentials? {
         guard let item = try await keyring.get(key),
-            let record = try? JSONDecoder().decode(StoredSecret.self, from: item.secret),
+            let record = StoredSecret(json: item.secret),
             let token = record.sessionToken, let expiration = record.expiration
         else { return nil }
         return AWSCredentials(
@@ -200,9 +201,31 @@ public struct CredentialStore: Sendable {
 }
 
 /// The JSON inside a keyring item's secret.
-struct StoredSecret: Codable {
+struct StoredSecret: Encodable {
     var accessKeyId: String
     var secretAccessKey: String
     var sessionToken: String?
     var expiration: Int64?
+}
+
+extension StoredSecret {
+    /// Read by hand, as `JSONDecoder` would (the hot path reads one on every warm `export`, issue 16):
+    /// both keys are required strings, the token a string and the expiration whole seconds when present.
+    init?(json: Data) {
+        guard let object = JSONValue(parsing: json)?.object, let accessKeyId = object["accessKeyId"]?.string,
+            let secretAccessKey = object["secretAccessKey"]?.string
+        else { return nil }
+        self.init(accessKeyId: accessKeyId, secretAccessKey: secretAccessKey)
+        switch object["sessionToken"] {
+        case nil, .null?: break
+        case .string(let token)?: sessionToken = token
+        default: return nil
+        }
+        switch object["expiration"] {
+        case nil, .null?: break
+        case let value?:
+            guard let seconds = value.int else { return nil }
+            expiration = Int64(seconds)
+        }
+    }
 }

@@ -4,7 +4,7 @@
     import Foundation
 #endif
 
-/// Any JSON document, read and written with `JSONDecoder` / `JSONEncoder` (FoundationEssentials has
+/// Any JSON document, read by `JSONReader` and written with `JSONEncoder` (FoundationEssentials has
 /// no `JSONSerialization`): for the few places that read JSON of no fixed shape (error documents,
 /// JWT headers and claims) or rewrite a file keeping members they do not know.
 public enum JSONValue: Sendable, Hashable, Codable {
@@ -17,9 +17,9 @@ public enum JSONValue: Sendable, Hashable, Codable {
     case array([JSONValue])
     case object([String: JSONValue])
 
-    /// The document in `data`, or nil when it is not JSON.
+    /// The document in `data`, or nil when it is not JSON (read by `JSONReader`).
     public init?(parsing data: Data) {
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: data) else { return nil }
+        guard let value = JSONReader.parse(Array(data)) else { return nil }
         self = value
     }
 

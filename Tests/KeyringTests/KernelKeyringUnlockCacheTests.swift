@@ -3,10 +3,18 @@ import Keyring
 import Testing
 
 /// The line of /proc/keys describing our key (serial flags usage timeout perm uid gid type description).
+/// The fields of the key's line in /proc/keys. The file is read in pieces, and keys that other
+/// tests add and remove meanwhile can make one reading miss a line: a few readings are tried.
 private func procKeysLine(_ description: String) throws -> [Substring]? {
-    let text = try String(contentsOfFile: "/proc/keys", encoding: .utf8)
-    return text.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true) }
+    for _ in 0..<5 {
+        let text = try String(contentsOfFile: "/proc/keys", encoding: .utf8)
+        let line = text.split(separator: "\n").map {
+            $0.split(separator: " ", omittingEmptySubsequences: true)
+        }
         .first { $0.count >= 9 && $0[8].hasPrefix(description) }
+        if let line { return line }
+    }
+    return nil
 }
 
 /// Real kernel keyring tests: they run where the key syscalls work (they do here, in `@u`).

@@ -119,6 +119,44 @@ import Testing
         }
     }
 
+    /// RFC 8259's edges: what the hand reader refuses (each a case JSONDecoder refuses too).
+    @Test(arguments: [
+        "01", "-", "-01", "+1", "1.", ".5", "1e", "1e+", "0x10", "NaN", "Infinity", "1e999", "tru", "nulll",
+        "{\"a\" 1}", "{1:2}", "[1 2]", "\"\u{01}\"", "\"abc", "\"\\uD800\"",
+        "\"\\uDC00\"", "\"\\uD800\\u0041\"", "\"\\u12G4\"", "\"\\a\"", "1 2", "[",
+        String(repeating: "[", count: 600) + String(repeating: "]", count: 600),
+    ])
+    func refusesEdges(_ text: String) {
+        #expect(JSONValue(parsing: Data(text.utf8)) == nil)
+        #expect(
+            (try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))) == nil, "JSONDecoder agrees")
+    }
+
+    @Test func refusesTrailingCommasThatJSONDecoderLetsThrough() {
+        for text in ["[1,]", "{\"a\":1,}"] {
+            #expect(JSONValue(parsing: Data(text.utf8)) == nil, "\(text)")
+        }
+    }
+
+    @Test func refusesBytesThatAreNotUTF8() {
+        #expect(JSONValue(parsing: Data([0x22, 0xC3, 0x28, 0x22])) == nil)
+        #expect(JSONValue(parsing: Data([0x22, 0xFF, 0x22])) == nil)
+    }
+
+    /// Every document here reads to the very value JSONDecoder (through `Decodable`) reads.
+    @Test(arguments: [
+        " \t\r\n{ \"a\" : [ 1 , -0 , 0.5e-3 , 1E+2 , -12.25 ] }\n",
+        "\"\\u00e9\\uD83D\\uDE00 \\\" \\\\ \\/ \\b\\f\\n\\r\\t\"",
+        "\"é😀 plain\"", "[]", "{}", "[[[]],{}]", "9223372036854775807", "-9223372036854775808",
+        "9223372036854775808", "{\"dup\":1,\"dup\":2}", "[true,false,null]", "123456789.125",
+        "[2.0, 2.5e1, 1e18, -0.0, 1e19, 0.1]",
+        String(repeating: "[", count: 500) + String(repeating: "]", count: 500),
+    ])
+    func readsAsJSONDecoderDoes(_ text: String) throws {
+        let expected = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+        #expect(JSONValue(parsing: Data(text.utf8)) == expected)
+    }
+
     @Test func writesSortedAndReadsBack() throws {
         let value: JSONValue = [
             "z": "last", "a": .array([.integer(-3), .number(0.25), .bool(false), .null]),

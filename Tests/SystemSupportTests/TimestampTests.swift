@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import AWSClient
+import SystemSupport
 
 @Suite("Timestamps")
 struct TimestampTests {
@@ -24,13 +24,5 @@ struct TimestampTests {
     ])
     func rejectsMalformedISO8601(text: String) {
         #expect(Timestamps.iso8601(text) == nil)
-    }
-
-    @Test func serverDateReadsTheDateHeader() {
-        let response = HTTPResponse(status: 200, headers: ["Date": "Sun, 06 Nov 1994 08:49:37 GMT"])
-        #expect(response.serverDate == Date(timeIntervalSince1970: 784_111_777))
-        #expect(response.headers["date"] != nil)
-        #expect(HTTPResponse(status: 200, headers: ["Date": "yesterday"]).serverDate == nil)
-        #expect(HTTPResponse(status: 200).serverDate == nil)
     }
 }

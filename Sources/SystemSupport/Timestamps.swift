@@ -4,11 +4,12 @@
     import Foundation
 #endif
 
-/// Parsers for the two time formats AWS sends, without locale-dependent formatters.
-enum Timestamps {
+/// Parsers for the two time formats AWS sends (and latchkey's vault writes), without
+/// locale-dependent formatters or the calendar and time zone files `Date`'s parsers load.
+public enum Timestamps {
     /// ISO 8601 / RFC 3339 `2011-07-11T19:55:29Z`, with optional fractional seconds of any length
     /// (`.611`, moto's microseconds) and `Z` or a `±hh:mm` offset.
-    static func iso8601(_ text: String) -> Date? {
+    public static func iso8601(_ text: String) -> Date? {
         var scanner = DigitScanner(Array(text.utf8))
         guard let year = scanner.number(4), scanner.take("-"), let month = scanner.number(2),
             scanner.take("-"),
@@ -45,7 +46,7 @@ enum Timestamps {
     }
 
     /// RFC 9110 IMF-fixdate, the `Date` header: `Sun, 06 Nov 1994 08:49:37 GMT`.
-    static func httpDate(_ text: String) -> Date? {
+    public static func httpDate(_ text: String) -> Date? {
         let parts = text.split(separator: " ")
         guard parts.count == 6, parts[0].count == 4, parts[0].hasSuffix(","), parts[5] == "GMT",
             let day = Int(parts[1]), parts[1].count == 2,
@@ -65,7 +66,9 @@ enum Timestamps {
     ]
 
     /// Seconds since 1970 for a UTC civil time; nil if a field is out of range.
-    static func epochSeconds(_ year: Int, _ month: Int, _ day: Int, _ hour: Int, _ minute: Int, _ second: Int)
+    public static func epochSeconds(
+        _ year: Int, _ month: Int, _ day: Int, _ hour: Int, _ minute: Int, _ second: Int
+    )
         -> Int?
     {
         let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
