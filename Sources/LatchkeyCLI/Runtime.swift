@@ -166,7 +166,7 @@ struct Runtime {
 /// the controlling terminal, stdout and stderr.
 func liveWorld() -> World {
     World.live(
-        environment: ProcessInfo.processInfo.environment, userAgent: "latchkey/\(latchkeyVersion)",
+        environment: processEnvironment(), userAgent: "latchkey/\(latchkeyVersion)",
         terminal: DeviceTerminal(), standardOutput: { Swift.print($0, terminator: "") },
         standardError: { writeToStandardError($0) },
         runtimeFolder: { privateRuntimeFolder })
@@ -175,7 +175,7 @@ func liveWorld() -> World {
 /// The private folder for locks, the spent-code log and the shell's rc files, located on first use;
 /// when the usual one is refused (another user made it, say), the warning is printed once on stderr.
 let privateRuntimeFolder: String? = {
-    let found = RuntimeFolder.locate(environment: ProcessInfo.processInfo.environment)
+    let found = RuntimeFolder.locate(environment: processEnvironment())
     if let warning = found.warning {
         writeToStandardError("latchkey: warning: \(warning)\n")
     }

@@ -11,6 +11,27 @@ import CLatchkeySys
     import Foundation
 #endif
 
+/// This process's environment, read from `environ` once per call (`ProcessInfo.environment`
+/// builds the same dictionary behind a lock, at several times the cost on the hot path). A name
+/// set twice keeps its first value, as `getenv` finds it; an entry without `=` is skipped.
+public func processEnvironment() -> [String: String] {
+    #if canImport(Glibc)
+        var variables: [String: String] = [:]
+        var entry = environ
+        while let pointer = entry.pointee {
+            let text = String(cString: pointer)
+            if let equals = text.utf8.firstIndex(of: UInt8(ascii: "=")) {
+                let name = String(text[..<equals])
+                if variables[name] == nil { variables[name] = String(text[text.index(after: equals)...]) }
+            }
+            entry += 1
+        }
+        return variables
+    #else
+        return ProcessInfo.processInfo.environment
+    #endif
+}
+
 /// latchkey's own secrets (the vault passphrases), never handed to any program it starts.
 public let latchkeySecretVariables = ["LATCHKEY_FILE_PASSPHRASE", "AWS_VAULT_FILE_PASSPHRASE"]
 

@@ -9,16 +9,22 @@
 extension Unicode.Scalar {
     /// Foundation's `CharacterSet.whitespacesAndNewlines`: Unicode's White_Space property (space,
     /// tab, the line breaks U+000A–U+000D, U+0085, U+2028, U+2029 and the other space separators).
+    @inlinable
     public var isWhitespaceOrNewline: Bool { properties.isWhitespace }
 
     /// Foundation's `CharacterSet.whitespaces`: the space separators (general category Zs) and tab;
     /// no line breaks.
+    @inlinable
     public var isBlank: Bool { value == 0x09 || properties.generalCategory == .spaceSeparator }
 }
 
+// Inlinable, so callers specialise them for String and Substring: generic over StringProtocol across
+// a module boundary, each first call made the runtime look up the associated types' conformances
+// (a few percent of a warm `latchkey export`, issue 16).
 extension StringProtocol {
     /// The text without leading and trailing scalars for which `isTrimmed` holds (Foundation's
     /// `trimmingCharacters(in:)` with a set given as a test).
+    @inlinable
     public func trimming(where isTrimmed: (Unicode.Scalar) -> Bool) -> String {
         let scalars = unicodeScalars
         guard let first = scalars.firstIndex(where: { !isTrimmed($0) }) else { return "" }
@@ -28,14 +34,17 @@ extension StringProtocol {
 
     /// Without leading and trailing white space and line breaks
     /// (`trimmingCharacters(in: .whitespacesAndNewlines)`).
-    public func trimmingWhitespace() -> String { trimming(where: \.isWhitespaceOrNewline) }
+    @inlinable
+    public func trimmingWhitespace() -> String { trimming(where: { $0.isWhitespaceOrNewline }) }
 
     /// Without leading and trailing spaces and tabs; line breaks stay
     /// (`trimmingCharacters(in: .whitespaces)`).
-    public func trimmingBlanks() -> String { trimming(where: \.isBlank) }
+    @inlinable
+    public func trimmingBlanks() -> String { trimming(where: { $0.isBlank }) }
 
     /// Without leading and trailing copies of `character`
     /// (`trimmingCharacters(in: CharacterSet(charactersIn: "/"))`).
+    @inlinable
     public func trimming(_ character: Unicode.Scalar) -> String { trimming(where: { $0 == character }) }
 }
 

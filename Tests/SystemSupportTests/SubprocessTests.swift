@@ -142,3 +142,17 @@ import Testing
         }
     }
 }
+
+@Suite struct ProcessEnvironmentTests {
+    @Test func readsWhatProcessInfoReads() {
+        setenv("LATCHKEY_TEST_ENVIRONMENT", "a=b=c", 1)
+        defer { unsetenv("LATCHKEY_TEST_ENVIRONMENT") }
+        let environment = processEnvironment()
+        #expect(environment["LATCHKEY_TEST_ENVIRONMENT"] == "a=b=c", "only the first = splits")
+        // (Not the whole dictionary: another suite in this process may set DBUS_SESSION_BUS_ADDRESS meanwhile.)
+        for name in ["PATH", "HOME", "LATCHKEY_TEST_ENVIRONMENT"] {
+            #expect(environment[name] == ProcessInfo.processInfo.environment[name], "\(name)")
+        }
+        #expect(environment["LATCHKEY_NO_SUCH_VARIABLE"] == nil)
+    }
+}
