@@ -77,21 +77,30 @@ public struct AWSSharedConfig: Sendable, Equatable {
         configText: String?, credentialsText: String?,
         configPath: String = "config", credentialsPath: String = "credentials"
     ) throws -> AWSSharedConfig {
+        try scan(
+            config: configText.map { Array($0.utf8) }, credentials: credentialsText.map { Array($0.utf8) },
+            configPath: configPath, credentialsPath: credentialsPath)
+    }
+
+    private static func scan(
+        config: [UInt8]?, credentials: [UInt8]?, configPath: String, credentialsPath: String
+    ) throws -> AWSSharedConfig {
         AWSSharedConfig(
             files: IndexedFiles(
-                config: try configText.map {
-                    try IndexedFile(ProfileFileParser(text: $0, path: configPath), kind: .config)
+                config: try config.map {
+                    try IndexedFile(ProfileFileParser(utf8: $0, path: configPath), kind: .config)
                 },
-                credentials: try credentialsText.map {
-                    try IndexedFile(ProfileFileParser(text: $0, path: credentialsPath), kind: .credentials)
+                credentials: try credentials.map {
+                    try IndexedFile(ProfileFileParser(utf8: $0, path: credentialsPath), kind: .credentials)
                 }))
     }
 
     /// Reads and scans both files; a missing file counts as empty, an unreadable one is an error.
+    /// The bytes go to the scanner as read: a large file is never copied into a string.
     public static func load(_ locations: ConfigLocations) throws -> AWSSharedConfig {
         try scan(
-            configText: FileIO.readTextIfPresent(at: locations.configFile),
-            credentialsText: FileIO.readTextIfPresent(at: locations.credentialsFile),
+            config: FileIO.readUTF8IfPresent(at: locations.configFile),
+            credentials: FileIO.readUTF8IfPresent(at: locations.credentialsFile),
             configPath: locations.configFile, credentialsPath: locations.credentialsFile)
     }
 

@@ -156,14 +156,10 @@ private struct EditableConfig {
 
     static func load(_ requestedPath: String) throws -> EditableConfig {
         let path = FileIO.resolvingSymlinks(requestedPath)
-        let bytes = try FileIO.readBytesIfPresent(at: path)
+        let bytes = try FileIO.readUTF8IfPresent(at: path)
         var text = ""
         if let bytes {
-            guard let decoded = String(validating: bytes, as: UTF8.self) else {
-                throw ConfigError(
-                    path: path, message: "the file is not UTF-8 text; save it as UTF-8 and try again.")
-            }
-            text = decoded
+            text = String(decoding: bytes, as: UTF8.self)
             // A file the SDKs cannot read must be fixed by the user, not rewritten by us.
             _ = try AWSSharedConfig.parse(configText: text, credentialsText: nil, configPath: path)
         }

@@ -8,16 +8,37 @@
 
 /// Small POSIX file helpers: exact errors for reads, atomic replacement for writes.
 enum FileIO {
-    /// The file's text, or nil when it does not exist.
-    static func readTextIfPresent(at path: String) throws -> String? {
+    /// The file's bytes, checked to be UTF-8 text, or nil when it does not exist.
+    static func readUTF8IfPresent(at path: String) throws -> [UInt8]? {
         guard let bytes = try readBytesIfPresent(at: path) else { return nil }
-        guard let text = String(validating: bytes, as: UTF8.self) else {
+        guard isUTF8(bytes) else {
             throw ConfigError(
                 path: path, message: "the file is not UTF-8 text; save it as UTF-8 and try again.")
         }
-        return text
+        return bytes
     }
 
+    /// Whether `bytes` are valid UTF-8: ASCII (nearly every config file) is checked eight bytes at a
+    /// time, anything else by the standard library, without building a string of a large file.
+    static func isUTF8(_ bytes: [UInt8]) -> Bool {
+        let allASCII = bytes.withUnsafeBytes { raw -> Bool in
+            var high: UInt64 = 0
+            var index = 0
+            while index + 8 <= raw.count {
+                high |= raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                index += 8
+            }
+            while index < raw.count {
+                high |= UInt64(raw[index])
+                index += 1
+            }
+            return high & 0x8080_8080_8080_8080 == 0
+        }
+        return allASCII || String(validating: bytes, as: UTF8.self) != nil
+    }
+
+    /// The file's bytes, or nil when it does not exist: read straight into one buffer of the size
+    /// `fstat` gives (grown if the file grows meanwhile), so a large file is copied once.
     static func readBytesIfPresent(at path: String) throws -> [UInt8]? {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         if descriptor < 0 {
@@ -27,21 +48,35 @@ enum FileIO {
                 path: path, message: "the file cannot be opened (\(describe(code))); check its permissions.")
         }
         defer { close(descriptor) }
+        var info = stat()
+        var capacity = fstat(descriptor, &info) == 0 && info.st_size > 0 ? Int(info.st_size) + 1 : 64 * 1024
         var result: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
-            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-            if count == 0 { break }
-            if count < 0 {
-                let code = errno
-                if code == EINTR { continue }
+            var failure: Int32?
+            let kept = result
+            result = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, filled in
+                filled = buffer.initialize(fromContentsOf: kept)
+                while filled < capacity {
+                    let count = read(descriptor, buffer.baseAddress.map { $0 + filled }, capacity - filled)
+                    if count > 0 {
+                        filled += count
+                    } else if count == 0 {
+                        return
+                    } else if errno != EINTR {
+                        failure = errno
+                        return
+                    }
+                }
+            }
+            if let failure {
                 throw ConfigError(
                     path: path,
-                    message: "the file cannot be read (\(describe(code))); check that it is a regular file.")
+                    message:
+                        "the file cannot be read (\(describe(failure))); check that it is a regular file.")
             }
-            result.append(contentsOf: buffer[0..<count])
+            if result.count < capacity { return result }  // the end came before the buffer was full
+            capacity *= 2
         }
-        return result
     }
 
     /// Permission bits, owner and group of an existing file, or nil when it does not exist.

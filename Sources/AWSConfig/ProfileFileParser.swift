@@ -93,7 +93,12 @@ struct ProfileFileParser: Sendable {
     private let path: String
 
     init(text: String, path: String) {
-        var bytes = Array(text.utf8)
+        self.init(utf8: Array(text.utf8), path: path)
+    }
+
+    /// `bytes` must be valid UTF-8 (`FileIO.readUTF8IfPresent` checks).
+    init(utf8 bytes: [UInt8], path: String) {
+        var bytes = bytes
         // A byte-order mark (Windows editors add one) is not part of the first line.
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
         self.bytes = bytes
