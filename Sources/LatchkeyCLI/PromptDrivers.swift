@@ -14,9 +14,10 @@ enum PromptDriver: String, CaseIterable {
 
     /// With prompts off only a YubiKey (which asks no one) may supply a code; nil makes a needed
     /// code fail at once with the commands that work.
-    static func choose(_ name: String?, environment: [String: String], promptsOff: PromptsOff? = nil) throws
-        -> (any MFAPrompt)?
-    {
+    static func choose(
+        _ name: String?, environment: [String: String], terminal: any TerminalIO,
+        promptsOff: PromptsOff? = nil
+    ) throws -> (any MFAPrompt)? {
         if let name, !name.isEmpty {
             guard let driver = PromptDriver(rawValue: name) else {
                 throw CLIError(
@@ -25,38 +26,41 @@ enum PromptDriver: String, CaseIterable {
             }
             // A driver named with no terminal and no dialog still says why it cannot ask.
             if promptsOff == .option || promptsOff == .environment, driver != .ykman { return nil }
-            return try driver.make(environment: environment)
+            return try driver.make(environment: environment, terminal: terminal)
         }
         if promptsOff != nil { return nil }
-        if Terminal.isAvailable { return TerminalMFAPrompt() }
-        return withoutTerminal(nil, environment: environment)
+        if terminal.isAvailable { return TerminalMFAPrompt(terminal: terminal) }
+        return withoutTerminal(nil, environment: environment, terminal: terminal)
     }
 
     /// Whether a graphical dialog could ask for a code here (a display and a dialog program).
     static func dialogAvailable(environment: [String: String]) -> Bool {
         [PromptDriver.osascript, .zenity, .kdialog].contains {
-            (try? $0.make(environment: environment)) != nil
+            (try? $0.make(environment: environment, terminal: NoTerminal())) != nil
         }
     }
 
     /// For a background refresh, when the terminal belongs to someone else (the command under
     /// `exec`, or nobody): the named driver unless it is the terminal, else a dialog that exists.
-    static func withoutTerminal(_ name: String?, environment: [String: String]) -> (any MFAPrompt)? {
+    /// `terminal` only hears what the prompt says while it waits (touch the YubiKey).
+    static func withoutTerminal(_ name: String?, environment: [String: String], terminal: any TerminalIO)
+        -> (any MFAPrompt)?
+    {
         if let name, let driver = PromptDriver(rawValue: name), driver != .terminal {
-            return try? driver.make(environment: environment)
+            return try? driver.make(environment: environment, terminal: terminal)
         }
         return [PromptDriver.osascript, .zenity, .kdialog].lazy.compactMap {
-            try? $0.make(environment: environment)
+            try? $0.make(environment: environment, terminal: terminal)
         }.first
     }
 
-    func make(environment: [String: String]) throws -> any MFAPrompt {
+    func make(environment: [String: String], terminal: any TerminalIO) throws -> any MFAPrompt {
         switch self {
         case .terminal:
-            guard Terminal.isAvailable else {
+            guard terminal.isAvailable else {
                 throw CLIError("the terminal prompt needs a terminal, and none is attached.")
             }
-            return TerminalMFAPrompt()
+            return TerminalMFAPrompt(terminal: terminal)
         case .zenity, .kdialog:
             guard nonEmpty(environment["DISPLAY"]) != nil || nonEmpty(environment["WAYLAND_DISPLAY"]) != nil
             else {
@@ -74,8 +78,8 @@ enum PromptDriver: String, CaseIterable {
                 "\(rawValue) is not installed (or not in PATH); install it or choose another --prompt.")
         }
         return ProgramPrompt(
-            driver: self, environment: environment, notifier: DesktopNotifier.system(environment: environment)
-        )
+            driver: self, environment: environment, terminal: terminal,
+            notifier: DesktopNotifier.system(environment: environment))
     }
 }
 
@@ -83,10 +87,11 @@ enum PromptDriver: String, CaseIterable {
 struct ProgramPrompt: MFAPrompt {
     var driver: PromptDriver
     var environment: [String: String]
+    /// Where the person hears what latchkey waits for, when it is attached.
+    var terminal: any TerminalIO
     /// Says on the desktop what latchkey waits for, when no terminal can say it.
     var notifier: DesktopNotifier?
     var runner: any ProcessRunner = SystemProcessRunner()
-    var terminalAttached: @Sendable () -> Bool = { Terminal.isAvailable }
 
     func arguments(serial: String, profile: String) -> [String] {
         let question = "MFA code for \(serial) (latchkey profile \(profile))"
@@ -109,8 +114,8 @@ struct ProgramPrompt: MFAPrompt {
     }
 
     func mfaCode(serial: String, profile: String) async throws -> String {
-        if driver == .ykman { Terminal.say("latchkey: touch your YubiKey if it blinks…\n") }
-        if let notifier, !terminalAttached() {
+        if driver == .ykman { terminal.say("latchkey: touch your YubiKey if it blinks…\n") }
+        if let notifier, !terminal.isAvailable {
             let (title, body) = waitingNotification(profile: profile, serial: serial)
             await notifier.send(title, body)
         }

@@ -139,7 +139,8 @@ struct Runtime {
         let children = childEnvironment(environment)
         let driver = prompt ?? environment["LATCHKEY_PROMPT"]
         var mfa = MFACodeSource(
-            prompt: try PromptDriver.choose(driver, environment: children, promptsOff: promptsOff),
+            prompt: try PromptDriver.choose(
+                driver, environment: children, terminal: terminal, promptsOff: promptsOff),
             processRunner: SystemProcessRunner(), environment: children)
         mfa.promptsOff = promptsOff
         mfa.usedCodes = runtimeDirectory.map(UsedCodeLog.init(directory:))

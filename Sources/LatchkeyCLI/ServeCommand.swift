@@ -95,7 +95,9 @@ extension Runtime {
         // With prompts off only a YubiKey may answer a background refresh.
         let renewalPrompt =
             (promptsOff == .option || promptsOff == .environment) && driver != PromptDriver.ykman.rawValue
-            ? nil : PromptDriver.withoutTerminal(driver, environment: childEnvironment(environment))
+            ? nil
+            : PromptDriver.withoutTerminal(
+                driver, environment: childEnvironment(environment), terminal: terminal)
         let served = try ServedProfile(
             profile: profile, first: first, workspace: workspace,
             context: try coreContext(store: try openStore()), renewalPrompt: renewalPrompt)

@@ -95,8 +95,19 @@ private func restoreAndExit(_ signalNumber: Int32) {
 
 /// Asks for MFA codes on the terminal.
 struct TerminalMFAPrompt: MFAPrompt {
+    var terminal: any TerminalIO
+
     func mfaCode(serial: String, profile: String) async throws -> String {
-        try Terminal.readLine(prompt: "Enter MFA code for \(serial): ", hidden: false)
+        try terminal.readLine(prompt: "Enter MFA code for \(serial): ", hidden: false)
+    }
+}
+
+/// No one to ask: for questions about dialogs alone.
+struct NoTerminal: TerminalIO {
+    var isAvailable: Bool { false }
+    func say(_ text: String) {}
+    func readLine(prompt: String, hidden: Bool) throws -> String {
+        throw CLIError("no terminal is attached to ask on.")
     }
 }
 

@@ -268,6 +268,31 @@ import Testing
         #expect(await world.transport.bodies.first?.contains("Action=GetSessionToken") == true)
     }
 
+    /// The MFA code is asked of the world's terminal (not the process's), and sent to STS.
+    @Test func exportAsksTheWorldsTerminalForTheCode() async throws {
+        let terminal = ScriptedTerminal(available: true, answers: ["123456"])
+        let world = try InMemoryWorld(
+            config: Self.config,
+            transport: [
+                .xml(
+                    """
+                    <GetSessionTokenResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+                      <GetSessionTokenResult><Credentials>
+                        <SessionToken>TOKEN1</SessionToken><SecretAccessKey>SESSIONSECRET</SecretAccessKey>
+                        <Expiration>2026-05-28T21:26:40Z</Expiration><AccessKeyId>ASIAEXAMPLE000001</AccessKeyId>
+                      </Credentials></GetSessionTokenResult>
+                      <ResponseMetadata><RequestId>1</RequestId></ResponseMetadata>
+                    </GetSessionTokenResponse>
+                    """)
+            ], terminal: terminal)
+        try await world.storeKey(profile: "admin")
+        let outcome = await world.run(["export", "--format", "json", "admin"])
+        #expect(outcome.status == 0, "\(outcome)")
+        #expect(terminal.said.text.contains("Enter MFA code for arn:aws:iam::123456789012:mfa/admin"))
+        let body = try #require(await world.transport.bodies.first)
+        #expect(body.contains("TokenCode=123456"), "\(body)")
+    }
+
     // MARK: exec (what fails before the command replaces latchkey)
 
     static let execRows: [Row] = [

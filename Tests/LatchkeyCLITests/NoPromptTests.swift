@@ -45,12 +45,20 @@ import Testing
 
     @Test func withPromptsOffOnlyAYubiKeyMayAnswer() throws {
         let environment = ["PATH": "/nonexistent"]
-        #expect(try PromptDriver.choose(nil, environment: environment, promptsOff: .option) == nil)
-        #expect(try PromptDriver.choose("zenity", environment: environment, promptsOff: .environment) == nil)
-        #expect(try PromptDriver.choose("terminal", environment: environment, promptsOff: .option) == nil)
+        let attached = ScriptedTerminal(available: true)
+        #expect(
+            try PromptDriver.choose(nil, environment: environment, terminal: attached, promptsOff: .option)
+                == nil)
+        #expect(
+            try PromptDriver.choose(
+                "zenity", environment: environment, terminal: attached, promptsOff: .environment) == nil)
+        #expect(
+            try PromptDriver.choose(
+                "terminal", environment: environment, terminal: attached, promptsOff: .option) == nil)
         // ykman is asked for (and found missing), not skipped.
         #expect(throws: CLIError.self) {
-            _ = try PromptDriver.choose("ykman", environment: environment, promptsOff: .option)
+            _ = try PromptDriver.choose(
+                "ykman", environment: environment, terminal: attached, promptsOff: .option)
         }
     }
 
@@ -77,9 +85,9 @@ import Testing
     func aDialogOrTouchWithoutTerminalIsAnnounced(_ driver: PromptDriver) async throws {
         let sent = Sent()
         var prompt = ProgramPrompt(
-            driver: driver, environment: [:], notifier: DesktopNotifier { sent.append(($0, $1)) })
+            driver: driver, environment: [:], terminal: ScriptedTerminal(available: false),
+            notifier: DesktopNotifier { sent.append(($0, $1)) })
         prompt.runner = FixedRunner(text: "123456\n")
-        prompt.terminalAttached = { false }
         let code = try await prompt.mfaCode(serial: "arn:aws:iam::111122223333:mfa/doug", profile: "doug")
         #expect(code.contains("123456"))
         let notification = try #require(sent.all.first)
@@ -87,8 +95,10 @@ import Testing
         #expect(notification.1.contains(driver == .ykman ? "YubiKey" : "dialog"))
         #expect(!notification.0.contains("123456") && !notification.1.contains("123456"))
 
-        prompt.terminalAttached = { true }
+        let attached = ScriptedTerminal(available: true)
+        prompt.terminal = attached
         _ = try await prompt.mfaCode(serial: "arn:aws:iam::111122223333:mfa/doug", profile: "doug")
-        #expect(sent.all.count == 1)
+        #expect(sent.all.count == 1, "an attached terminal says it instead")
+        #expect(attached.said.text.contains("YubiKey") == (driver == .ykman))
     }
 }
