@@ -236,6 +236,22 @@ private struct Contents: Equatable {
 }
 
 extension SectionKind {
+    /// 64-bit FNV-1a of the case and its name: equal kinds have equal fingerprints.
+    var fingerprint: UInt64 {
+        let (tag, name): (UInt8, String) =
+            switch self {
+            case .profile(let name): (1, name)
+            case .unprefixedDefault: (2, "")
+            case .ssoSession(let name): (3, name)
+            case .services(let name): (4, name)
+            case .ignored: (5, "")
+            }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325 ^ UInt64(tag)
+        hash = hash &* 0x100_0000_01b3
+        for byte in name.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return hash
+    }
+
     /// The kinds of section that make up profile `name` (`[default]` counts for `default`).
     static func profileSections(_ name: String) -> [SectionKind] {
         name == "default" ? [.profile(name), .unprefixedDefault] : [.profile(name)]
@@ -249,18 +265,28 @@ private struct IndexedFile: Sendable {
     let sections: [RawSection]
     /// The kind of each section, by position.
     let kinds: [SectionKind]
+    /// `kinds[i].fingerprint`: a look-up compares these first.
+    let fingerprints: [UInt64]
 
     init(_ parser: ProfileFileParser, kind file: ProfileFileKind) throws {
         self.parser = parser
         self.file = file
         sections = try parser.index()
         kinds = sections.map { parser.kind(ofHeader: $0.headerBytes, in: file) }
+        fingerprints = kinds.map(\.fingerprint)
     }
 
     /// The sections of these kinds, in file order, with their properties read. A look through the
-    /// kinds costs less than hashing every section's name into a dictionary for a few look-ups.
+    /// fingerprints costs less than hashing every section's name into a dictionary for a few
+    /// look-ups, and much less than comparing every kind (a profile is looked up several times).
     func sections(_ wanted: [SectionKind]) -> [RawSection] {
-        kinds.indices.filter { wanted.contains(kinds[$0]) }.map(withProperties)
+        let wantedFingerprints = wanted.map(\.fingerprint)
+        var found: [RawSection] = []
+        for position in fingerprints.indices
+        where wantedFingerprints.contains(fingerprints[position]) && wanted.contains(kinds[position]) {
+            found.append(withProperties(position))
+        }
+        return found
     }
 
     var allSections: [RawSection] { sections.indices.map(withProperties) }

@@ -154,6 +154,22 @@ extension String {
 
 /// One loaded config is shared by every copy of it (the scanned files and the full merge are one
 /// object), and copies are read from several threads: a resolver in each task, the servers.
+/// Look-ups compare fingerprints first: equal kinds must have equal ones, and the kinds a look-up
+/// must tell apart (same name, another kind) different ones.
+@Suite struct SectionFingerprintTests {
+    @Test func kindsThatDifferHaveDifferentFingerprints() {
+        let kinds: [SectionKind] = [
+            .profile("x"), .ssoSession("x"), .services("x"), .profile(""), .unprefixedDefault, .ignored,
+            .profile("default"), .profile("X"), .profile("xx"), .profile("team-00001"),
+            .profile("team-00010"),
+        ]
+        #expect(Set(kinds.map(\.fingerprint)).count == kinds.count)
+        #expect(
+            SectionKind.profile("bench").fingerprint
+                == SectionKind.profile(String("bench".reversed().reversed())).fingerprint)
+    }
+}
+
 @Suite struct LazyReaderSharingTests {
     @Test func manyThreadsReadOneLoadedConfig() throws {
         let folder = try TemporaryFolder()
