@@ -244,8 +244,8 @@ import Testing
             try await service(transport).credentials(for: try plan())
         }
         // The client's own error is kept, not flattened into text.
-        guard let problem, case .refreshFailed("ada", let cause) = problem, let tokenError = cause as? SigninTokenError,
-            case .serverError(500, _) = tokenError
+        guard let problem, case .refreshFailed("ada", let cause) = problem,
+            let tokenError = cause as? SigninTokenError, case .serverError(500, _) = tokenError
         else {
             Issue.record(
                 "expected refreshFailed holding the server error, got \(String(describing: problem))")
