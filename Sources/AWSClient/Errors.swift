@@ -56,12 +56,28 @@ public struct AWSServiceError: Error, CustomStringConvertible, Sendable, Equatab
     }
 }
 
-public enum AWSClientError: Error, CustomStringConvertible, Sendable, Equatable {
+/// Why a connection failed (`AWSClientError.transport`).
+public enum TransportFailureReason: Error, CustomStringConvertible, Sendable {
+    /// The transport's own text for a failed connection (curl's error message).
+    case connection(String)
+    /// Any other error the transport threw; kept as it is.
+    case other(any Error)
+
+    public var description: String {
+        switch self {
+        case .connection(let reason): reason
+        case .other(let cause): "\(cause)"
+        }
+    }
+}
+
+public enum AWSClientError: Error, CustomStringConvertible, Sendable {
     case service(AWSServiceError)
     /// No answer within the timeout, on every attempt.
     case timeout(service: String, operation: String, endpoint: String, after: Duration, attempts: Int)
     /// The connection failed (DNS, refused, TLS, proxy) on every attempt.
-    case transport(service: String, operation: String, endpoint: String, reason: String, attempts: Int)
+    case transport(
+        service: String, operation: String, endpoint: String, reason: TransportFailureReason, attempts: Int)
     /// An answer that is not what the protocol promises (HTML from a proxy, a missing field).
     case invalidResponse(service: String, operation: String, httpStatus: Int, reason: String)
 

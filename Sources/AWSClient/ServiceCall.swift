@@ -59,18 +59,18 @@ struct ServiceCall: Sendable {
                         service: service, operation: operation, endpoint: endpointDescription, after: timeout,
                         attempts: attempt))
             case .connection(let reason):
-                throw RetryableTransportFailure(error: transportError(reason, attempt))
+                throw RetryableTransportFailure(error: transportError(.connection(reason), attempt))
             }
         } catch is CancellationError {
             throw CancellationError()
         } catch let error as CurlTransportError {
             throw error  // a missing libcurl will not appear on retry; its message says what to install
         } catch {
-            throw RetryableTransportFailure(error: transportError(String(describing: error), attempt))
+            throw RetryableTransportFailure(error: transportError(.other(error), attempt))
         }
     }
 
-    private func transportError(_ reason: String, _ attempt: Int) -> AWSClientError {
+    private func transportError(_ reason: TransportFailureReason, _ attempt: Int) -> AWSClientError {
         .transport(
             service: service, operation: operation, endpoint: endpointDescription, reason: reason,
             attempts: attempt)

@@ -247,8 +247,8 @@ public enum SigninAuthorizationError: Error, CustomStringConvertible, Sendable, 
                 + "and finish it in the browser tab it opens."
         case .malformedPastedCode:
             "That is not the authorization code the AWS sign-in page shows; copy the whole code and paste it again."
-        case .denied(let error, let description):
-            "The browser sign-in was refused (\(error)\(description.map { ": \($0)" } ?? "")); sign in again."
+        case .denied(let code, let description):  // `code`: the OAuth `error` parameter, not a Swift error
+            "The browser sign-in was refused (\(code)\(description.map { ": \($0)" } ?? "")); sign in again."
         case .timedOut(let seconds):
             "No answer came from the browser within \(seconds) seconds; start the sign-in again."
         }

@@ -119,6 +119,22 @@ func recordPromptFailure(_ refused: PromptRefused) {
 
 /// A failure of the command line itself (not of AWS, the keyring or the config), said plainly.
 struct CLIError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+    /// The error this one reports, when it wraps one: kept as it is, rendered only by `description`.
+    var cause: (any Error)?
+    private var before: String
+    private var after: String
+
+    init(_ description: String) {
+        before = description
+        after = ""
+    }
+
+    /// Reads `before`, then the cause, then `after` (the advice).
+    init(_ before: String, cause: any Error, _ after: String) {
+        self.cause = cause
+        self.before = before
+        self.after = after
+    }
+
+    var description: String { cause.map { before + "\($0)" + after } ?? before }
 }

@@ -139,7 +139,7 @@ private func openInBrowser(_ url: URL, environment: [String: String], choice: Br
     do throws(FileOperationError) {
         try PrivateFile.create(Data(html.utf8), at: page.path)
     } catch {
-        throw CLIError("\(error); use --stdout.")
+        throw CLIError("", cause: error, "; use --stdout.")
     }
     if let plan = try Browser.launchPlan(
         choice, page: page.path, home: environment["HOME"],
@@ -152,7 +152,7 @@ private func openInBrowser(_ url: URL, environment: [String: String], choice: Br
     do {
         try await Browser.open(page.path, environment: environment)
     } catch {
-        throw CLIError("\(error); run `latchkey login --stdout` instead.")
+        throw CLIError("", cause: error, "; run `latchkey login --stdout` instead.")
     }
     return "your browser"
 }

@@ -122,9 +122,8 @@ struct MFAEnrollCommand: AsyncParsableCommand {
             try runtime.workspace.writeMFASerial(serial, profile: profile)
         } catch {
             throw CLIError(
-                "the device is enabled in AWS, but \(configFile) could not be updated (\(error)); "
-                    + "add this line to the [\(sectionName(profile))] section by hand:\n"
-                    + "mfa_serial = \(serial)")
+                "the device is enabled in AWS, but \(configFile) could not be updated (", cause: error,
+                "); add this line to the [\(sectionName(profile))] section by hand:\nmfa_serial = \(serial)")
         }
         runtime.print("Wrote mfa_serial to [\(sectionName(profile))] in \(configFile).")
     }
@@ -136,7 +135,8 @@ struct MFAEnrollCommand: AsyncParsableCommand {
             do throws(FileOperationError) {
                 try PrivateFile.write(Data(code.png()), to: qrPNG)
             } catch {
-                throw CLIError("could not write the QR code to \(qrPNG) (\(error)); choose another path.")
+                throw CLIError(
+                    "could not write the QR code to \(qrPNG) (", cause: error, "); choose another path.")
             }
             runtime.print("Wrote the QR code to \(qrPNG); delete it once scanned (it holds the secret).")
         }

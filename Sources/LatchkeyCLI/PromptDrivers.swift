@@ -126,7 +126,7 @@ struct ProgramPrompt: MFAPrompt {
         } catch {
             let hint =
                 driver == .ykman ? " Is the YubiKey plugged in, and does it hold that OATH account?" : ""
-            throw CLIError("the \(driver.rawValue) prompt gave no code: \(error).\(hint)")
+            throw CLIError("the \(driver.rawValue) prompt gave no code: ", cause: error, ".\(hint)")
         }
     }
 }

@@ -57,7 +57,7 @@ struct SigninCommand: AsyncParsableCommand {
                     return try runtime.terminal.readLine(
                         prompt: "Paste the code the browser shows: ", hidden: true)
                 }
-                return try await onOwnThread(named: "latchkey-stdin") {
+                return await onOwnThread(named: "latchkey-stdin") {
                     readLine(strippingNewline: true) ?? ""
                 }
             }

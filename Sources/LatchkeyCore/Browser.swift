@@ -12,12 +12,27 @@ import SystemSupport
 public enum Browser {
     public enum Failure: Error, Equatable, CustomStringConvertible {
         case noOpener(String)
-        case failed(opener: String, reason: String)
+        case failed(opener: String, reason: ProgramFailure)
 
         public var description: String {
             switch self {
             case .noOpener(let opener): "\(opener) was not found to open a browser"
             case .failed(let opener, let reason): "\(opener) failed: \(reason)"
+            }
+        }
+    }
+
+    /// Why a program latchkey started to open a browser failed.
+    public enum ProgramFailure: Error, Equatable, CustomStringConvertible, Sendable {
+        /// It could not be run (not found, not started, timed out).
+        case couldNotRun(Subprocess.Failure)
+        /// It ran and exited with this status.
+        case exitStatus(Int32)
+
+        public var description: String {
+            switch self {
+            case .couldNotRun(let failure): "\(failure)"
+            case .exitStatus(let status): "exit status \(status)"
             }
         }
     }
@@ -42,10 +57,10 @@ public enum Browser {
                 try Subprocess.run(path, [target], environment: environment, timeout: .seconds(30))
             }
         } catch {
-            throw .failed(opener: opener, reason: "\(error)")
+            throw .failed(opener: opener, reason: .couldNotRun(error))
         }
         guard result.status == 0 else {
-            throw .failed(opener: opener, reason: "exit status \(result.status)")
+            throw .failed(opener: opener, reason: .exitStatus(result.status))
         }
     }
 }

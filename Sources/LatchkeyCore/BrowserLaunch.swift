@@ -84,7 +84,7 @@ extension Browser {
         case containerNeedsFirefox(browser: String, origin: String)
         case badName(option: String, value: String, origin: String)
         case notInstalled(browser: String, lookedFor: [String])
-        case failed(program: String, reason: String)
+        case failed(program: String, reason: ProgramFailure)
 
         public var description: String {
             let names = BrowserKind.allCases.map(\.rawValue).joined(separator: ", ")
@@ -191,10 +191,10 @@ extension Browser {
                 try Subprocess.launch(plan.executable, plan.arguments, environment: environment)
             }
         } catch {
-            throw .failed(program: plan.executable, reason: "\(error)")
+            throw .failed(program: plan.executable, reason: .couldNotRun(error))
         }
         if let status, status != 0 {
-            throw .failed(program: plan.executable, reason: "exit status \(status)")
+            throw .failed(program: plan.executable, reason: .exitStatus(status))
         }
     }
 }

@@ -13,6 +13,8 @@ public struct DoctorCheck: Sendable, Encodable, Equatable {
     public enum Status: String, Sendable, Encodable { case ok, warn, fail, skip }
     public var name: String
     public var status: Status
+    /// The final text `doctor` prints for the check; a failed check renders its error here (not a
+    /// stored cause: nothing reads the error back).
     public var detail: String
     public var fix: String?
 }

@@ -94,7 +94,7 @@ extension KeyRotation {
         } catch KeyringError.lockTimeout {
             throw KeyRotationError.notStarted(
                 profile: profile, step: "start while another rotation of the same key runs",
-                cause: "it has been running for \(seconds) s; let it finish or stop it, then try again.")
+                cause: RotationAlreadyRunning(seconds: seconds))
         }
     }
 

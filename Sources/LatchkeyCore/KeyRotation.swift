@@ -210,12 +210,12 @@ public struct KeyRotation: Sendable {
         } catch {
             throw await undoNewKey(
                 newKey, userName: userName, credentials: credentials, restoreOld: false,
-                failure: "the new key could not be stored (\(error))")
+                failure: .notStored(error))
         }
 
         var attempts = 0
-        var verified = false
-        var lastFailure = ""
+        // Why the latest attempt failed; nil once one works (the loop runs at least once).
+        var lastFailure: VerifyFailure?
         attempting: for delay in [Duration.zero] + verify.delays {
             if delay > .zero {
                 progress(
@@ -226,31 +226,29 @@ public struct KeyRotation: Sendable {
             do {
                 let identity = try await steps.verifyKey(newKey)
                 guard identity.arn == caller.arn else {
-                    lastFailure = "it authenticates as \(identity.arn), not \(caller.arn)"
+                    lastFailure = .wrongIdentity(IdentityMismatch(actual: identity.arn, expected: caller.arn))
                     break attempting
                 }
-                verified = true
+                lastFailure = nil
                 break attempting
             } catch is CancellationError {
                 throw CancellationError()
             } catch {
-                lastFailure = "\(error)"
+                lastFailure = .failed(error)
             }
         }
-        guard verified else {
+        if let lastFailure {
             throw await undoNewKey(
                 newKey, userName: userName, credentials: credentials, restoreOld: true,
-                failure:
-                    "the new key did not work after \(attempts) attempt\(attempts == 1 ? "" : "s") (\(lastFailure))"
-            )
+                failure: .notWorking(attempts: attempts, lastFailure: lastFailure))
         }
         progress("Verified the new key.")
 
-        var deleteFailure: String?
+        var deleteFailure: (any Error)?
         do {
             try await steps.deleteKey(oldKey.accessKeyId, userName, credentials)
         } catch {
-            deleteFailure = "\(error)"
+            deleteFailure = error
         }
         let cleared = (try? await steps.clearSessions()) ?? 0
         if let deleteFailure {
@@ -285,14 +283,14 @@ public struct KeyRotation: Sendable {
             guard identity.arn == callerArn else {
                 throw KeyRotationError.notStarted(
                     profile: profile, step: "check the key an interrupted rotation stored",
-                    cause: "it authenticates as \(identity.arn), not \(callerArn)")
+                    cause: IdentityMismatch(actual: identity.arn, expected: callerArn))
             }
             do {
                 try await steps.deleteKey(journal.oldAccessKeyId, userName, credentials)
             } catch {
                 throw KeyRotationError.oldKeyNotDeleted(
                     profile: profile, oldKeyId: journal.oldAccessKeyId, newKeyId: stored, userName: userName,
-                    cause: "\(error)")
+                    cause: error)
             }
             let cleared = (try? await steps.clearSessions()) ?? 0
             try? await steps.clearJournal()
@@ -329,14 +327,14 @@ public struct KeyRotation: Sendable {
         do {
             return try await body()
         } catch {
-            throw KeyRotationError.notStarted(profile: profile, step: step, cause: "\(error)")
+            throw KeyRotationError.notStarted(profile: profile, step: step, cause: error)
         }
     }
 
     /// Puts the old key back (when the new one was stored) and deletes the new key from AWS.
     private func undoNewKey(
         _ newKey: AWSCredentials, userName: String?, credentials: AWSCredentials, restoreOld: Bool,
-        failure: String
+        failure: RotationFailure
     ) async -> KeyRotationError {
         if restoreOld {
             do {
@@ -346,7 +344,7 @@ public struct KeyRotation: Sendable {
                 return .rolledBackPartly(
                     profile: profile, failure: failure, newKeyId: newKey.accessKeyId,
                     oldKeyId: oldKey.accessKeyId,
-                    problem: "putting the old key back in the keyring failed (\(error))")
+                    restoreFailure: error)
             }
         }
         do {
@@ -354,7 +352,7 @@ public struct KeyRotation: Sendable {
         } catch {
             return .newKeyNotDeleted(
                 profile: profile, failure: failure, newKeyId: newKey.accessKeyId, userName: userName,
-                cause: "\(error)")
+                cause: error)
         }
         return .rolledBack(profile: profile, failure: failure, newKeyId: newKey.accessKeyId)
     }
@@ -375,24 +373,26 @@ public struct KeyRotation: Sendable {
 }
 
 /// How a rotation can end other than in success; each says what state the keys are in.
-public enum KeyRotationError: Error, CustomStringConvertible, Sendable, Equatable {
+public enum KeyRotationError: Error, CustomStringConvertible, Sendable {
     /// Nothing was changed.
-    case notStarted(profile: String, step: String, cause: String)
+    case notStarted(profile: String, step: String, cause: any Error)
     case notAStoredKey(profile: String, source: String)
     case notAUserKey(profile: String, arn: String)
     case storedKeyNotListed(profile: String, accessKeyId: String, userArn: String)
     case keyLimitReached(profile: String, otherKeyId: String, userName: String?)
     /// The new key was deleted again; the old one is stored and still works.
-    case rolledBack(profile: String, failure: String, newKeyId: String)
+    case rolledBack(profile: String, failure: RotationFailure, newKeyId: String)
     /// The new key could not be deleted again; the old one is stored and still works.
     case newKeyNotDeleted(
-        profile: String, failure: String, newKeyId: String, userName: String?, cause: String)
-    /// The keyring kept the new key and AWS keeps both.
+        profile: String, failure: RotationFailure, newKeyId: String, userName: String?, cause: any Error)
+    /// The keyring kept the new key and AWS keeps both; `restoreFailure` is why the old key could
+    /// not be put back in the keyring.
     case rolledBackPartly(
-        profile: String, failure: String, newKeyId: String, oldKeyId: String, problem: String)
+        profile: String, failure: RotationFailure, newKeyId: String, oldKeyId: String,
+        restoreFailure: any Error)
     /// The rotation worked but the old key still exists in AWS.
     case oldKeyNotDeleted(
-        profile: String, oldKeyId: String, newKeyId: String, userName: String?, cause: String)
+        profile: String, oldKeyId: String, newKeyId: String, userName: String?, cause: any Error)
 
     public var description: String {
         switch self {
@@ -425,9 +425,10 @@ public enum KeyRotationError: Error, CustomStringConvertible, Sendable, Equatabl
                 "rotation of '\(profile)' stopped: \(failure). The old key is still stored and works, but the new "
                 + "key \(newKey) could not be deleted (\(cause)); remove it by hand: "
                 + "`aws iam delete-access-key --access-key-id \(newKey)\(user.map { " --user-name \($0)" } ?? "")`."
-        case .rolledBackPartly(let profile, let failure, let newKey, let oldKey, let problem):
+        case .rolledBackPartly(let profile, let failure, let newKey, let oldKey, let restoreFailure):
             return
-                "rotation of '\(profile)' stopped: \(failure), and \(problem). The keyring holds the new key "
+                "rotation of '\(profile)' stopped: \(failure), and putting the old key back in the keyring failed "
+                + "(\(restoreFailure)). The keyring holds the new key "
                 + "\(newKey) and AWS still has the old key \(oldKey); both were kept. Check the keyring, then run "
                 + "`latchkey rotate \(profile)` again."
         case .oldKeyNotDeleted(let profile, let oldKey, let newKey, let user, let cause):
@@ -436,5 +437,63 @@ public enum KeyRotationError: Error, CustomStringConvertible, Sendable, Equatabl
                 + "deleted (\(cause)); remove it by hand: `aws iam delete-access-key --access-key-id \(oldKey)"
                 + "\(user.map { " --user-name \($0)" } ?? "")`."
         }
+    }
+}
+
+/// Why a rotation undid its new key (the `failure` of `KeyRotationError.rolledBack` and the other
+/// cases after the new key existed); keeps the underlying error.
+public enum RotationFailure: Error, CustomStringConvertible, Sendable {
+    /// The keyring refused the new key (the old one is still stored).
+    case notStored(any Error)
+    /// Every attempt to use the new key failed; `lastFailure` is the last attempt's.
+    case notWorking(attempts: Int, lastFailure: VerifyFailure)
+
+    public var description: String {
+        switch self {
+        case .notStored(let cause):
+            return "the new key could not be stored (\(cause))"
+        case .notWorking(let attempts, let lastFailure):
+            return
+                "the new key did not work after \(attempts) attempt\(attempts == 1 ? "" : "s") (\(lastFailure))"
+        }
+    }
+}
+
+/// Why one attempt to use the new key failed.
+public enum VerifyFailure: Error, CustomStringConvertible, Sendable {
+    /// GetCallerIdentity with the new key failed.
+    case failed(any Error)
+    /// The new key works but belongs to someone else (not retried).
+    case wrongIdentity(IdentityMismatch)
+
+    public var description: String {
+        switch self {
+        case .failed(let cause): return "\(cause)"
+        case .wrongIdentity(let mismatch): return mismatch.description
+        }
+    }
+}
+
+/// A key that authenticates as another identity than the one expected.
+public struct IdentityMismatch: Error, CustomStringConvertible, Sendable, Equatable {
+    public var actual: String
+    public var expected: String
+
+    public init(actual: String, expected: String) {
+        self.actual = actual
+        self.expected = expected
+    }
+
+    public var description: String { "it authenticates as \(actual), not \(expected)" }
+}
+
+/// Another rotation of the same key held the rotation lock for the whole lock timeout.
+public struct RotationAlreadyRunning: Error, CustomStringConvertible, Sendable, Equatable {
+    public var seconds: Int
+
+    public init(seconds: Int) { self.seconds = seconds }
+
+    public var description: String {
+        "it has been running for \(seconds) s; let it finish or stop it, then try again."
     }
 }

@@ -23,7 +23,7 @@ public enum LatchkeyError: Error, CustomStringConvertible, Sendable {
     case malformedMFACode(source: String)
     case mfaRejected(profile: String, serial: String)
     case mfaCodeUnavailable(profile: String, serial: String, reason: String)
-    case mfaProcessFailed(command: String, reason: String)
+    case mfaProcessFailed(command: String, cause: any Error)
     case mfaCodeReused(serial: String)
     /// Carries only the length: the rejected value may be a secret pasted in the wrong place.
     case invalidAccessKeyId(characters: Int)
@@ -98,9 +98,9 @@ public enum LatchkeyError: Error, CustomStringConvertible, Sendable {
         case .mfaCodeReused(let serial):
             return "that MFA code for \(serial) was already used, and AWS accepts each code only once; "
                 + "wait for the next code (a new one appears every 30 seconds) and try again."
-        case .mfaProcessFailed(let command, let reason):
+        case .mfaProcessFailed(let command, let cause):
             return
-                "mfa_process `\(command)` failed: \(reason); run it by hand to check it prints a 6-digit code."
+                "mfa_process `\(command)` failed: \(cause); run it by hand to check it prints a 6-digit code."
         case .invalidAccessKeyId(let characters):
             let swapped =
                 characters == 40

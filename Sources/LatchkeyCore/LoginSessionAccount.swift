@@ -127,8 +127,40 @@ public struct LoginSessionAccount: Sendable {
 
     /// The key retirement failed before the key was deleted: it is still stored and working.
     public struct RetireKeyRefused: Error, CustomStringConvertible, Sendable {
+        /// Why; the failed call's own error where a call failed.
+        public enum Reason: Sendable, CustomStringConvertible {
+            /// A refusal latchkey decided itself (the sentence says why).
+            case explained(String)
+            /// GetCallerIdentity with the key or with the new session failed.
+            case identityCheckFailed(any Error)
+            /// UpdateAccessKey (to inactive) with the new session failed.
+            case deactivationFailed(any Error)
+            /// DeleteAccessKey with the new session failed; the key was made active again.
+            case deletionFailed(any Error)
+
+            public var description: String {
+                switch self {
+                case .explained(let text): text
+                case .identityCheckFailed(let cause): "GetCallerIdentity failed (\(cause))."
+                case .deactivationFailed(let cause): "deactivating it with the new session failed (\(cause))."
+                case .deletionFailed(let cause):
+                    "deleting it with the new session failed (\(cause)); it was reactivated."
+                }
+            }
+        }
+
         public var profile: String
-        public var reason: String
+        public var reason: Reason
+
+        public init(profile: String, reason: Reason) {
+            self.profile = profile
+            self.reason = reason
+        }
+
+        public init(profile: String, reason: String) {
+            self.init(profile: profile, reason: .explained(reason))
+        }
+
         public var description: String {
             "the access key of profile '\(profile)' was not retired: \(reason) The key is still stored and "
                 + "works; the profile still uses it."
@@ -157,7 +189,7 @@ public struct LoginSessionAccount: Sendable {
     /// Proves `session` is the IAM user `key` belongs to (GetCallerIdentity with each); returns the
     /// user name.
     public func keyUser(profile: String, key: AWSCredentials, session: LoginSession) async throws -> String {
-        func refused(_ reason: String) -> RetireKeyRefused {
+        func refused(_ reason: RetireKeyRefused.Reason) -> RetireKeyRefused {
             RetireKeyRefused(profile: profile, reason: reason)
         }
         let region = session.region
@@ -174,14 +206,15 @@ public struct LoginSessionAccount: Sendable {
                 transport: context.transport, now: context.now
             ).getCallerIdentity()
         } catch {
-            throw refused("GetCallerIdentity failed (\(error)).")
+            throw refused(.identityCheckFailed(error))
         }
         guard keyIdentity.arn == sessionIdentity.arn, keyIdentity.arn == session.identityArn,
             keyIdentity.arn.contains(":user/"), let userName = session.userName
         else {
             throw refused(
-                "the browser signed in as \(sessionIdentity.arn), but the key belongs to \(keyIdentity.arn); "
-                    + "sign in as the key's own IAM user.")
+                .explained(
+                    "the browser signed in as \(sessionIdentity.arn), but the key belongs to \(keyIdentity.arn); "
+                        + "sign in as the key's own IAM user."))
         }
         return userName
     }
@@ -198,7 +231,7 @@ public struct LoginSessionAccount: Sendable {
     private func retire(profile: String, key: AWSCredentials, userName: String, session: LoginSession)
         async throws
     {
-        func refused(_ reason: String) -> RetireKeyRefused {
+        func refused(_ reason: RetireKeyRefused.Reason) -> RetireKeyRefused {
             RetireKeyRefused(profile: profile, reason: reason)
         }
         let iam = IAMClient(
@@ -207,7 +240,7 @@ public struct LoginSessionAccount: Sendable {
         do {
             try await iam.updateAccessKey(accessKeyId: key.accessKeyId, status: .inactive, userName: userName)
         } catch {
-            throw refused("deactivating it with the new session failed (\(error)).")
+            throw refused(.deactivationFailed(error))
         }
         do {
             try await iam.deleteAccessKey(accessKeyId: key.accessKeyId, userName: userName)
@@ -227,7 +260,7 @@ public struct LoginSessionAccount: Sendable {
                         "; the key is now INACTIVE and still stored: reactivate it in the IAM console "
                         + "or delete it there, then `latchkey remove \(profile)`.")
             }
-            throw refused("deleting it with the new session failed (\(error)); it was reactivated.")
+            throw refused(.deletionFailed(error))
         }
         try await context.store.removeLongLivedKey(profile: profile)
         try await context.store.removeSessions(profile: profile)
@@ -281,7 +314,22 @@ public struct LoginSessionAccount: Sendable {
     public struct ImportReport: Sendable {
         public var imported: [ImportedSession] = []
         /// Files that are not sessions latchkey can read: path and why (never a value).
-        public var skipped: [(file: String, reason: String)] = []
+        public var skipped: [(file: String, reason: SkipReason)] = []
+    }
+
+    /// Why `importAWSLogin` skipped a file.
+    public enum SkipReason: Sendable, CustomStringConvertible {
+        /// Reading or parsing the file failed (the error names the field, never a value).
+        case unreadable(any Error)
+        /// Neither a profile's `login_session` nor the file's ID token names its identity.
+        case unnamed
+
+        public var description: String {
+            switch self {
+            case .unreadable(let cause): "\(cause)"
+            case .unnamed: "no profile's login_session and no ID token name its identity"
+            }
+        }
     }
 
     /// Moves every session file of the AWS CLI's login cache into the keyring. A file is deleted
@@ -298,13 +346,13 @@ public struct LoginSessionAccount: Sendable {
                 guard let read = try PrivateFile.read(path) else { continue }
                 data = read
             } catch {
-                report.skipped.append((path, "\(error)"))
+                report.skipped.append((path, .unreadable(error)))
                 continue
             }
             guard let arn = known[name] ?? Self.identity(ofCacheFile: data),
                 LoginSession.cacheFileName(loginSession: arn) == name
             else {
-                report.skipped.append((path, "no profile's login_session and no ID token name its identity"))
+                report.skipped.append((path, .unnamed))
                 continue
             }
             let modified =
@@ -315,7 +363,7 @@ public struct LoginSessionAccount: Sendable {
                 session = try LoginSession(
                     cacheFile: data, loginSession: arn, region: regionFor(arn), signedInAt: modified)
             } catch {
-                report.skipped.append((path, "\(error)"))
+                report.skipped.append((path, .unreadable(error)))
                 continue
             }
             try await context.store.storeLoginSession(session, profile: profileFor(arn) ?? "")

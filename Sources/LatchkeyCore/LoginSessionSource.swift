@@ -47,8 +47,7 @@ extension CredentialSource {
                     region: region ?? self.region, useFIPS: useFIPS, useDualStack: useDualStack,
                     customEndpoint: custom)
             } catch {
-                throw LatchkeyError.sourceUnavailable(
-                    profile: profile, source: "AWS Sign-In", reason: "\(error)")
+                throw LatchkeyError.sourceFailed(profile: profile, source: "AWS Sign-In", cause: error)
             }
         }
 
@@ -104,7 +103,7 @@ extension ProfileResolver {
 }
 
 /// What can go wrong with a stored sign-in session, each saying what to run.
-public enum LoginSessionProblem: Error, CustomStringConvertible, Sendable, Equatable {
+public enum LoginSessionProblem: Error, CustomStringConvertible, Sendable {
     /// No item in the keyring for the profile's `login_session`.
     case notSignedIn(profile: String, identityArn: String)
     /// TOKEN_EXPIRED, USER_CREDENTIALS_CHANGED, or the 12-hour limit: only a browser sign-in helps.
@@ -112,9 +111,9 @@ public enum LoginSessionProblem: Error, CustomStringConvertible, Sendable, Equat
     /// INSUFFICIENT_PERMISSIONS.
     case missingPermission(profile: String)
     /// The stored item cannot be read (damaged or tampered with).
-    case unreadable(profile: String, reason: String)
+    case unreadable(profile: String, cause: any Error)
     /// Any other failure while the current credentials have run out.
-    case refreshFailed(profile: String, reason: String)
+    case refreshFailed(profile: String, cause: any Error)
 
     public var description: String {
         switch self {
@@ -131,16 +130,26 @@ public enum LoginSessionProblem: Error, CustomStringConvertible, Sendable, Equat
                 + "SignInLocalDevelopmentAccess (or a policy allowing signin:CreateOAuth2Token and "
                 + "signin:AuthorizeOAuth2Access on arn:aws:signin:*:*:oauth2/public-client/*) to it, then run "
                 + "`latchkey signin \(profile)`."
-        case .unreadable(let profile, let reason):
-            return "the stored console sign-in session of profile '\(profile)' cannot be read (\(reason)); "
+        case .unreadable(let profile, let cause):
+            return "the stored console sign-in session of profile '\(profile)' cannot be read (\(cause)); "
                 + "sign in again with `latchkey signin \(profile)`."
-        case .refreshFailed(let profile, let reason):
-            return "the console sign-in session of profile '\(profile)' could not be refreshed: \(reason)"
+        case .refreshFailed(let profile, let cause):
+            return "the console sign-in session of profile '\(profile)' could not be refreshed: \(cause)"
         }
     }
 }
 
 // MARK: - The keyring item
+
+/// The keyring failed while a stored sign-in session was read; keeps the keyring's error. Its text is
+/// the one `LoginSessionError.malformed(source: "keyring", ...)` gave before the cause was typed.
+public struct LoginSessionKeyringError: Error, CustomStringConvertible, Sendable {
+    public var cause: any Error
+
+    public init(cause: any Error) { self.cause = cause }
+
+    public var description: String { "The keyring cannot be read: \(cause); sign in again to replace it." }
+}
 
 extension CredentialStore {
     static func loginSessionKey(_ identityArn: String) -> String { "login-session:\(identityArn)" }
@@ -160,12 +169,13 @@ extension CredentialStore {
     }
 
     /// The stored session, nil when there is none; a damaged item is an error (sign in again).
-    public func loginSession(identityArn: String) async throws(LoginSessionError) -> LoginSession? {
+    /// Throws `LoginSessionError` for a damaged item, `LoginSessionKeyringError` when the keyring fails.
+    public func loginSession(identityArn: String) async throws -> LoginSession? {
         let item: KeyringItem?
         do {
             item = try await keyring.get(Self.loginSessionKey(identityArn))
         } catch {
-            throw .malformed(source: "keyring", reason: "\(error)")
+            throw LoginSessionKeyringError(cause: error)
         }
         guard let item else { return nil }
         return try LoginSession(keyringData: item.secret)
@@ -289,7 +299,7 @@ struct LoginSessionProvider: CredentialProvider {
         do {
             session = try await context.store.loginSession(identityArn: source.identityArn)
         } catch {
-            throw LoginSessionProblem.unreadable(profile: source.profile, reason: "\(error)")
+            throw LoginSessionProblem.unreadable(profile: source.profile, cause: error)
         }
         guard let session else {
             throw LoginSessionProblem.notSignedIn(profile: source.profile, identityArn: source.identityArn)
@@ -338,7 +348,7 @@ struct LoginSessionProvider: CredentialProvider {
                         + "credentials until \(iso8601(session.expiration)).")
                 return nil
             }
-            throw LoginSessionProblem.refreshFailed(profile: source.profile, reason: "\(error)")
+            throw LoginSessionProblem.refreshFailed(profile: source.profile, cause: error)
         }
     }
 }

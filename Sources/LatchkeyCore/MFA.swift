@@ -81,7 +81,7 @@ public struct MFACodeSource: Sendable {
                 output = try await processRunner.output(
                     of: arguments, environment: environment, timeout: .seconds(120))
             } catch {
-                throw LatchkeyError.mfaProcessFailed(command: command, reason: "\(error)")
+                throw LatchkeyError.mfaProcessFailed(command: command, cause: error)
             }
             return (try validated(output, source: "mfa_process"), "mfa_process")
         }

@@ -7,14 +7,30 @@ import AWSClient
 import SystemSupport
 
 /// What `latchkey mfa enroll` can fail at, each saying what state AWS is left in and what to do.
-public enum MFAEnrollmentError: Error, CustomStringConvertible, Sendable, Equatable {
+public enum MFAEnrollmentError: Error, CustomStringConvertible, Sendable {
     /// `enabledSerial` is the device's serial when it is already enabled for this very user.
     case deviceNameTaken(name: String, profile: String, enabledSerial: String?)
     case permissionDenied(action: String, profile: String, detail: String)
     case codesRejected(serial: String, deviceDeleted: Bool)
     case malformedCode(source: String)
     case sameCodeTwice
-    case failedAfterCreate(operation: String, serial: String, deviceDeleted: Bool, detail: String)
+    case failedAfterCreate(operation: String, serial: String, deviceDeleted: Bool, cause: AfterCreateFailure)
+
+    /// Why a call failed once the device existed; keeps the call's own error.
+    public enum AfterCreateFailure: Error, CustomStringConvertible, Sendable {
+        /// IAM refused the key's own user the call (the error is IAM's answer).
+        case notAllowed(action: String, any Error)
+        /// Any other failure of the call.
+        case failed(any Error)
+
+        public var description: String {
+            switch self {
+            case .notAllowed(let action, _):
+                "the key may not call \(action) on its own user; ask an administrator to allow it"
+            case .failed(let cause): "\(cause)"
+            }
+        }
+    }
 
     public var description: String {
         switch self {
@@ -40,8 +56,8 @@ public enum MFAEnrollmentError: Error, CustomStringConvertible, Sendable, Equata
         case .sameCodeTwice:
             return "the two codes are the same; wait until the authenticator shows the next code "
                 + "(up to 30 seconds) and type that one as the second."
-        case .failedAfterCreate(let operation, let serial, let deleted, let detail):
-            return "\(operation) failed (\(detail)); "
+        case .failedAfterCreate(let operation, let serial, let deleted, let cause):
+            return "\(operation) failed (\(cause)); "
                 + (deleted
                     ? "the unfinished device \(serial) was deleted, nothing is left behind. "
                     : "the unfinished device \(serial) could not be deleted: remove it with `latchkey mfa remove --serial`. ")
@@ -152,9 +168,7 @@ public struct MFAEnrollment: IAMWorkflow, Sendable {
                 let denied = translated(error, operation: "EnableMFADevice") is MFAEnrollmentError
                 throw MFAEnrollmentError.failedAfterCreate(
                     operation: "EnableMFADevice", serial: pending.device.serialNumber, deviceDeleted: deleted,
-                    detail: denied
-                        ? "the key may not call iam:EnableMFADevice on its own user; ask an administrator to allow it"
-                        : "\(error)")
+                    cause: denied ? .notAllowed(action: "iam:EnableMFADevice", error) : .failed(error))
             }
         }
     }

@@ -30,10 +30,10 @@ public actor RefreshingCredentials {
         }
     }
 
-    /// What callers see change: new credentials, or a refresh that failed.
+    /// What callers see change: new credentials, or a refresh that failed (with its error).
     public enum Update: Sendable {
         case refreshed(AWSCredentials)
-        case failed(String)
+        case failed(any Error)
     }
 
     private let fetch: Fetch
@@ -135,7 +135,7 @@ public actor RefreshingCredentials {
         failures += 1
         lastError = error
         retryAfter = now().addingTimeInterval(backoff.delay(afterFailures: failures))
-        onUpdate(.failed("\(error)"))
+        onUpdate(.failed(error))
     }
 
     private func isDue(_ credentials: AWSCredentials, at time: Date) -> Bool {

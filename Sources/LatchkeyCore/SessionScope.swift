@@ -162,8 +162,9 @@ public struct ScopeRequest: Sendable, Equatable {
     public var isEmpty: Bool { policyFile == nil && policyArns.isEmpty && !readOnly }
 }
 
-public enum SessionScopeError: Error, CustomStringConvertible, Sendable, Equatable {
-    case unreadablePolicyFile(file: String, reason: String)
+public enum SessionScopeError: Error, CustomStringConvertible, Sendable {
+    /// `cause` is the read's own error.
+    case unreadablePolicyFile(file: String, cause: any Error)
     case badPolicyFile(file: String, problem: String)
     case policyTooLong(file: String, characters: Int)
     case badPolicyArn(arn: String, origin: String)
@@ -173,8 +174,9 @@ public enum SessionScopeError: Error, CustomStringConvertible, Sendable, Equatab
 
     public var description: String {
         switch self {
-        case .unreadablePolicyFile(let file, let reason):
-            return "the session policy file \(file) cannot be read (\(reason)); check the path."
+        case .unreadablePolicyFile(let file, let cause):
+            return
+                "the session policy file \(file) cannot be read (\(readFailureReason(cause))); check the path."
         case .badPolicyFile(let file, let problem):
             return "the session policy file \(file) cannot be used: \(problem); "
                 + "write a policy document such as {\"Version\":\"2012-10-17\",\"Statement\":[...]}."
@@ -279,8 +281,7 @@ extension ProfileResolver {
             do {
                 data = try readFile(file)
             } catch {
-                throw SessionScopeError.unreadablePolicyFile(
-                    file: file, reason: readFailureReason(error))
+                throw SessionScopeError.unreadablePolicyFile(file: file, cause: error)
             }
             document = try SessionScope.policyDocument(file: file, data: data)
         }
@@ -337,7 +338,8 @@ private func uppercaseHex(_ value: UInt32) -> String {
     return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
 }
 
-/// Why a policy file could not be read, in the system's words when it gave an errno.
+/// Why a policy file could not be read, in the system's words when it gave an errno: the final
+/// rendering of the read's error, for `SessionScopeError.description` only.
 private func readFailureReason(_ error: any Error) -> String {
     if let cocoa = error as? CocoaError, let posix = cocoa.userInfo["NSUnderlyingError"] as? POSIXError {
         return String(cString: strerror(posix.code.rawValue))

@@ -8,7 +8,25 @@ import Keyring
 
 public enum YubiKeyError: Error, CustomStringConvertible, Sendable, Equatable {
     case ykmanMissing
-    case failed(step: String, reason: String)
+    case failed(step: String, reason: Reason)
+
+    /// Why a ykman step failed.
+    public enum Reason: Error, CustomStringConvertible, Sendable, Equatable {
+        /// ykman could not be run.
+        case couldNotStart(Subprocess.Failure)
+        /// ykman's last line on stderr.
+        case ykmanSaid(String)
+        /// ykman exited non-zero and said nothing.
+        case exitStatus(Int32)
+
+        public var description: String {
+            switch self {
+            case .couldNotStart(let failure): "it could not start: \(failure)"
+            case .ykmanSaid(let message): message
+            case .exitStatus(let status): "exit status \(status)"
+            }
+        }
+    }
 
     public var description: String {
         switch self {
@@ -64,11 +82,12 @@ public struct YubiKeyOATH: Sendable {
             result = try Subprocess.run(
                 executable, arguments, environment: environment, stdin: Data((input ?? "").utf8))
         } catch {
-            throw YubiKeyError.failed(step: step, reason: "it could not start: \(error)")
+            throw YubiKeyError.failed(step: step, reason: .couldNotStart(error))
         }
         guard result.status == 0 else {
             let message = result.stderrText.split(separator: "\n").last.map(String.init)
-            throw YubiKeyError.failed(step: step, reason: message ?? "exit status \(result.status)")
+            throw YubiKeyError.failed(
+                step: step, reason: message.map { .ykmanSaid($0) } ?? .exitStatus(result.status))
         }
         return String(decoding: result.stdout, as: UTF8.self)
     }

@@ -47,8 +47,9 @@ public final class CredentialFeed: Sendable {
                 case .refreshed(let credentials):
                     let fresh = Self.render(credentials, roleArn: roleArn, updated: now())
                     rendered.write { $0 = fresh }
-                case .failed(let reason):
-                    log("could not refresh the credentials\(roleArn.map { " for \($0)" } ?? ""): \(reason)")
+                case .failed(let error):
+                    // The final rendering of the refresh's error: a line of the server's log.
+                    log("could not refresh the credentials\(roleArn.map { " for \($0)" } ?? ""): \(error)")
                 }
             }, fetch: fetch)
     }

@@ -59,6 +59,7 @@ public enum ConformanceData {
         do {
             return try JSONDecoder().decode(T.self, from: data(relativePath))
         } catch {
+            // The final rendering: a line on the test run's stderr.
             let message = "Cannot read conformance file \(url(relativePath).path): \(error)\n"
             FileHandle.standardError.write(Data(message.utf8))
             return nil

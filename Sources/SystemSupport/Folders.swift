@@ -52,7 +52,7 @@ public enum PrivateFolderError: Error, Sendable, Equatable, CustomStringConverti
 
     public var description: String {
         switch self {
-        case .unusable(let error): "\(error)"
+        case .unusable(let cause): "\(cause)"
         case .notAFolder(let path): "\(path) is not a folder (a link or a file is in its place)"
         case .wrongOwner(let path, let owner): "\(path) belongs to uid \(owner), not to you (uid \(getuid()))"
         case .openToOthers(let path, let mode):
@@ -141,6 +141,7 @@ public struct RuntimeFolder: Sendable, Equatable {
                     warning: "\(refused); using \(fallback) for locks and spent MFA codes instead. "
                         + "Remove \(usual) if you did not expect it.")
             } catch {
+                // `warning` is the final text the user sees (printed as it is), not a stored cause.
                 return RuntimeFolder(
                     path: nil,
                     warning: "\(refused), and \(error); session locks and the spent MFA code log are off. "

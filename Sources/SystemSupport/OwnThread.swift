@@ -91,12 +91,17 @@ public func startThread(named name: String, _ body: @escaping @Sendable () -> Vo
 /// and waits for it without holding one of the concurrency runtime's threads. That pool is only as
 /// wide as the CPU count: two blocked callers on a two-core machine would stop every other task,
 /// including the one that would let the blocked work finish.
-public func onOwnThread<Value: Sendable>(
-    named name: String, _ work: @escaping @Sendable () throws -> Value
-) async throws -> Value {
-    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Value, any Error>) in
-        startThread(named: name) { continuation.resume(with: Result { try work() }) }
+/// Throws what `work` throws, typed as it is.
+public func onOwnThread<Value: Sendable, Failure: Error>(
+    named name: String, _ work: @escaping @Sendable () throws(Failure) -> Value
+) async throws(Failure) -> Value {
+    let result = await withCheckedContinuation {
+        (continuation: CheckedContinuation<Result<Value, Failure>, Never>) in
+        startThread(named: name) {
+            continuation.resume(returning: Result { () throws(Failure) in try work() })
+        }
     }
+    return try result.get()
 }
 
 /// Jobs waiting for the one thread that runs them, first in first out.

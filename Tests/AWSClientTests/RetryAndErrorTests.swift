@@ -175,6 +175,30 @@ struct RetryAndErrorTests {
         }
     }
 
+    @Test func aTransportFailureKeepsItsCause() async throws {
+        struct Odd: Error, CustomStringConvertible { var description: String { "an odd failure" } }
+        let transport = ScriptedTransport([.fail(Odd()), .fail(Odd()), .fail(Odd())])
+        let error = await #expect(throws: AWSClientError.self) {
+            _ = try await getSessionToken(try makeSTS(transport))
+        }
+        guard let error, case .transport(_, _, _, .other(let cause), 3) = error else {
+            Issue.record("expected a transport failure, got \(String(describing: error))")
+            return
+        }
+        #expect(cause is Odd)
+        #expect(error.description.contains("(3 attempts): an odd failure; check the network"))
+
+        let refused = ScriptedTransport(
+            Array(repeating: .fail(HTTPTransportError.connection("refused")), count: 3))
+        let curl = await #expect(throws: AWSClientError.self) {
+            _ = try await getSessionToken(try makeSTS(refused))
+        }
+        guard let curl, case .transport(_, _, _, .connection("refused"), _) = curl else {
+            Issue.record("expected curl's text, got \(String(describing: curl))")
+            return
+        }
+    }
+
     @Test func throttlingAndRetryableFlags() {
         func error(_ code: String, _ status: Int) -> AWSServiceError {
             AWSServiceError(service: "sts", operation: "X", httpStatus: status, code: code, message: "")

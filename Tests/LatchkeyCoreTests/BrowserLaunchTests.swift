@@ -44,6 +44,28 @@ import Testing
         #expect(launch.arguments == [Self.page])
     }
 
+    @Test func aBrowserThatFailsKeepsTheReason() async throws {
+        let missing = BrowserLaunchPlan(browser: .firefox, executable: "/nonexistent/firefox", arguments: [])
+        do {
+            try await Browser.launch(missing, environment: [:])
+            Issue.record("a missing program should fail")
+        } catch {
+            guard case .failed("/nonexistent/firefox", .couldNotRun) = error else {
+                Issue.record("expected couldNotRun, got \(error)")
+                return
+            }
+        }
+        let failing = BrowserLaunchPlan(
+            browser: .firefox, executable: "/bin/sh", arguments: ["-c", "exit 3"])
+        do {
+            try await Browser.launch(failing, environment: [:])
+            Issue.record("a failing program should fail")
+        } catch {
+            #expect(error == .failed(program: "/bin/sh", reason: .exitStatus(3)))
+            #expect("\(error)" == "/bin/sh failed: exit status 3; run `latchkey login --stdout` instead.")
+        }
+    }
+
     @Test func firefoxGetsItsProfileByName() throws {
         let launch = try #require(
             try plan(BrowserChoice(browser: "firefox", profile: "work"), installed: ["firefox"]))

@@ -145,11 +145,10 @@ struct KeyRotationTests {
 
     @Test func twoKeysAreRefusedBeforeAnythingChangesNamingTheOtherKey() async throws {
         let account = FakeAccount(keys: ["AKIAOLD", "AKIASPARE"])
-        await #expect(
-            throws: KeyRotationError.keyLimitReached(
-                profile: "doug", otherKeyId: "AKIASPARE", userName: "doug")
-        ) {
-            _ = try await account.rotation().run()
+        let error = await #expect(throws: KeyRotationError.self) { _ = try await account.rotation().run() }
+        guard case .keyLimitReached("doug", "AKIASPARE", "doug"?) = error else {
+            Issue.record("expected keyLimitReached, got \(String(describing: error))")
+            return
         }
         #expect(!account.log.contains { $0.hasPrefix("create") || $0.hasPrefix("store") })
         #expect(account.keys == ["AKIAOLD", "AKIASPARE"] && account.stored == "AKIAOLD")
@@ -167,7 +166,14 @@ struct KeyRotationTests {
     @Test(arguments: [FakeAccount.Step.session, .identity, .list, .create])
     func failuresBeforeTheNewKeyExistsChangeNothing(step: FakeAccount.Step) async throws {
         let account = FakeAccount(failing: [step])
-        await #expect(throws: (any Error).self) { _ = try await account.rotation().run() }
+        let error = await #expect(throws: (any Error).self) { _ = try await account.rotation().run() }
+        if step != .session {
+            guard case .notStarted(_, _, let cause) = error as? KeyRotationError else {
+                Issue.record("expected notStarted, got \(String(describing: error))")
+                return
+            }
+            #expect((cause as? FakeAccount.Injected)?.step == step.rawValue)
+        }
         #expect(account.keys == ["AKIAOLD"] && account.stored == "AKIAOLD")
         #expect(!account.log.contains { $0.hasPrefix("store") || $0.hasPrefix("delete") })
     }
@@ -178,8 +184,10 @@ struct KeyRotationTests {
             _ = try await account.rotation().run()
             Issue.record("expected a failure")
         } catch let error as KeyRotationError {
-            guard case .rolledBack(_, _, let newKey) = error else { throw error }
+            guard case .rolledBack(_, .notStored(let cause), let newKey) = error else { throw error }
             #expect(newKey == "AKIANEW")
+            // The keyring's own error is kept, not flattened into text.
+            #expect((cause as? FakeAccount.Injected)?.step == "store")
             #expect(
                 "\(error)".contains("could not be stored") && "\(error)".contains("old key is still stored"))
         }
@@ -193,7 +201,15 @@ struct KeyRotationTests {
             _ = try await account.rotation(verify: .init(budget: .seconds(3))).run()
             Issue.record("expected a failure")
         } catch let error as KeyRotationError {
-            guard case .rolledBack = error else { throw error }
+            guard case .rolledBack(_, .notWorking(let attempts, .failed(let cause)), _) = error else {
+                throw error
+            }
+            #expect(attempts == 3)
+            guard case .service(let serviceError) = cause as? AWSClientError else {
+                Issue.record("expected the STS error itself, got \(cause)")
+                return
+            }
+            #expect(serviceError.code == "InvalidClientTokenId")
             #expect(
                 "\(error)".contains("did not work after 3 attempts")
                     && "\(error)".contains("InvalidClientTokenId"))
@@ -213,7 +229,21 @@ struct KeyRotationTests {
 
     @Test func aKeyOfAnotherIdentityIsNotRetriedAndRolledBack() async throws {
         let account = FakeAccount(verifyAs: "arn:aws:iam::123456789012:user/mallory")
-        await #expect(throws: KeyRotationError.self) { _ = try await account.rotation().run() }
+        let error = await #expect(throws: KeyRotationError.self) { _ = try await account.rotation().run() }
+        guard let error, case .rolledBack(_, .notWorking(1, .wrongIdentity(let mismatch)), _) = error else {
+            Issue.record("expected a rollback for the wrong identity, got \(String(describing: error))")
+            return
+        }
+        #expect(
+            mismatch
+                == IdentityMismatch(
+                    actual: "arn:aws:iam::123456789012:user/mallory",
+                    expected: "arn:aws:iam::123456789012:user/team/doug"))
+        let expected: String =
+            "rotation of 'doug' stopped: the new key did not work after 1 attempt (it authenticates as "
+            + "arn:aws:iam::123456789012:user/mallory, not arn:aws:iam::123456789012:user/team/doug). "
+            + "The new key AKIANEW was deleted again; the old key is still stored and works."
+        #expect("\(error)" == expected)
         #expect(account.log.filter { $0.hasPrefix("verify") }.count == 1)
         #expect(account.keys == ["AKIAOLD"] && account.stored == "AKIAOLD")
     }
@@ -224,8 +254,9 @@ struct KeyRotationTests {
             _ = try await account.rotation().run()
             Issue.record("expected a failure")
         } catch let error as KeyRotationError {
-            guard case .oldKeyNotDeleted(_, let old, let new, _, _) = error else { throw error }
+            guard case .oldKeyNotDeleted(_, let old, let new, _, let cause) = error else { throw error }
             #expect(old == "AKIAOLD" && new == "AKIANEW")
+            #expect((cause as? FakeAccount.Injected)?.step == "deleteOld")
             #expect("\(error)".contains("aws iam delete-access-key --access-key-id AKIAOLD --user-name doug"))
         }
         #expect(account.stored == "AKIANEW" && account.keys == ["AKIAOLD", "AKIANEW"])
@@ -238,7 +269,11 @@ struct KeyRotationTests {
             _ = try await account.rotation().run()
             Issue.record("expected a failure")
         } catch let error as KeyRotationError {
-            guard case .newKeyNotDeleted = error else { throw error }
+            guard case .newKeyNotDeleted(_, .notStored(let failure), _, _, let cause) = error else {
+                throw error
+            }
+            #expect((failure as? FakeAccount.Injected)?.step == "store")
+            #expect((cause as? FakeAccount.Injected)?.step == "deleteNew")
             #expect("\(error)".contains("--access-key-id AKIANEW"))
         }
         #expect(account.stored == "AKIAOLD")
@@ -250,7 +285,17 @@ struct KeyRotationTests {
             _ = try await account.rotation(verify: .init(budget: .seconds(1))).run()
             Issue.record("expected a failure")
         } catch let error as KeyRotationError {
-            guard case .rolledBackPartly = error else { throw error }
+            guard case .rolledBackPartly(_, .notWorking(2, .failed), _, _, let restoreFailure) = error else {
+                throw error
+            }
+            #expect((restoreFailure as? FakeAccount.Injected)?.step == "restore")
+            let expected: String =
+                "rotation of 'doug' stopped: the new key did not work after 2 attempts (STS GetCallerIdentity "
+                + "failed with InvalidClientTokenId (HTTP 403): The security token included in the request is "
+                + "invalid.), and putting the old key back in the keyring failed (injected failure in restore). "
+                + "The keyring holds the new key AKIANEW and AWS still has the old key AKIAOLD; both were kept. "
+                + "Check the keyring, then run `latchkey rotate doug` again."
+            #expect("\(error)" == expected)
         }
         #expect(account.keys == ["AKIAOLD", "AKIANEW"] && account.stored == "AKIANEW")
         #expect(!account.log.contains { $0.hasPrefix("delete") })
@@ -270,8 +315,12 @@ struct KeyRotationTests {
         "arn:aws:sts::123456789012:assumed-role/R/s", "arn:aws:sts::123456789012:federated-user/x", "junk",
     ])
     func nonUserKeysAreRefused(arn: String) {
-        #expect(throws: KeyRotationError.notAUserKey(profile: "p", arn: arn)) {
+        let error = #expect(throws: KeyRotationError.self) {
             try KeyRotation.userName(fromArn: arn, profile: "p")
+        }
+        guard case .notAUserKey("p", let named) = error, named == arn else {
+            Issue.record("expected notAUserKey, got \(String(describing: error))")
+            return
         }
     }
 
@@ -352,10 +401,11 @@ struct InterruptedRotationTests {
         let old = FakeAccount(
             keys: ["AKIAOLD", "AKIASPARE"], journal: .init(oldAccessKeyId: "AKIAOLD", started: Self.begun),
             createDates: ["AKIASPARE": Self.begun.addingTimeInterval(-86400)])
-        await #expect(
-            throws: KeyRotationError.keyLimitReached(
-                profile: "doug", otherKeyId: "AKIASPARE", userName: "doug")
-        ) { _ = try await old.rotation().run() }
+        let error = await #expect(throws: KeyRotationError.self) { _ = try await old.rotation().run() }
+        guard case .keyLimitReached("doug", "AKIASPARE", "doug"?) = error else {
+            Issue.record("expected keyLimitReached, got \(String(describing: error))")
+            return
+        }
         #expect(old.keys == ["AKIAOLD", "AKIASPARE"])
     }
 

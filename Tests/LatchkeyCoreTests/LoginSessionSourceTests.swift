@@ -201,8 +201,12 @@ import Testing
     @Test func missingPermissionNamesTheActionAndTheManagedPolicy() async throws {
         try await store(session(expiresIn: 30))
         let transport = ScriptedTransport([Self.refusal("INSUFFICIENT_PERMISSIONS", status: 403)])
-        await #expect(throws: LoginSessionProblem.missingPermission(profile: "ada")) {
+        let problem = await #expect(throws: LoginSessionProblem.self) {
             try await service(transport).credentials(for: try plan())
+        }
+        guard case .missingPermission("ada") = problem else {
+            Issue.record("expected missingPermission, got \(String(describing: problem))")
+            return
         }
         let text = "\(LoginSessionProblem.missingPermission(profile: "ada"))"
         #expect(text.contains("signin:CreateOAuth2Token") && text.contains("SignInLocalDevelopmentAccess"))
@@ -210,8 +214,12 @@ import Testing
 
     @Test func noStoredSessionSaysToSignIn() async throws {
         let transport = ScriptedTransport()
-        await #expect(throws: LoginSessionProblem.notSignedIn(profile: "ada", identityArn: Self.arn)) {
+        let problem = await #expect(throws: LoginSessionProblem.self) {
             try await service(transport).credentials(for: try plan())
+        }
+        guard case .notSignedIn("ada", Self.arn) = problem else {
+            Issue.record("expected notSignedIn, got \(String(describing: problem))")
+            return
         }
         #expect(
             "\(LoginSessionProblem.notSignedIn(profile: "ada", identityArn: Self.arn))".contains(
@@ -232,9 +240,20 @@ import Testing
         await transport.enqueue(failure)
         await transport.enqueue(failure)
         await transport.enqueue(failure)
-        await #expect(throws: LoginSessionProblem.self) {
+        let problem = await #expect(throws: LoginSessionProblem.self) {
             try await service(transport).credentials(for: try plan())
         }
+        // The client's own error is kept, not flattened into text.
+        guard let problem, case .refreshFailed("ada", let cause) = problem,
+            let tokenError = cause as? SigninTokenError, case .serverError(500, _) = tokenError
+        else {
+            Issue.record(
+                "expected refreshFailed holding the server error, got \(String(describing: problem))")
+            return
+        }
+        #expect(
+            "\(problem)"
+                == "the console sign-in session of profile 'ada' could not be refreshed: \(tokenError)")
         #expect(try await stored()?.refreshToken == "rt-old")
     }
 
@@ -248,6 +267,11 @@ import Testing
             Issue.record("a tampered item should fail")
         } catch let problem as LoginSessionProblem {
             #expect("\(problem)".contains("cannot be read") && "\(problem)".contains("latchkey signin ada"))
+            guard case .unreadable("ada", let cause) = problem else {
+                Issue.record("expected unreadable, got \(problem)")
+                return
+            }
+            #expect(cause is LoginSessionError)
         }
     }
 
@@ -512,11 +536,21 @@ final class RacingKeyring: Keyring, @unchecked Sendable {
         ])
         let file = try configFile("[profile ada]\n")
         defer { try? FileManager.default.removeItem(at: file) }
-        await #expect(throws: LoginSessionAccount.RetireKeyRefused.self) {
+        let refusal = await #expect(throws: LoginSessionAccount.RetireKeyRefused.self) {
             try await account(transport).signin(
                 profile: "ada", region: "us-east-1", mode: PastingBrowser().mode, configFile: file.path,
                 retireKey: true)
         }
+        // IAM's own error is kept, not flattened into text.
+        guard case .deactivationFailed(let cause) = refusal?.reason, let iamError = cause as? AWSClientError,
+            iamError.serviceError?.operation == "UpdateAccessKey"
+        else {
+            Issue.record("expected the UpdateAccessKey error, got \(String(describing: refusal))")
+            return
+        }
+        #expect(
+            refusal?.description.contains("deactivating it with the new session failed (\(iamError)).")
+                == true)
         let bodies = await transport.bodies
         #expect(bodies.last?.contains("Action=UpdateAccessKey") == true)
         #expect(try await storedSession() == nil)

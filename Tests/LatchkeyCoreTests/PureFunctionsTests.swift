@@ -174,11 +174,12 @@ import Testing
     }
 
     @Test func otherErrorsPassThrough() async throws {
-        await #expect(throws: Self.serviceError("NoSuchEntity")) {
+        let error = await #expect(throws: AWSClientError.self) {
             try await Workflow().call("GetUser") { () async throws -> Int in
                 throw Self.serviceError("NoSuchEntity")
             }
         }
+        #expect(error?.serviceError == Self.serviceError("NoSuchEntity").serviceError)
         #expect(try await Workflow().call("GetUser") { 7 } == 7)
     }
 }

@@ -201,6 +201,15 @@ import Testing
             }
         }
         #expect(message(ScopeRequest(policyFile: "/missing.json")).contains("/missing.json cannot be read"))
+        // The read's own error is kept.
+        let unreadable = #expect(throws: SessionScopeError.self) {
+            try plan("admin", ScopeRequest(policyFile: "/missing.json"))
+        }
+        guard case .unreadablePolicyFile("/missing.json", let cause) = unreadable else {
+            Issue.record("expected unreadablePolicyFile, got \(String(describing: unreadable))")
+            return
+        }
+        #expect((cause as? CocoaError)?.code == .fileReadNoSuchFile)
         #expect(
             message(ScopeRequest(policyFile: "/p.json"), files: ["/p.json": "{not json"])
                 .contains("the session policy file /p.json cannot be used: it is not valid JSON"))

@@ -51,6 +51,48 @@ import Testing
         }
     }
 
+    @Test func aFailingMFAProcessKeepsTheProgramsError() async throws {
+        struct Exited: Error, CustomStringConvertible { var description: String { "exit status 2" } }
+        let source = MFACodeSource(
+            prompt: nil, processRunner: ScriptedProcessRunner(failure: Exited()), environment: [:])
+        do {
+            _ = try await source.code(
+                profile: "doug", serial: "arn:aws:iam::111122223333:mfa/doug", mfaProcess: "gen", flag: nil)
+            Issue.record("the program should fail")
+        } catch let error as LatchkeyError {
+            guard case .mfaProcessFailed("gen", let cause) = error else {
+                Issue.record("unexpected \(error)")
+                return
+            }
+            #expect(cause is Exited)
+            #expect(
+                "\(error)"
+                    == "mfa_process `gen` failed: exit status 2; run it by hand to check it prints a 6-digit code."
+            )
+        }
+    }
+
+    @Test func aYubiKeyStepThatCannotStartKeepsTheSubprocessFailure() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "latchkey-yk-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let script = folder.appendingPathComponent("ykman")
+        try Data("#!/bin/sh\nexit 4\n".utf8).write(to: script)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script.path)
+        var yubiKey = try YubiKeyOATH(environment: ["PATH": folder.path])
+        #expect(throws: YubiKeyError.failed(step: "read a code", reason: .exitStatus(4))) {
+            try yubiKey.code(name: "AWS doug")
+        }
+        yubiKey.executable = "/nonexistent/ykman"
+        let error = #expect(throws: YubiKeyError.self) { try yubiKey.code(name: "AWS doug") }
+        guard case .failed("read a code", .couldNotStart(let failure)) = error else {
+            Issue.record("expected couldNotStart, got \(String(describing: error))")
+            return
+        }
+        #expect("\(String(describing: error))".contains("(it could not start: \(failure))"))
+    }
+
     @Test func aFailingCredentialProcessCarriesTheProgramsError() async throws {
         struct Exited: Error, CustomStringConvertible { var description: String { "exit status 3" } }
         let config = "[profile proc]\ncredential_process = /usr/local/bin/creds --profile x\n"

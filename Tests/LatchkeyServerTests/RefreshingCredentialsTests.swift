@@ -117,6 +117,19 @@ struct RefreshingCredentialsTests {
         #expect(await refresher.secondsUntilRefresh() == 3300)
     }
 
+    @Test func aFailedRefreshHandsOnItsError() async throws {
+        struct Down: Error {}
+        let seen = CallLog()
+        let refresher = RefreshingCredentials(
+            refreshBefore: 300, now: { Date(timeIntervalSince1970: 0) },
+            onUpdate: { update in
+                if case .failed(let error) = update { seen.record(error is Down ? "Down" : "\(error)") }
+            },
+            fetch: { throw Down() })
+        await #expect(throws: Down.self) { _ = try await refresher.current() }
+        #expect(seen.entries == ["Down"])
+    }
+
     @Test func backoffDoublesUpToItsMaximum() {
         let backoff = RefreshingCredentials.Backoff(initial: 10, maximum: 300)
         #expect((0...7).map { backoff.delay(afterFailures: $0) } == [0, 10, 20, 40, 80, 160, 300, 300])

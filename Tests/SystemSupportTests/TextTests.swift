@@ -179,26 +179,34 @@ import Testing
             var value = 0
         }
         let counter = Counter()
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        await withTaskGroup(of: Void.self) { group in
             for index in 0..<4 {
                 group.addTask {
-                    try await onOwnThread(named: "latchkey-test-\(index)") {
+                    await onOwnThread(named: "latchkey-test-\(index)") {
                         for _ in 0..<10_000 { counter.lock.withLock { counter.value += 1 } }
                     }
                 }
             }
-            try await group.waitForAll()
+            await group.waitForAll()
         }
         #expect(counter.value == 40_000)
     }
 
     @Test func ownThreadIsNamedAndPassesErrorsBack() async throws {
-        let name = try await onOwnThread(named: "latchkey-named-thread-long") { () -> String in
+        let name = await onOwnThread(named: "latchkey-named-thread-long") { () -> String in
             (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? ""
         }
         #expect(name == "latchkey-named-\n")
         struct Failed: Error {}
         await #expect(throws: Failed.self) { try await onOwnThread(named: "x") { throw Failed() } }
+        // A typed failure comes back typed (`do throws(Failed)` compiles only if it does).
+        do throws(Failed) {
+            _ = try await onOwnThread(named: "y") { () throws(Failed) -> Int in throw Failed() }
+            Issue.record("expected Failed")
+        } catch {
+            let failed: Failed = error
+            _ = failed
+        }
     }
 }
 
