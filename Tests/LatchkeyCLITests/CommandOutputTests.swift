@@ -239,22 +239,23 @@ import Testing
 
     @Test(arguments: exportRows) func export(_ row: Row) async throws { try await Self.expect(row) }
 
+    /// STS's answer to GetSessionToken: session ASIAEXAMPLE000001.
+    static let sessionTokenAnswer = ScriptedTransport.Step.xml(
+        """
+        <GetSessionTokenResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+          <GetSessionTokenResult><Credentials>
+            <SessionToken>TOKEN1</SessionToken><SecretAccessKey>SESSIONSECRET</SecretAccessKey>
+            <Expiration>2026-05-28T21:26:40Z</Expiration><AccessKeyId>ASIAEXAMPLE000001</AccessKeyId>
+          </Credentials></GetSessionTokenResult>
+          <ResponseMetadata><RequestId>1</RequestId></ResponseMetadata>
+        </GetSessionTokenResponse>
+        """)
+
     /// A session is made once through STS (the scripted transport), then reused from the keyring.
     @Test func exportMakesASessionOnceThenReusesIt() async throws {
         let world = try InMemoryWorld(
             config: Self.config,
-            transport: [
-                .xml(
-                    """
-                    <GetSessionTokenResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
-                      <GetSessionTokenResult><Credentials>
-                        <SessionToken>TOKEN1</SessionToken><SecretAccessKey>SESSIONSECRET</SecretAccessKey>
-                        <Expiration>2026-05-28T21:26:40Z</Expiration><AccessKeyId>ASIAEXAMPLE000001</AccessKeyId>
-                      </Credentials></GetSessionTokenResult>
-                      <ResponseMetadata><RequestId>1</RequestId></ResponseMetadata>
-                    </GetSessionTokenResponse>
-                    """)
-            ])
+            transport: [Self.sessionTokenAnswer])
         try await world.storeKey(profile: "doug")
         let expected =
             #"{"Version":1,"AccessKeyId":"ASIAEXAMPLE000001","SecretAccessKey":"SESSIONSECRET","#
@@ -273,18 +274,7 @@ import Testing
         let terminal = ScriptedTerminal(available: true, answers: ["123456"])
         let world = try InMemoryWorld(
             config: Self.config,
-            transport: [
-                .xml(
-                    """
-                    <GetSessionTokenResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
-                      <GetSessionTokenResult><Credentials>
-                        <SessionToken>TOKEN1</SessionToken><SecretAccessKey>SESSIONSECRET</SecretAccessKey>
-                        <Expiration>2026-05-28T21:26:40Z</Expiration><AccessKeyId>ASIAEXAMPLE000001</AccessKeyId>
-                      </Credentials></GetSessionTokenResult>
-                      <ResponseMetadata><RequestId>1</RequestId></ResponseMetadata>
-                    </GetSessionTokenResponse>
-                    """)
-            ], terminal: terminal)
+            transport: [Self.sessionTokenAnswer], terminal: terminal)
         try await world.storeKey(profile: "admin")
         let outcome = await world.run(["export", "--format", "json", "admin"])
         #expect(outcome.status == 0, "\(outcome)")
