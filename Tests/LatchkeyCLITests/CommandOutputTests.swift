@@ -592,6 +592,13 @@ import Testing
             argv: ["sso", "logout", "doug"], status: 1,
             errContains: ["profile 'doug' does not use IAM Identity Center"]),
         Row(
+            argv: ["sso", "login", "doug"], status: 1,
+            err: "latchkey: profile 'doug' does not use IAM Identity Center "
+                + "(no sso_session or sso_start_url).\n"),
+        Row(
+            argv: ["sso", "populate", "nope"], status: 1,
+            errContains: ["there is no [sso-session nope] section in", "add it or fix the name."]),
+        Row(
             argv: ["signout", "doug"], status: 1,
             err: "latchkey: profile 'doug' has login_session = (none); "
                 + "expected a profile signed in with `latchkey signin doug`.\n"),
