@@ -1,5 +1,6 @@
 import Foundation
 import Keyring
+import LatchkeyTestSupport
 import Testing
 
 /// The pass backend's layout against a real pass store and gpg (BackendFixtures): entry names say
@@ -39,15 +40,8 @@ import Testing
             let real = try BackendFixtures.run("/usr/bin/env", ["sh", "-c", "command -v gpg"])
             // pass prefers gpg2 when there is one: both names lead to the wrapper.
             for name in ["gpg", "gpg2"] {
-                let script = "#!/bin/sh\necho \"$*\" >> '\(log)'\nexec '\(real)' \"$@\"\n"
-                // Close-on-exec: a program another test starts meanwhile must not inherit a writable
-                // descriptor of the script, or running it fails with ETXTBSY ("Text file busy").
-                let fd = open(bin + "/" + name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o755)
-                guard fd >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
-                let bytes = Array(script.utf8)
-                let written = write(fd, bytes, bytes.count)
-                close(fd)
-                guard written == bytes.count else { throw POSIXError(.EIO) }
+                try writeExecutableScript(
+                    "#!/bin/sh\necho \"$*\" >> '\(log)'\nexec '\(real)' \"$@\"\n", to: bin + "/" + name)
             }
             var wrapped = storeEnvironment
             wrapped["PATH"] = bin + ":" + (storeEnvironment["PATH"] ?? "/usr/bin:/bin")

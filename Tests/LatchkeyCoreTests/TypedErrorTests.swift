@@ -78,8 +78,7 @@ import Testing
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let script = folder.appendingPathComponent("ykman")
-        try Data("#!/bin/sh\nexit 4\n".utf8).write(to: script)
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script.path)
+        try writeExecutableScript("#!/bin/sh\nexit 4\n", to: script.path)
         var yubiKey = try YubiKeyOATH(environment: ["PATH": folder.path])
         #expect(throws: YubiKeyError.failed(step: "read a code", reason: .exitStatus(4))) {
             try yubiKey.code(name: "AWS doug")
