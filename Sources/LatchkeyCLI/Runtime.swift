@@ -151,7 +151,8 @@ struct Runtime {
             // The sign-in happens in a browser, perhaps on another device, so only an explicit
             // --no-prompt / LATCHKEY_NO_PROMPT turns it off; with no terminal the URL goes to stderr.
             ssoPresenter: promptsOff == nil || promptsOff == .noTerminal
-                ? TerminalSSOPresenter(openBrowser: openBrowser, terminal: terminal) : nil)
+                ? TerminalSSOPresenter(
+                    openBrowser: openBrowser, terminal: terminal, environment: environment) : nil)
         context.lockDirectory = runtimeDirectory
         context.promptsOff = promptsOff
         context.notice = notice

@@ -173,6 +173,8 @@ extension Runtime {
 struct TerminalSSOPresenter: SSOLoginPresenter {
     var openBrowser: Bool
     var terminal: any TerminalIO
+    /// The run's environment (the world's), which says how to open a browser.
+    var environment: [String: String]
 
     func present(verificationURI: String, completeURI: String?, userCode: String, profile: String) async {
         let url = completeURI ?? verificationURI
@@ -181,7 +183,7 @@ struct TerminalSSOPresenter: SSOLoginPresenter {
                 + "latchkey: and check that the page shows the code \(userCode). Waiting…\n")
         guard openBrowser else { return }
         do {
-            try await Browser.open(url, environment: ProcessInfo.processInfo.environment)
+            try await Browser.open(url, environment: environment)
         } catch {
             // The page is printed above: the user can still open it.
             terminal.say("latchkey: \(error); open the page above yourself.\n")

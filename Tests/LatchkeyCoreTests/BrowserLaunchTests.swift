@@ -1,5 +1,6 @@
 import AWSConfig
 import Foundation
+import LatchkeyTestSupport
 import Testing
 
 @testable import LatchkeyCore
@@ -173,5 +174,25 @@ import Testing
         let flags = BrowserChoice(browser: "chromium", profile: "Profile 1")
         #expect(try resolver.browserChoice(profile: "work", flags: flags) == flags)
         #expect(try resolver.browserChoice(profile: "plain", flags: BrowserChoice()).isEmpty)
+    }
+}
+
+/// The browser opener is a program latchkey starts: the one spawner keeps the vault passphrase from it.
+@Suite struct BrowserEnvironmentTests {
+    @Test func theOpenerGetsNoPassphrase() async throws {
+        #if os(Linux)
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "latchkey-opener-\(UUID().uuidString)"
+            ).path
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            try writeExecutableScript("#!/bin/sh\nenv > '\(folder)/env'\n", to: folder + "/xdg-open")
+            try await Browser.open(
+                "https://example.com/",
+                environment: ["PATH": folder + ":/usr/bin:/bin", "LATCHKEY_FILE_PASSPHRASE": "hunter2"])
+            let seen = try String(contentsOfFile: folder + "/env", encoding: .utf8)
+            #expect(seen.contains("PATH="))
+            #expect(!seen.contains("hunter2"))
+        #endif
     }
 }
