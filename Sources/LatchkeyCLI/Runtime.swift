@@ -165,12 +165,16 @@ struct Runtime {
 }
 
 /// This process's world: its environment, libcurl, the system clock, the real keyring backends,
-/// the controlling terminal, stdout and stderr.
+/// the controlling terminal, stdin, stdout and stderr.
 func liveWorld() -> World {
     World.live(
         environment: processEnvironment(), userAgent: "latchkey/\(latchkeyVersion)",
         terminal: DeviceTerminal(), standardOutput: { Swift.print($0, terminator: "") },
         standardError: { writeToStandardError($0) },
+        standardInputLine: {
+            // A blocking read: on a thread of its own, never on the cooperative pool.
+            await onOwnThread(named: "latchkey-stdin") { readLine(strippingNewline: true) }
+        },
         runtimeFolder: { privateRuntimeFolder })
 }
 

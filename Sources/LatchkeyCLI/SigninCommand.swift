@@ -57,9 +57,7 @@ struct SigninCommand: AsyncParsableCommand {
                     return try runtime.terminal.readLine(
                         prompt: "Paste the code the browser shows: ", hidden: true)
                 }
-                return await onOwnThread(named: "latchkey-stdin") {
-                    readLine(strippingNewline: true) ?? ""
-                }
+                return await runtime.world.standardInputLine() ?? ""
             }
         } else {
             let open = runtime.openBrowser

@@ -41,7 +41,7 @@ public struct KeyringRequest: Sendable {
 }
 
 /// Everything outside the process one run of latchkey touches, as values: the environment, the
-/// keyring backends, the HTTP transport, the clock, the terminal, stdout and stderr, and the
+/// keyring backends, the HTTP transport, the clock, the terminal, the standard streams, and the
 /// private runtime folder. `World.live` is the real one; a test builds one over an in-memory
 /// keyring, a scripted transport and a scripted terminal, and captures what is printed.
 public struct World: Sendable {
@@ -55,6 +55,9 @@ public struct World: Sendable {
     public var terminal: any TerminalIO
     public var standardOutput: @Sendable (String) -> Void
     public var standardError: @Sendable (String) -> Void
+    /// Reads one line of standard input without its newline (nil at its end): what a user pipes or
+    /// pastes when no terminal can be asked (`signin --remote`).
+    public var standardInputLine: @Sendable () async -> String?
     /// Where locks, the spent-code log and prompt-failure records live (looked up on first use,
     /// as the real one may warn); nil turns them off.
     public var runtimeFolder: @Sendable () -> String?
@@ -64,7 +67,9 @@ public struct World: Sendable {
         keyrings: @escaping @Sendable (KeyringRequest) throws -> any Keyring,
         defaultBackend: @escaping @Sendable (LatchkeySettings, BackendSettings) -> String,
         terminal: any TerminalIO, standardOutput: @escaping @Sendable (String) -> Void,
-        standardError: @escaping @Sendable (String) -> Void, runtimeFolder: @escaping @Sendable () -> String?
+        standardError: @escaping @Sendable (String) -> Void,
+        standardInputLine: @escaping @Sendable () async -> String?,
+        runtimeFolder: @escaping @Sendable () -> String?
     ) {
         self.environment = environment
         self.transport = transport
@@ -74,15 +79,17 @@ public struct World: Sendable {
         self.terminal = terminal
         self.standardOutput = standardOutput
         self.standardError = standardError
+        self.standardInputLine = standardInputLine
         self.runtimeFolder = runtimeFolder
     }
 
     /// The real world: this process's environment, libcurl, the system clock, the real backends.
-    /// `terminal`, the sinks and the runtime folder come from the caller (the CLI owns the terminal).
+    /// `terminal`, the standard streams and the runtime folder come from the caller (the CLI owns them).
     public static func live(
         environment: [String: String], userAgent: String, terminal: any TerminalIO,
         standardOutput: @escaping @Sendable (String) -> Void,
         standardError: @escaping @Sendable (String) -> Void,
+        standardInputLine: @escaping @Sendable () async -> String?,
         runtimeFolder: @escaping @Sendable () -> String?
     ) -> World {
         World(
@@ -97,7 +104,7 @@ public struct World: Sendable {
             },
             defaultBackend: { settings, backends in detectBackend(settings: settings, backends: backends) },
             terminal: terminal, standardOutput: standardOutput, standardError: standardError,
-            runtimeFolder: runtimeFolder)
+            standardInputLine: standardInputLine, runtimeFolder: runtimeFolder)
     }
 }
 

@@ -567,6 +567,49 @@ import Testing
         #expect(outcome.out.isEmpty)
     }
 
+    // MARK: signin --remote: with no terminal, the code the browser shows is pasted on stdin
+
+    /// A world whose stdin answers the sign-in URL printed so far with the confirmation page's code
+    /// for `state` (the URL's own when nil): base64 of `state=S&code=pasted`.
+    static func pastingWorld(arn: String, state: String? = nil) throws -> InMemoryWorld {
+        let world = try InMemoryWorld(config: config, transport: [.signinToken(arn: arn)])
+        let said = world.terminal.said
+        world.standardInput = {
+            let url = said.text.split(separator: "\n").first { $0.hasPrefix("https://") }
+            let printed = url.flatMap { URLComponents(string: String($0))?.queryItems }?
+                .first { $0.name == "state" }?.value
+            return Data("state=\(state ?? printed ?? "")&code=pasted".utf8).base64EncodedString()
+        }
+        return world
+    }
+
+    @Test func signinRemoteTakesThePastedCodeFromStandardInput() async throws {
+        let arn = "arn:aws:iam::123456789012:user/doug"
+        let world = try Self.pastingWorld(arn: arn)
+        let outcome = await world.run(["signin", "doug", "--remote"])
+        #expect(outcome.status == 0, "\(outcome)")
+        #expect(outcome.said.contains("https://eu-west-1.signin.aws.amazon.com/v1/authorize?"), "\(outcome)")
+        #expect(
+            outcome.out.hasPrefix(
+                "Signed in as \(arn) for profile 'doug' (kept in the memory keyring); refreshable until "),
+            "\(outcome)")
+        #expect(await world.transport.bodies.first?.contains(#""code":"pasted""#) == true)
+        #expect(world.config.contains("login_session = \(arn)"))
+        #expect(try await world.store.loginSession(identityArn: arn)?.identityArn == arn)
+    }
+
+    @Test func signinRemoteRefusesAPasteForAnotherSignIn() async throws {
+        let world = try Self.pastingWorld(arn: "arn:aws:iam::123456789012:user/doug", state: "forged")
+        let outcome = await world.run(["signin", "doug", "--remote"])
+        #expect(outcome.status == 1, "\(outcome)")
+        #expect(
+            outcome.err.hasPrefix(
+                "latchkey: The sign-in answer belongs to a different login request (state mismatch)"),
+            "\(outcome)")
+        #expect(await world.transport.requests.isEmpty)
+        #expect(!world.config.contains("login_session"))
+    }
+
     // MARK: the other commands: what they print, or how they fail before anything changes
 
     static let noKeyForDoug =

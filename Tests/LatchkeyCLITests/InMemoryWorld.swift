@@ -67,6 +67,8 @@ final class InMemoryWorld: @unchecked Sendable {
     let transport: ScriptedTransport
     var environment: [String: String]
     var terminal: ScriptedTerminal
+    /// Gives the command's stdin a line per call (nil: its end).
+    var standardInput: @Sendable () -> String? = { nil }
 
     init(
         config: String = "", environment extra: [String: String] = [:],
@@ -130,7 +132,8 @@ final class InMemoryWorld: @unchecked Sendable {
                 return keyring
             },
             defaultBackend: { _, _ in "memory" }, terminal: terminal, standardOutput: out.append,
-            standardError: err.append, runtimeFolder: { nil })
+            standardError: err.append, standardInputLine: { [standardInput] in standardInput() },
+            runtimeFolder: { nil })
         let status: Int32 = await Runtime.$world.withValue(world) {
             do {
                 var command = try LatchkeyCommand.parseAsRoot(try withOptionsBeforeProfile(argv))

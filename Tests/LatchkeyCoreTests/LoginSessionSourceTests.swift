@@ -428,17 +428,6 @@ final class RacingKeyring: Keyring, @unchecked Sendable {
 
     // MARK: The whole `signin --retire-key`, with the code pasted as for --remote
 
-    /// A token answer whose ID token names `arn`.
-    static func tokenAnswer(arn: String) -> ScriptedTransport.Step {
-        let claims = Data(#"{"sub":"\#(arn)","iat":1800000000}"#.utf8).base64EncodedString()
-            .replacingOccurrences(of: "=", with: "").replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-        return .json(
-            #"{"accessToken":{"accessKeyId":"ASIASESSION","secretAccessKey":"s","sessionToken":"t"},"#
-                + #""tokenType":"aws_sigv4","expiresIn":900,"refreshToken":"rt","idToken":"e30.\#(claims).c2ln"}"#
-        )
-    }
-
     /// Counts how often the browser step ran; pastes a code for the URL's own state.
     final class PastingBrowser: @unchecked Sendable {
         private let lock = NSLock()
@@ -511,7 +500,7 @@ final class RacingKeyring: Keyring, @unchecked Sendable {
     @Test func anotherUsersSignInIsNeverStored() async throws {
         try await CredentialStore(keyring: keyring).storeLongLivedKey(key, profile: "ada", now: clock.date)
         let transport = ScriptedTransport([
-            Self.tokenAnswer(arn: Self.arn), Self.identity("arn:aws:iam::123456789012:user/bob"),
+            .signinToken(arn: Self.arn), Self.identity("arn:aws:iam::123456789012:user/bob"),
             Self.identity(Self.arn),
         ])
         let browser = PastingBrowser()
@@ -532,7 +521,7 @@ final class RacingKeyring: Keyring, @unchecked Sendable {
     @Test func aRefusedDeactivationForgetsTheJustStoredSession() async throws {
         try await CredentialStore(keyring: keyring).storeLongLivedKey(key, profile: "ada", now: clock.date)
         let transport = ScriptedTransport([
-            Self.tokenAnswer(arn: Self.arn), Self.identity(Self.arn), Self.identity(Self.arn), Self.denied,
+            .signinToken(arn: Self.arn), Self.identity(Self.arn), Self.identity(Self.arn), Self.denied,
         ])
         let file = try configFile("[profile ada]\n")
         defer { try? FileManager.default.removeItem(at: file) }
@@ -562,7 +551,7 @@ final class RacingKeyring: Keyring, @unchecked Sendable {
         try await CredentialStore(keyring: keyring).storeLongLivedKey(key, profile: "ada", now: clock.date)
         try await CredentialStore(keyring: keyring).storeLoginSession(session, profile: "other")
         let transport = ScriptedTransport([
-            Self.tokenAnswer(arn: Self.arn), Self.identity(Self.arn), Self.identity(Self.arn), Self.denied,
+            .signinToken(arn: Self.arn), Self.identity(Self.arn), Self.identity(Self.arn), Self.denied,
         ])
         let file = try configFile("[profile ada]\n")
         defer { try? FileManager.default.removeItem(at: file) }
@@ -578,7 +567,7 @@ final class RacingKeyring: Keyring, @unchecked Sendable {
     @Test func aRetiredKeyLeavesTheStoredSessionAndTheProfileUsesIt() async throws {
         try await CredentialStore(keyring: keyring).storeLongLivedKey(key, profile: "ada", now: clock.date)
         let transport = ScriptedTransport([
-            Self.tokenAnswer(arn: Self.arn), Self.identity(Self.arn), Self.identity(Self.arn),
+            .signinToken(arn: Self.arn), Self.identity(Self.arn), Self.identity(Self.arn),
             Self.done("UpdateAccessKey"), Self.done("DeleteAccessKey"),
         ])
         let file = try configFile("[profile ada]\n")

@@ -8,15 +8,6 @@ import Testing
 private let flowNow = Date(timeIntervalSince1970: 1_800_000_000)
 
 /// A token answer whose ID token names `arn`.
-private func tokenAnswer(arn: String) -> String {
-    let claims = Data(#"{"sub":"\#(arn)","iat":1800000000}"#.utf8).base64EncodedString()
-        .replacingOccurrences(of: "=", with: "").replacingOccurrences(of: "+", with: "-")
-        .replacingOccurrences(of: "/", with: "_")
-    return
-        #"{"accessToken":{"accessKeyId":"ASIAFLOW","secretAccessKey":"flow-secret","sessionToken":"flow-token"},"#
-        + #""tokenType":"aws_sigv4","expiresIn":900,"refreshToken":"flow-refresh","idToken":"e30.\#(claims).c2ln"}"#
-}
-
 private func query(_ url: URL) -> [String: String] {
     let items = URLComponents(url: url, resolvingAgainstBaseURL: false)?.queryItems ?? []
     return Dictionary(items.map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { $1 })
@@ -49,7 +40,9 @@ struct SigninFlowTests {
     }
 
     @Test func sameDeviceReceivesTheCodeOnLoopbackAndExchangesIt() async throws {
-        let transport = ScriptedTransport([.json(tokenAnswer(arn: "arn:aws:iam::123456789012:user/ada"))])
+        let transport = ScriptedTransport([
+            .signinToken(arn: "arn:aws:iam::123456789012:user/ada", accessKeyId: "ASIAFLOW")
+        ])
         let opened = Box<URL>()
         let page = Box<HTTPResponse>()
         let session = try await flow(transport).sameDevice { url in
@@ -113,7 +106,7 @@ struct SigninFlowTests {
 
     @Test func crossDeviceTakesThePastedCode() async throws {
         let transport = ScriptedTransport([
-            .json(tokenAnswer(arn: "arn:aws:sts::123456789012:assumed-role/Admin/ada"))
+            .signinToken(arn: "arn:aws:sts::123456789012:assumed-role/Admin/ada")
         ])
         let session = try await flow(transport).crossDevice { url in
             let parameters = query(url)
