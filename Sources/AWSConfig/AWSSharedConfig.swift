@@ -236,19 +236,30 @@ private struct Contents: Equatable {
 }
 
 extension SectionKind {
+    /// The cases, without their names.
+    enum Tag: UInt8 {
+        case profile = 1
+        case unprefixedDefault
+        case ssoSession
+        case services
+        case ignored
+    }
+
     /// 64-bit FNV-1a of the case and its name: equal kinds have equal fingerprints.
     var fingerprint: UInt64 {
-        let (tag, name): (UInt8, String) =
-            switch self {
-            case .profile(let name): (1, name)
-            case .unprefixedDefault: (2, "")
-            case .ssoSession(let name): (3, name)
-            case .services(let name): (4, name)
-            case .ignored: (5, "")
-            }
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325 ^ UInt64(tag)
+        switch self {
+        case .profile(let name): Self.fingerprint(.profile, name: name.utf8)
+        case .unprefixedDefault: Self.fingerprint(.unprefixedDefault, name: EmptyCollection())
+        case .ssoSession(let name): Self.fingerprint(.ssoSession, name: name.utf8)
+        case .services(let name): Self.fingerprint(.services, name: name.utf8)
+        case .ignored: Self.fingerprint(.ignored, name: EmptyCollection())
+        }
+    }
+
+    static func fingerprint(_ tag: Tag, name: some Sequence<UInt8>) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325 ^ UInt64(tag.rawValue)
         hash = hash &* 0x100_0000_01b3
-        for byte in name.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        for byte in name { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
         return hash
     }
 
@@ -263,28 +274,31 @@ private struct IndexedFile: Sendable {
     let parser: ProfileFileParser
     let file: ProfileFileKind
     let sections: [RawSection]
-    /// The kind of each section, by position.
-    let kinds: [SectionKind]
-    /// `kinds[i].fingerprint`: a look-up compares these first.
+    /// The fingerprint of each section's kind (`SectionKind.fingerprint`), by position, read from
+    /// the header's bytes: no string is made for the sections a run never asks for.
     let fingerprints: [UInt64]
 
     init(_ parser: ProfileFileParser, kind file: ProfileFileKind) throws {
         self.parser = parser
         self.file = file
         sections = try parser.index()
-        kinds = sections.map { parser.kind(ofHeader: $0.headerBytes, in: file) }
-        fingerprints = kinds.map(\.fingerprint)
+        fingerprints = sections.map { parser.fingerprint(ofHeader: $0.headerBytes, in: file) }
     }
 
     /// The sections of these kinds, in file order, with their properties read. A look through the
     /// fingerprints costs less than hashing every section's name into a dictionary for a few
-    /// look-ups, and much less than comparing every kind (a profile is looked up several times).
+    /// look-ups, and much less than making and comparing every kind (a profile is looked up
+    /// several times); the kind itself is made only where a fingerprint matches.
     func sections(_ wanted: [SectionKind]) -> [RawSection] {
-        let wantedFingerprints = wanted.map(\.fingerprint)
+        // Look-ups ask for one kind or two (`[default]` with `[profile default]`): two fingerprints to
+        // compare make a tight loop over the array.
+        precondition((1...2).contains(wanted.count), "look up one or two kinds of section")
+        let first = wanted[0].fingerprint
+        let second = wanted[wanted.count - 1].fingerprint
         var found: [RawSection] = []
         for position in fingerprints.indices
-        where wantedFingerprints.contains(fingerprints[position]) && wanted.contains(kinds[position]) {
-            found.append(withProperties(position))
+        where fingerprints[position] == first || fingerprints[position] == second {
+            if wanted.contains(kind(position)) { found.append(withProperties(position)) }
         }
         return found
     }
@@ -293,13 +307,17 @@ private struct IndexedFile: Sendable {
 
     /// The profile names the file defines, as `Builder` would name them.
     var profileNames: [String] {
-        kinds.compactMap { kind in
-            switch kind {
+        sections.indices.compactMap { position in
+            switch kind(position) {
             case .profile(let name): return name
             case .unprefixedDefault: return "default"
             case .ssoSession, .services, .ignored: return nil
             }
         }
+    }
+
+    private func kind(_ position: Int) -> SectionKind {
+        parser.kind(ofHeader: sections[position].headerBytes, in: file)
     }
 
     private func withProperties(_ position: Int) -> RawSection {

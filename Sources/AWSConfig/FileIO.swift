@@ -18,15 +18,19 @@ enum FileIO {
         return bytes
     }
 
-    /// Whether `bytes` are valid UTF-8: ASCII (nearly every config file) is checked eight bytes at a
+    /// Whether `bytes` are valid UTF-8: ASCII (nearly every config file) is checked 32 bytes at a
     /// time, anything else by the standard library, without building a string of a large file.
     static func isUTF8(_ bytes: [UInt8]) -> Bool {
         let allASCII = bytes.withUnsafeBytes { raw -> Bool in
             var high: UInt64 = 0
             var index = 0
-            while index + 8 <= raw.count {
-                high |= raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-                index += 8
+            while index + 32 <= raw.count {
+                high |=
+                    raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                    | raw.loadUnaligned(fromByteOffset: index + 8, as: UInt64.self)
+                    | raw.loadUnaligned(fromByteOffset: index + 16, as: UInt64.self)
+                    | raw.loadUnaligned(fromByteOffset: index + 24, as: UInt64.self)
+                index += 32
             }
             while index < raw.count {
                 high |= UInt64(raw[index])

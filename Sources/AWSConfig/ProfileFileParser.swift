@@ -137,6 +137,11 @@ struct ProfileFileParser: Sendable {
         read { $0.kind(ofHeader: range, in: file) }
     }
 
+    /// The fingerprint of that kind (`SectionKind.fingerprint`), read from the bytes alone.
+    func fingerprint(ofHeader range: Range<Int>, in file: ProfileFileKind) -> UInt64 {
+        read { $0.fingerprint(ofHeader: range, in: file) }
+    }
+
     /// Reads the bytes in place: no bounds checks on each byte, no copies.
     private func read<Result>(_ body: (Reader) throws -> Result) rethrows -> Result {
         try bytes.withUnsafeBufferPointer { try body(Reader(bytes: $0, path: path)) }
@@ -161,27 +166,46 @@ struct ProfileFileParser: Sendable {
         /// answers agree: they differ only on where a blank followed by a combining mark splits a
         /// header, and a header with a non-ASCII byte is ignored both ways.
         func kind(ofHeader range: Range<Int>, in file: ProfileFileKind) -> SectionKind {
+            let (tag, name) = classify(header: range, in: file)
+            switch tag {
+            case .profile: return .profile(string(name))
+            case .unprefixedDefault: return .unprefixedDefault
+            case .ssoSession: return .ssoSession(string(name))
+            case .services: return .services(string(name))
+            case .ignored: return .ignored
+            }
+        }
+
+        /// `kind(ofHeader:in:).fingerprint`, without making a string.
+        func fingerprint(ofHeader range: Range<Int>, in file: ProfileFileKind) -> UInt64 {
+            let (tag, name) = classify(header: range, in: file)
+            return SectionKind.fingerprint(tag, name: bytes[name])
+        }
+
+        /// The case of `SectionKind` a header is, and where its name is (empty for the cases with none).
+        private func classify(header range: Range<Int>, in file: ProfileFileKind) -> (
+            SectionKind.Tag, Range<Int>
+        ) {
             let text = trim(range)
             var split = text.lowerBound
             while split < text.upperBound, bytes[split] != Self.space, bytes[split] != Self.tab { split += 1 }
             let prefix = split < text.upperBound ? text.lowerBound..<split : nil
             let name = prefix == nil ? text : trim(split..<text.upperBound)
             let isValid = !name.isEmpty && bytes[name].allSatisfy(ProfileName.isAllowed)
+            let none = name.lowerBound..<name.lowerBound
             switch file {
             case .credentials:
-                guard prefix == nil, isValid else { return .ignored }
-                return .profile(string(name))
+                guard prefix == nil, isValid else { return (.ignored, none) }
+                return (.profile, name)
             case .config:
                 guard let prefix else {
-                    return bytes[name].elementsEqual("default".utf8) ? .unprefixedDefault : .ignored
+                    return (spells(name, "default") ? .unprefixedDefault : .ignored, none)
                 }
-                guard isValid else { return .ignored }
-                switch string(prefix) {
-                case "profile": return .profile(string(name))
-                case "sso-session": return .ssoSession(string(name))
-                case "services": return .services(string(name))
-                default: return .ignored
-                }
+                guard isValid else { return (.ignored, none) }
+                if spells(prefix, "profile") { return (.profile, name) }
+                if spells(prefix, "sso-session") { return (.ssoSession, name) }
+                if spells(prefix, "services") { return (.services, name) }
+                return (.ignored, none)
             }
         }
 
@@ -191,6 +215,9 @@ struct ProfileFileParser: Sendable {
             _ range: Range<Int>, firstLine: Int, sections start: [RawSection], building: Bool
         ) throws -> [RawSection] {
             var sections = start
+            // Every header starts with `[`: room for that many sections up front spares the array's
+            // doublings (each a fresh buffer of pages to fault in, and a copy) on a large file.
+            sections.reserveCapacity(start.count + occurrences(of: Self.openBracket, in: range))
             var currentKey: String?
             /// What follows the `=` of the section's last property (nil before its first one).
             var currentValue: Range<Int>?
@@ -273,9 +300,17 @@ struct ProfileFileParser: Sendable {
         ) throws -> (key: Range<Int>, rest: Range<Int>) {
             var previousIsBlank = false
             var index = range.lowerBound
-            while index < range.upperBound, bytes[index] != Self.equals {
+            while index < range.upperBound {
                 let byte = bytes[index]
-                if previousIsBlank && (byte == Self.hash || byte == Self.semicolon) { break }
+                // Letters and `_` (most of a key) are above every byte this loop looks for.
+                if byte > Self.equals {
+                    previousIsBlank = false
+                    index += 1
+                    continue
+                }
+                if byte == Self.equals || previousIsBlank && (byte == Self.hash || byte == Self.semicolon) {
+                    break
+                }
                 previousIsBlank = isBlank(byte)
                 index += 1
             }
@@ -291,12 +326,35 @@ struct ProfileFileParser: Sendable {
             return (key, index + 1..<range.upperBound)
         }
 
-        /// The index of the first `\n` in `range`, else its end (`memchr`: this scan reads every byte).
+        /// Whether the bytes of `range` are exactly `word` (`memcmp`: the generic comparison of a
+        /// slice with a string's UTF-8 view cost more than the rest of reading a header).
+        func spells(_ range: Range<Int>, _ word: StaticString) -> Bool {
+            guard range.count == word.utf8CodeUnitCount, let base = bytes.baseAddress else { return false }
+            return memcmp(base + range.lowerBound, word.utf8Start, range.count) == 0
+        }
+
+        /// The index of the first `\n` in `range`, else its end.
         func firstNewline(in range: Range<Int>) -> Int {
+            first(Self.newline, in: range) ?? range.upperBound
+        }
+
+        /// The index of the first `byte` in `range` (`memchr`: this scan reads every byte).
+        func first(_ byte: UInt8, in range: Range<Int>) -> Int? {
             guard let start = bytes.baseAddress.map({ $0 + range.lowerBound }), !range.isEmpty,
-                let found = memchr(start, Int32(Self.newline), range.count)
-            else { return range.upperBound }
+                let found = memchr(start, Int32(byte), range.count)
+            else { return nil }
             return range.lowerBound + start.distance(to: found.assumingMemoryBound(to: UInt8.self))
+        }
+
+        /// How often `byte` occurs in `range`.
+        func occurrences(of byte: UInt8, in range: Range<Int>) -> Int {
+            var count = 0
+            var rest = range
+            while let found = first(byte, in: rest) {
+                count += 1
+                rest = found + 1..<rest.upperBound
+            }
+            return count
         }
 
         /// The value in what follows a property's `=`: up to a comment, trimmed. The `=` before it is

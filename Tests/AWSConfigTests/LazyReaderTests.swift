@@ -168,6 +168,27 @@ extension String {
             SectionKind.profile("bench").fingerprint
                 == SectionKind.profile(String("bench".reversed().reversed())).fingerprint)
     }
+
+    /// The index fingerprints headers from their bytes, without making their kinds: the two must agree
+    /// on every header, or a look-up would miss its section.
+    @Test func aHeaderFingerprintedFromItsBytesIsItsKindsFingerprint() throws {
+        var checked = 0
+        for seed in 0..<20 {
+            var random = SeededRandom(seed: UInt64(seed) + 2000)
+            for file in [ProfileFileKind.config, .credentials] {
+                let parser = ProfileFileParser(
+                    text: generatedFile(&random, profiles: 40, kind: file), path: "generated")
+                for section in try parser.index() {
+                    let kind = parser.kind(ofHeader: section.headerBytes, in: file)
+                    #expect(
+                        parser.fingerprint(ofHeader: section.headerBytes, in: file) == kind.fingerprint,
+                        "\(parser.headerText(section)) (\(kind))")
+                    checked += 1
+                }
+            }
+        }
+        #expect(checked > 1000)
+    }
 }
 
 @Suite struct LazyReaderSharingTests {
