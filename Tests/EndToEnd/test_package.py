@@ -99,6 +99,18 @@ def test_package_writes_the_tarball_the_deb_and_their_checksums(dist: Path, vers
         assert command in page, f"the man page does not mention {command}"
 
 
+def test_the_binary_loads_only_system_libraries_and_no_foundation() -> None:
+    """No run path (a library planted next to the binary must never be loaded) and, linked in, only
+    the C and C++ runtimes: FoundationEssentials is static, full Foundation and ICU are not there."""
+    dynamic = run("readelf", "--dynamic", str(BINARY)).stdout
+    assert "RPATH" not in dynamic and "RUNPATH" not in dynamic, dynamic
+    needed = sorted(re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", dynamic))
+    assert needed == ["ld-linux-x86-64.so.2", "libc.so.6", "libgcc_s.so.1", "libm.so.6", "libstdc++.so.6"], needed
+    # Full Foundation linked statically brings ICU's data (entries named icudt...) and NSJSONSerialization.
+    text = run("strings", "-n", "8", str(BINARY)).stdout
+    assert "icudt" not in text and "NSJSONSerialization" not in text
+
+
 def test_deb_declares_what_latchkey_loads_and_runs(dist: Path, version: str) -> None:
     deb = dist / f"latchkey_{version}_amd64.deb"
     fields = {name: run("dpkg-deb", "--field", str(deb), name).stdout.strip()
