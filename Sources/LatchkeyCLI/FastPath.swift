@@ -17,16 +17,20 @@ import LatchkeyCore
 /// `export` therefore works at once: it only makes a command line leave the fast path.
 ///
 /// - `--version`
-/// - `export [--format F | --format=F]... PROFILE` in any order, each at most once (F: a known format)
-/// - `exec PROFILE` and `exec PROFILE -- COMMAND...` (everything after `--` is the command's)
+/// - `export [--format F | --format=F] [--mfa-token C | --mfa-token=C] PROFILE` in any order, each at
+///   most once (F: a known format)
+/// - `exec [--mfa-token C | --mfa-token=C] PROFILE [-- COMMAND...]`, the option before or after PROFILE
+///   (everything after `--` is the command's)
 ///
-/// PROFILE is one word that does not start with `-`. What no option means is the
+/// PROFILE and C are words that do not start with `-`. What no option means is the
 /// `GlobalChoices()`, `CredentialChoices()` and `ExportFormat.env` the parsed commands default to
-/// (FastPathTests checks that against ArgumentParser). `LATCHKEY_FULL_PARSER=1` turns the fast
-/// path off, so the end-to-end tests can run the same command line both ways and compare.
+/// (FastPathTests checks that against ArgumentParser). `--mfa-token` is here for the first session
+/// of the hour, when a script passes the code: ArgumentParser's tree cost as much as the STS call.
+/// `LATCHKEY_FULL_PARSER=1` turns the fast path off, so the end-to-end tests can run the same
+/// command line both ways and compare.
 enum FastCommand: Equatable {
     case version
-    case export(profile: String, format: ExportFormat)
+    case export(profile: String, format: ExportFormat, options: CredentialChoices)
     case exec(ExecRequest)
 
     /// The shape `arguments` (without the program name) has, or nil: ask ArgumentParser.
@@ -36,34 +40,40 @@ enum FastCommand: Equatable {
         case "--version" where arguments.count == 1:
             self = .version
         case "export":
+            var words = Words(arguments.dropFirst())
             var profile: String?
             var format: ExportFormat?
-            var index = 1
-            while index < arguments.count {
-                let word = arguments[index]
-                if word == "--format", format == nil, index + 1 < arguments.count,
-                    let value = ExportFormat(rawValue: arguments[index + 1])
-                {
-                    format = value
-                    index += 2
-                } else if word.hasPrefix("--format="), format == nil,
-                    let value = ExportFormat(rawValue: String(word.dropFirst("--format=".count)))
-                {
-                    format = value
-                    index += 1
-                } else if profile == nil, isProfileWord(word) {
+            var options = CredentialChoices()
+            while !words.isEmpty {
+                if format == nil, let value = words.option("--format") {
+                    guard let known = ExportFormat(rawValue: value) else { return nil }
+                    format = known
+                } else if options.mfaToken == nil, let value = words.option("--mfa-token") {
+                    options.mfaToken = value
+                } else if profile == nil, let word = words.profile() {
                     profile = word
-                    index += 1
                 } else {
                     return nil
                 }
             }
             guard let profile else { return nil }
-            self = .export(profile: profile, format: format ?? .env)
+            self = .export(profile: profile, format: format ?? .env, options: options)
         case "exec":
-            guard arguments.count >= 2, isProfileWord(arguments[1]) else { return nil }
-            guard arguments.count == 2 || arguments[2] == "--" else { return nil }
-            self = .exec(ExecRequest(profile: arguments[1], command: Array(arguments[2...])))
+            let end = arguments.firstIndex(of: "--") ?? arguments.endIndex
+            var words = Words(arguments[1..<end])
+            var profile: String?
+            var options = CredentialChoices()
+            while !words.isEmpty {
+                if options.mfaToken == nil, let value = words.option("--mfa-token") {
+                    options.mfaToken = value
+                } else if profile == nil, let word = words.profile() {
+                    profile = word
+                } else {
+                    return nil
+                }
+            }
+            guard let profile else { return nil }
+            self = .exec(ExecRequest(options: options, profile: profile, command: Array(arguments[end...])))
         default:
             return nil
         }
@@ -73,9 +83,8 @@ enum FastCommand: Equatable {
         switch self {
         case .version:
             writeToStandardOutput(versionLine)
-        case .export(let profile, let format):
-            try await runExport(
-                global: GlobalChoices(), options: CredentialChoices(), format: format, profile: profile)
+        case .export(let profile, let format, let options):
+            try await runExport(global: GlobalChoices(), options: options, format: format, profile: profile)
         case .exec(let request):
             try await runExec(request)
         }
@@ -85,7 +94,40 @@ enum FastCommand: Equatable {
 /// What `latchkey --version` prints, as ArgumentParser prints the configuration's `version`.
 let versionLine = "\(latchkeyVersion) (\(latchkeyCommit))\n"
 
-/// A word ArgumentParser can only take as a positional value: not empty, not an option or `--`.
-private func isProfileWord(_ word: String) -> Bool {
-    !word.isEmpty && !word.hasPrefix("-")
+/// The words of a command line, taken from the front.
+private struct Words {
+    private var rest: ArraySlice<String>
+
+    init(_ words: ArraySlice<String>) { rest = words }
+
+    var isEmpty: Bool { rest.isEmpty }
+
+    /// The value of `name` given as `name VALUE` or `name=VALUE`, taking those words; nil (and nothing
+    /// taken) when the next word is not that option with a value ArgumentParser surely reads the same.
+    mutating func option(_ name: String) -> String? {
+        guard let word = rest.first else { return nil }
+        if word == name, rest.count >= 2, Self.isValue(rest[rest.startIndex + 1]) {
+            defer { rest = rest.dropFirst(2) }
+            return rest[rest.startIndex + 1]
+        }
+        if word.hasPrefix(name + "="), case let value = String(word.dropFirst(name.count + 1)),
+            Self.isValue(value)
+        {
+            rest = rest.dropFirst()
+            return value
+        }
+        return nil
+    }
+
+    /// The next word when ArgumentParser can only take it as a positional value.
+    mutating func profile() -> String? {
+        guard let word = rest.first, Self.isValue(word) else { return nil }
+        rest = rest.dropFirst()
+        return word
+    }
+
+    /// Not empty, not an option or `--`.
+    private static func isValue(_ word: String) -> Bool {
+        !word.isEmpty && !word.hasPrefix("-")
+    }
 }

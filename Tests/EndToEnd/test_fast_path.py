@@ -3,6 +3,7 @@ and through the full parser (LATCHKEY_FULL_PARSER=1) gives the same output, erro
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -30,6 +31,9 @@ SHAPES = [
     ["exec", "doug", "--", "no-such-command-here"],
     ["exec", "nobody", "--", "true"],
     ["exec", "doug", "--"],
+    # A code given while a session is cached is not needed: the cached session either way.
+    ["export", "--mfa-token", "000000", "--format", "json", "doug"],
+    ["exec", "--mfa-token=000000", "doug", "--", "true"],
 ]
 
 
@@ -55,6 +59,18 @@ def test_fast_and_full_paths_agree(world: World, doug: dict[str, str]) -> None:
             fast, full = both_ways(world, args, env=env)
             assert fast == full, (args, env)
     assert world.run("export", "--format", "json", "nobody").returncode == 1
+
+
+def test_the_first_session_takes_the_code_on_the_fast_path(world: World, doug: dict[str, str]) -> None:
+    """`--mfa-token` is read by the fast path: a wrong code is the same error both ways, and a good
+    one makes the session the next warm export hands out."""
+    world.ok("clear", "doug")
+    wrong = ["export", "--format", "json", "--mfa-token", "000000", "doug"]
+    fast, full = both_ways(world, wrong)
+    assert fast == full and fast[0] == 1 and "MFA" in fast[2], fast
+    first = json.loads(world.ok("export", "--format", "json", "--mfa-token", code(world, doug), "doug").stdout)
+    again = json.loads(world.ok("export", "--format", "json", "doug").stdout)
+    assert first["AccessKeyId"].startswith("ASIA") and again == first
 
 
 @pytest.mark.parametrize(

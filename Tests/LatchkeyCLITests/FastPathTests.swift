@@ -17,14 +17,20 @@ import Testing
         ["export", "--format", "env", "doug"],
         ["export", "help"],
         ["export", "a=b"],
+        ["export", "--mfa-token", "123456", "doug"],
+        ["export", "doug", "--mfa-token=123456", "--format", "json"],
+        ["export", "--format=json", "--mfa-token", "help", "doug"],
     ])
     func exportMeansWhatArgumentParserReads(_ arguments: [String]) throws {
         let fast = try #require(FastCommand(arguments))
         let parsed = try #require(
             try LatchkeyCommand.parseAsRoot(withOptionsBeforeProfile(arguments)) as? ExportCommand)
-        #expect(fast == .export(profile: parsed.profile, format: parsed.format))
+        let options = parsed.credentialOptions.choices
+        #expect(fast == .export(profile: parsed.profile, format: parsed.format, options: options))
         #expect(parsed.global.choices == GlobalChoices())
-        #expect(parsed.credentialOptions.choices == CredentialChoices())
+        // Only the MFA code may differ from no options at all.
+        #expect(options == CredentialChoices(mfaToken: options.mfaToken))
+        #expect((options.mfaToken != nil) == arguments.contains { $0.hasPrefix("--mfa-token") })
     }
 
     @Test(arguments: [
@@ -33,6 +39,9 @@ import Testing
         ["exec", "doug", "--", "aws", "sts", "get-caller-identity"],
         ["exec", "doug", "--", "sh", "-c", "echo $1", "--duration", "-s", "--help", "--"],
         ["exec", "help", "--", "true"],
+        ["exec", "--mfa-token", "123456", "doug", "--", "env"],
+        ["exec", "doug", "--mfa-token=123456"],
+        ["exec", "doug", "--mfa-token", "123456", "--", "sh", "--mfa-token", "1"],
     ])
     func execMeansWhatArgumentParserReads(_ arguments: [String]) throws {
         let fast = try #require(FastCommand(arguments))
@@ -43,7 +52,11 @@ import Testing
             ecsServer: parsed.ecsServer, ec2Server: parsed.ec2Server, profile: parsed.profile,
             command: parsed.command)
         #expect(fast == .exec(full))
-        #expect(full.global == GlobalChoices() && full.options == CredentialChoices())
+        #expect(
+            full.global == GlobalChoices()
+                && full.options == CredentialChoices(mfaToken: full.options.mfaToken))
+        let beforeCommand = arguments.prefix { $0 != "--" }
+        #expect((full.options.mfaToken != nil) == beforeCommand.contains { $0.hasPrefix("--mfa-token") })
     }
 
     @Test func versionIsArgumentParsersVersion() throws {
@@ -69,7 +82,9 @@ import Testing
         ["export", "doug", "--help"],
         ["export", "--no-such-flag", "doug"], ["export", "doug", "--no-session"], ["export", "-n", "doug"],
         ["export", "doug", "--duration", "2h"], ["export", "doug", "--region", "eu-west-1"],
-        ["export", "doug", "--mfa-token", "123456"], ["export", "doug", "--debug"],
+        ["export", "doug", "--debug"], ["export", "doug", "-t", "123456"], ["export", "doug", "--mfa-token"],
+        ["export", "--mfa-token", "-1", "doug"], ["export", "--mfa-token=", "doug"],
+        ["export", "--mfa-token", "1", "--mfa-token", "2", "doug"], ["export", "--mfa-token", "", "doug"],
         ["export", "doug", "--backend", "file"], ["export", "doug", "--no-prompt"], ["export", "-"],
         ["export", ""], ["export", "--format", "json", "-doug"],
         ["exec"], ["exec", "--"], ["exec", "--", "doug"], ["exec", ""],
@@ -78,7 +93,8 @@ import Testing
         ["exec", "doug", "--ec2-server"],
         ["exec", "doug", "--no-such-flag", "--", "env"], ["exec", "doug", "env"],
         ["exec", "doug", "aws", "s3", "ls"],
-        ["exec", "doug", "--help"],
+        ["exec", "doug", "--help"], ["exec", "doug", "-t", "123456"], ["exec", "--mfa-token", "doug"],
+        ["exec", "doug", "--mfa-token", "1", "--mfa-token", "2"], ["exec", "--mfa-token", "1", "--", "doug"],
     ])
     func everyOtherShapeGoesToArgumentParser(_ arguments: [String]) {
         #expect(FastCommand(arguments) == nil)
