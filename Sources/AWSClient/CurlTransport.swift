@@ -48,7 +48,7 @@ public struct CurlTransport: HTTPTransport {
             try Task.checkCancellation()
             // curl_easy_perform blocks: a thread of its own, since Dispatch's global queues are only
             // as wide as the CPU count and the timeout must start now, not when a worker frees up.
-            return try await onOwnThread(named: "latchkey-curl") { exchange.perform() }
+            return await onOwnThread(named: "latchkey-curl") { exchange.perform() }
         } onCancel: {
             exchange.cancel()
         }

@@ -40,43 +40,41 @@ enum FastCommand: Equatable {
         case "--version" where arguments.count == 1:
             self = .version
         case "export":
-            var words = Words(arguments.dropFirst())
-            var profile: String?
-            var format: ExportFormat?
-            var options = CredentialChoices()
-            while !words.isEmpty {
-                if format == nil, let value = words.option("--format") {
-                    guard let known = ExportFormat(rawValue: value) else { return nil }
-                    format = known
-                } else if options.mfaToken == nil, let value = words.option("--mfa-token") {
-                    options.mfaToken = value
-                } else if profile == nil, let word = words.profile() {
-                    profile = word
-                } else {
-                    return nil
-                }
-            }
-            guard let profile else { return nil }
-            self = .export(profile: profile, format: format ?? .env, options: options)
+            guard let read = Self.read(arguments.dropFirst(), takingFormat: true) else { return nil }
+            self = .export(profile: read.profile, format: read.format ?? .env, options: read.options)
         case "exec":
             let end = arguments.firstIndex(of: "--") ?? arguments.endIndex
-            var words = Words(arguments[1..<end])
-            var profile: String?
-            var options = CredentialChoices()
-            while !words.isEmpty {
-                if options.mfaToken == nil, let value = words.option("--mfa-token") {
-                    options.mfaToken = value
-                } else if profile == nil, let word = words.profile() {
-                    profile = word
-                } else {
-                    return nil
-                }
-            }
-            guard let profile else { return nil }
-            self = .exec(ExecRequest(options: options, profile: profile, command: Array(arguments[end...])))
+            guard let read = Self.read(arguments[1..<end], takingFormat: false) else { return nil }
+            self = .exec(
+                ExecRequest(options: read.options, profile: read.profile, command: Array(arguments[end...])))
         default:
             return nil
         }
+    }
+
+    /// A profile, `--mfa-token` and (when `takingFormat`) `--format`, each at most once, in any order;
+    /// nil at any other word or without a profile.
+    private static func read(
+        _ arguments: ArraySlice<String>, takingFormat: Bool
+    ) -> (profile: String, format: ExportFormat?, options: CredentialChoices)? {
+        var words = Words(arguments)
+        var profile: String?
+        var format: ExportFormat?
+        var options = CredentialChoices()
+        while !words.isEmpty {
+            if takingFormat, format == nil, let value = words.option("--format") {
+                guard let known = ExportFormat(rawValue: value) else { return nil }
+                format = known
+            } else if options.mfaToken == nil, let value = words.option("--mfa-token") {
+                options.mfaToken = value
+            } else if profile == nil, let word = words.profile() {
+                profile = word
+            } else {
+                return nil
+            }
+        }
+        guard let profile else { return nil }
+        return (profile, format, options)
     }
 
     func run() async throws {
