@@ -1,5 +1,6 @@
 """Real keyring parts for the end-to-end tests and the benchmark: a private D-Bus session bus with
-an unlocked gnome-keyring, and a pass store with a throwaway gpg key. Each is stopped afterwards."""
+an unlocked gnome-keyring, and a pass store with a throwaway gpg key. Each is stopped afterwards.
+A kernel keyring needs no daemon: `drop_keyctl_keyring` removes the one a run made."""
 
 from __future__ import annotations
 
@@ -9,6 +10,18 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+
+
+def drop_keyctl_keyring(name: str) -> None:
+    """Invalidates latchkey's keyring `name` in the user's persistent keyring (the keyctl backend's
+    default scope), with every key in it; nothing happens when it is not there."""
+    persistent = subprocess.run(["keyctl", "get_persistent", "@u"], capture_output=True, text=True)
+    if persistent.returncode != 0:
+        return
+    found = subprocess.run(["keyctl", "search", persistent.stdout.strip(), "keyring", name],
+                           capture_output=True, text=True)
+    if found.returncode == 0:
+        subprocess.run(["keyctl", "invalidate", found.stdout.strip()], capture_output=True)
 
 
 class SecretServiceDaemon:

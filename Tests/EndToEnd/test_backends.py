@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from backend_daemons import PassStore, SecretServiceDaemon
+from backend_daemons import PassStore, SecretServiceDaemon, drop_keyctl_keyring
 from conftest import World
 
 KEYS = {"AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE", "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}
@@ -33,13 +33,7 @@ def keyctl_world(world: World):
     world.env["LATCHKEY_KEYCTL_KEYRING"] = f"latchkey-e2e-{uuid.uuid4().hex[:8]}"
     world.env["LATCHKEY_BACKEND"] = "keyctl"
     yield world
-    found = subprocess.run(["keyctl", "search", "@u", "keyring", world.env["LATCHKEY_KEYCTL_KEYRING"]],
-                           capture_output=True, text=True)
-    persistent = subprocess.run(["keyctl", "get_persistent", "@u"], capture_output=True, text=True).stdout.strip()
-    found = subprocess.run(["keyctl", "search", persistent, "keyring", world.env["LATCHKEY_KEYCTL_KEYRING"]],
-                           capture_output=True, text=True)
-    if found.returncode == 0:
-        subprocess.run(["keyctl", "invalidate", found.stdout.strip()], capture_output=True)
+    drop_keyctl_keyring(world.env["LATCHKEY_KEYCTL_KEYRING"])
 
 
 def test_backends_lists_each_with_why_not(world: World) -> None:
@@ -441,6 +435,8 @@ def test_cached_session_migrates_and_is_reused(backend: str, world: World, doug:
     first = json.loads(world.ok("export", "--format", "json", "--mfa-token", code(world, doug), "doug").stdout)
     with contextlib.ExitStack() as stack:
         env = {"LATCHKEY_BACKEND": backend, "LATCHKEY_KEYCTL_KEYRING": f"latchkey-e2e-{uuid.uuid4().hex[:8]}"}
+        if backend == "keyctl":
+            stack.callback(drop_keyctl_keyring, env["LATCHKEY_KEYCTL_KEYRING"])
         if backend == "pass":
             env.update(stack.enter_context(PassStore(tmp_path / "pass")).env({}))
         if backend == "secret-service":

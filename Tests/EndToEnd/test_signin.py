@@ -18,6 +18,7 @@ from typing import Any
 
 import boto3
 import pytest
+from backend_daemons import drop_keyctl_keyring
 from conftest import BINARY, World, aws_cli
 from double_fixtures import (
     access_key_ids,
@@ -458,10 +459,7 @@ def keyctl(world: World) -> Any:
     world.env.update({"LATCHKEY_BACKEND": "keyctl", "LATCHKEY_KEYCTL_KEYRING": name})
     persistent = subprocess.run(["keyctl", "get_persistent", "@u"], capture_output=True, text=True, check=True)
     yield persistent.stdout.strip()
-    found = subprocess.run(["keyctl", "search", persistent.stdout.strip(), "keyring", name],
-                           capture_output=True, text=True)
-    if found.returncode == 0:
-        subprocess.run(["keyctl", "invalidate", found.stdout.strip()], capture_output=True)
+    drop_keyctl_keyring(name)
 
 
 def test_a_tampered_session_item_says_to_sign_in_again(world: World, ada: dict[str, str], keyctl: str) -> None:
