@@ -67,7 +67,10 @@ struct GlobalChoices: Equatable {
 /// only the command line knows (prompt drivers, the SSO presenter).
 struct Runtime {
     let workspace: Workspace
-    let debug: @Sendable (String) -> Void
+    /// Whether `--debug` or `LATCHKEY_DEBUG=1` asked for debug lines.
+    let debugging: Bool
+    /// Where debug lines go (stderr when debugging, else nowhere): what the core is handed.
+    let debugLog: @Sendable (String) -> Void
 
     /// The world commands run in: the real one, unless a test set another for its task.
     @TaskLocal static var world: World?
@@ -84,7 +87,8 @@ struct Runtime {
         let environment = world.environment
         let enabled = options.debug || environment["LATCHKEY_DEBUG"] == "1"
         let standardError = world.standardError
-        debug = { message in
+        debugging = enabled
+        debugLog = { message in
             guard enabled else { return }
             standardError("latchkey: \(message)\n")
         }
@@ -97,7 +101,7 @@ struct Runtime {
                 noPromptOption: options.noPrompt, environment: environment,
                 terminalAvailable: terminalAvailable,
                 dialogAvailable: PromptDriver.dialogAvailable(environment: childEnvironment(environment))),
-            debug: debug)
+            debug: debugLog)
         openBrowser = environment["LATCHKEY_NO_BROWSER"] != "1"
     }
 
@@ -108,6 +112,12 @@ struct Runtime {
     var backends: BackendSettings { workspace.backends }
     /// The config file latchkey edits.
     var configFile: String { workspace.configFile }
+    /// A debug line, built only when debugging (on the warm path, formatting one cost the runtime's
+    /// conformance look-ups).
+    func debug(_ message: @autoclosure () -> String) {
+        if debugging { debugLog(message()) }
+    }
+
     /// Whether the terminal could be opened when the run started.
     var terminalAvailable: Bool { workspace.terminalAvailable }
     /// Set when no one may be asked: `--no-prompt`, `LATCHKEY_NO_PROMPT=1`, or no terminal and no dialog.
@@ -147,7 +157,7 @@ struct Runtime {
         mfa.notice = notice
         var context = CoreContext(
             environment: environment, settings: settings, store: store, transport: world.transport,
-            mfa: mfa, now: world.now, debug: debug,
+            mfa: mfa, now: world.now, debug: debugLog,
             // The sign-in happens in a browser, perhaps on another device, so only an explicit
             // --no-prompt / LATCHKEY_NO_PROMPT turns it off; with no terminal the URL goes to stderr.
             ssoPresenter: promptsOff == nil || promptsOff == .noTerminal

@@ -105,7 +105,7 @@ extension Runtime {
         // Why a renewal failed goes to our stderr only: a client is told that it failed, not why.
         return try ProfileServer.start(
             served, kind: kind, port: port, log: { standardError("latchkey: \(profile): \($0)\n") },
-            debug: debug)
+            debug: debugLog)
     }
 
     /// `exec --ecs-server/--ec2-server`: the command runs as a child (latchkey stays to serve),
