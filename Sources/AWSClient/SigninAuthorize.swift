@@ -222,7 +222,7 @@ public struct SigninAuthorization: Sendable, Equatable, CustomStringConvertible 
         guard let code = items.first(where: { $0.name == "code" })?.value, !code.isEmpty,
             let state = items.first(where: { $0.name == "state" })?.value
         else { throw .malformedPastedCode }
-        guard state == self.state else { throw .stateMismatch }
+        guard state == self.state else { throw .pastedCodeOfAnotherSignIn }
         return code
     }
 
@@ -234,6 +234,8 @@ public struct SigninAuthorization: Sendable, Equatable, CustomStringConvertible 
 public enum SigninAuthorizationError: Error, CustomStringConvertible, Sendable, Equatable {
     /// The callback's `state` is not the one this login sent: a stale tab or a forged redirect.
     case stateMismatch
+    /// The pasted code's `state` is not this sign-in's: a code from an earlier URL, or someone else's.
+    case pastedCodeOfAnotherSignIn
     case malformedPastedCode
     /// The browser came back with `?error=`.
     case denied(error: String, description: String?)
@@ -245,6 +247,9 @@ public enum SigninAuthorizationError: Error, CustomStringConvertible, Sendable, 
         case .stateMismatch:
             "The sign-in answer belongs to a different login request (state mismatch); start the sign-in again "
                 + "and finish it in the browser tab it opens."
+        case .pastedCodeOfAnotherSignIn:
+            "That code belongs to a different sign-in (state mismatch); open the URL latchkey printed this time "
+                + "and paste the code its page shows."
         case .malformedPastedCode:
             "That is not the authorization code the AWS sign-in page shows; copy the whole code and paste it again."
         case .denied(let code, let description):  // `code`: the OAuth `error` parameter, not a Swift error

@@ -336,7 +336,7 @@ struct SigninOAuthTests {
         }
         let pasted = Data("state=s-1&code=abc%2Fdef".utf8).base64EncodedString()
         #expect(try login.pastedCode("  \(pasted)\n") == "abc/def")
-        #expect(throws: SigninAuthorizationError.stateMismatch) {
+        #expect(throws: SigninAuthorizationError.pastedCodeOfAnotherSignIn) {
             try login.pastedCode(Data("state=s-2&code=abc".utf8).base64EncodedString())
         }
         #expect(throws: SigninAuthorizationError.malformedPastedCode) {

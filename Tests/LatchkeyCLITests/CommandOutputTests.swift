@@ -603,8 +603,9 @@ import Testing
         let outcome = await world.run(["signin", "doug", "--remote"])
         #expect(outcome.status == 1, "\(outcome)")
         #expect(
-            outcome.err.hasPrefix(
-                "latchkey: The sign-in answer belongs to a different login request (state mismatch)"),
+            outcome.err
+                == ("latchkey: That code belongs to a different sign-in (state mismatch); open the URL latchkey "
+                    + "printed this time and paste the code its page shows.\n"),
             "\(outcome)")
         #expect(await world.transport.requests.isEmpty)
         #expect(!world.config.contains("login_session"))

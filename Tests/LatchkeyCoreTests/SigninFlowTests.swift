@@ -120,7 +120,7 @@ struct SigninFlowTests {
         let body = try #require(try JSONSerialization.jsonObject(with: exchange.body) as? [String: String])
         #expect(body["code"] == "pasted" && body["clientId"] == SigninOAuthClientKind.crossDevice.clientId)
         #expect(session.userName == "ada" && session.accountId == "123456789012")
-        await #expect(throws: SigninAuthorizationError.stateMismatch) {
+        await #expect(throws: SigninAuthorizationError.pastedCodeOfAnotherSignIn) {
             try await flow(ScriptedTransport()).crossDevice { _ in
                 Data("state=other&code=pasted".utf8).base64EncodedString()
             }
