@@ -31,6 +31,15 @@ class Server:
     rps_rounds: list[float] = field(default_factory=list)  # one per interleaved round
 
 
+def rounds_won(server: Server, nginx: Server) -> str:
+    """`R/N | P/N`: the rounds in which `server` served no fewer requests/s than nginx's first sample
+    of the same round, and those in which its p99 was no worse."""
+    p99s = server.p99_rounds or [server.p99]
+    rps = sum(ours >= theirs for ours, theirs in zip(server.rps_rounds, nginx.rps_rounds))
+    p99 = sum(ours <= theirs for ours, theirs in zip(p99s, nginx.p99_rounds))
+    return f"{rps}/{len(server.rps_rounds)} | {p99}/{len(p99s)}"
+
+
 @dataclass
 class ColdStart:
     processes: int
@@ -313,11 +322,9 @@ def write(report: Report, root: Path) -> Path:
         nginx = report.servers[0]
         for server in report.servers:
             rounds = server.p99_rounds or [server.p99]
-            p99_wins = sum(ours <= theirs for ours, theirs in zip(rounds, nginx.p99_rounds))
-            rps_wins = sum(ours >= theirs for ours, theirs in zip(server.rps_rounds, nginx.rps_rounds))
             lines.append(
                 f"| {server.name} | {server.rps:,.0f} | {server.p99:.2f} ms | {min(rounds):.2f}–{max(rounds):.2f} ms"
-                f" | {server.rps / ceiling:.0%} | {rps_wins}/{len(server.rps_rounds)} | {p99_wins}/{len(rounds)} |"
+                f" | {server.rps / ceiling:.0%} | {rounds_won(server, nginx)} |"
             )
         if "servers.png" in charts:
             lines += ["", f"![servers]({charts['servers.png']})"]

@@ -213,10 +213,8 @@ public struct SigninAuthorization: Sendable, Equatable, CustomStringConvertible 
 
     /// Decodes what the confirmation page shows for `--remote`: base64 of `state=S&code=C`.
     public func pastedCode(_ text: String) throws(SigninAuthorizationError) -> String {
-        var compact = text.filter { !$0.isWhitespace }
-        compact = String(compact.map { $0 == "-" ? "+" : $0 == "_" ? "/" : $0 })
-        while compact.count % 4 != 0 { compact += "=" }
-        guard let data = Data(base64Encoded: compact), let decoded = String(data: data, encoding: .utf8),
+        guard let data = Base64URL.decode(text.filter { !$0.isWhitespace }),
+            let decoded = String(data: data, encoding: .utf8),
             let items = URLComponents(string: "?" + decoded)?.queryItems
         else { throw .malformedPastedCode }
         guard let code = items.first(where: { $0.name == "code" })?.value, !code.isEmpty,
